@@ -1,0 +1,192 @@
+#include "config/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/url/parse.hpp>
+#include <sched.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace nexus::config {
+
+namespace {
+
+std::string quoted(std::string_view v) {
+    std::string s = "\"";
+    s.append(v.substr(0, 64));
+    if (v.size() > 64) s += "...";
+    s += '"';
+    return s;
+}
+
+template <class Int>
+Int parse_int(std::string_view name, std::string_view v, Int min, Int max) {
+    Int out{};
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || out < min || out > max) {
+        throw ConfigError(std::string(name) + ": must be an integer from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", got " + quoted(v));
+    }
+    return out;
+}
+
+Millis parse_seconds(std::string_view name, std::string_view v, double min_seconds) {
+    // std::from_chars for double is in libstdc++ 11+.
+    double s = 0;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(s) || s < min_seconds || s > 86400.0 * 7) {
+        throw ConfigError(std::string(name) + ": must be a number of seconds (decimals allowed) from " +
+                          std::to_string(min_seconds).substr(0, 4) + " to 604800, got " + quoted(v));
+    }
+    return Millis(static_cast<long long>(std::llround(s * 1000.0)));
+}
+
+bool parse_bool(std::string_view name, std::string_view v) {
+    if (v == "1" || v == "true" || v == "on" || v == "yes") return true;
+    if (v == "0" || v == "false" || v == "off" || v == "no") return false;
+    throw ConfigError(std::string(name) + ": must be true or false (1/0, on/off), got " + quoted(v));
+}
+
+std::string parse_base_url(std::string_view name, std::string_view v) {
+    const auto url = boost::urls::parse_absolute_uri(v);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty() ||
+        url->has_query() || url->has_fragment() || url->has_userinfo()) {
+        throw ConfigError(std::string(name) + ": must be an http:// or https:// URL with a host and no query, got " +
+                          quoted(v));
+    }
+    return std::string(v);
+}
+
+using Apply = std::function<void(Config&, std::string_view name, std::string_view value)>;
+
+struct Option {
+    const char* env;
+    const char* flag;
+    const char* default_text;
+    const char* help;
+    Apply apply;
+};
+
+// The one table of settings: environment variable, flag, default as documented, meaning, parser.
+const std::vector<Option>& options() {
+    static const std::vector<Option> table = {
+        {"NEXUS_HOST", "--host", "0.0.0.0", "address to listen on",
+         [](Config& c, auto, auto v) { c.host = std::string(v); }},
+        {"NEXUS_PORT", "--port", "3000", "port to listen on (0: any free port)",
+         [](Config& c, auto n, auto v) { c.port = parse_int<std::uint16_t>(n, v, 0, 65535); }},
+        {"NEXUS_DATA_DIR", "--data-dir", "./data", "directory for the database and key files",
+         [](Config& c, auto n, auto v) {
+             if (v.empty()) throw ConfigError(std::string(n) + ": must not be empty");
+             c.data_dir = std::string(v);
+         }},
+        {"NEXUS_THREADS", "--threads", "CPUs in the affinity mask", "I/O threads",
+         [](Config& c, auto n, auto v) { c.threads = parse_int<unsigned>(n, v, 1, 1024); }},
+        {"NEXUS_MAX_BODY_BYTES", "--max-body-bytes", "33554432", "largest request body (larger → 413)",
+         [](Config& c, auto n, auto v) {
+             c.max_body_bytes = parse_int<std::uint64_t>(n, v, 1, std::uint64_t{1} << 40);
+         }},
+        {"NEXUS_MAX_HEADER_BYTES", "--max-header-bytes", "16384", "largest request header block (larger → 431)",
+         [](Config& c, auto n, auto v) { c.max_header_bytes = parse_int<std::uint32_t>(n, v, 1024, 1u << 20); }},
+        {"NEXUS_HEADER_TIMEOUT_SECONDS", "--header-timeout", "10", "time to read a request's headers",
+         [](Config& c, auto n, auto v) { c.header_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_BODY_TIMEOUT_SECONDS", "--body-timeout", "60", "time to read a request's body",
+         [](Config& c, auto n, auto v) { c.body_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_IDLE_TIMEOUT_SECONDS", "--idle-timeout", "60", "idle keep-alive connection lifetime",
+         [](Config& c, auto n, auto v) { c.idle_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_WRITE_TIMEOUT_SECONDS", "--write-timeout", "60", "time for one write to a client",
+         [](Config& c, auto n, auto v) { c.write_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_SHUTDOWN_GRACE_SECONDS", "--shutdown-grace", "30",
+         "after SIGTERM/SIGINT, how long requests in flight may finish",
+         [](Config& c, auto n, auto v) { c.shutdown_grace = parse_seconds(n, v, 0); }},
+        {"NEXUS_UPSTREAM_CONNECT_TIMEOUT_SECONDS", "--upstream-connect-timeout", "10",
+         "name resolution and TCP connect to an upstream",
+         [](Config& c, auto n, auto v) { c.upstream_connect_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_UPSTREAM_TLS_TIMEOUT_SECONDS", "--upstream-tls-timeout", "10", "TLS handshake with an upstream",
+         [](Config& c, auto n, auto v) { c.upstream_tls_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_UPSTREAM_HEADER_TIMEOUT_SECONDS", "--upstream-header-timeout", "300",
+         "request sent → upstream response headers",
+         [](Config& c, auto n, auto v) { c.upstream_header_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_UPSTREAM_IDLE_TIMEOUT_SECONDS", "--upstream-idle-timeout", "120",
+         "longest gap between two reads of an upstream body (stream frames)",
+         [](Config& c, auto n, auto v) { c.upstream_idle_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_REQUEST_TIMEOUT_SECONDS", "--request-timeout", "1800", "whole request, first byte to last",
+         [](Config& c, auto n, auto v) { c.request_timeout = parse_seconds(n, v, 0.01); }},
+        {"NEXUS_UPSTREAM_POOL_SIZE", "--upstream-pool-size", "64",
+         "idle keep-alive connections kept per upstream origin, per thread",
+         [](Config& c, auto n, auto v) { c.upstream_pool_size = parse_int<unsigned>(n, v, 0, 100000); }},
+        {"NEXUS_UPSTREAM_KEEPALIVE_SECONDS", "--upstream-keepalive", "30",
+         "an idle pooled upstream connection older than this is closed, not reused",
+         [](Config& c, auto n, auto v) { c.upstream_keepalive = parse_seconds(n, v, 0); }},
+        {"SILICONFLOW_API_KEY", "--siliconflow-api-key", "(none)", "key of the SiliconFlow channel",
+         [](Config& c, auto, auto v) { c.siliconflow_api_key = std::string(v); }},
+        {"SILICONFLOW_BASE_URL", "--siliconflow-base-url", "https://api.siliconflow.cn",
+         "SiliconFlow base URL (a trailing /v1 is tolerated)",
+         [](Config& c, auto n, auto v) { c.siliconflow_base_url = parse_base_url(n, v); }},
+        {"NEXUS_LOG_LEVEL", "--log-level", "info", "trace, debug, info, warn, error, critical or off",
+         [](Config& c, auto n, auto v) {
+             static constexpr std::string_view kLevels[] = {"trace", "debug", "info",    "warn",
+                                                            "error", "critical", "off"};
+             for (const auto l : kLevels) {
+                 if (v == l) {
+                     c.log_level = std::string(v);
+                     return;
+                 }
+             }
+             throw ConfigError(std::string(n) + ": must be one of trace, debug, info, warn, error, critical, off, got " +
+                               quoted(v));
+         }},
+        {"NEXUS_ACCESS_LOG", "--access-log", "true", "one JSON access-log line per request on stdout",
+         [](Config& c, auto n, auto v) { c.access_log = parse_bool(n, v); }},
+    };
+    return table;
+}
+
+}  // namespace
+
+std::vector<OptionInfo> option_table() {
+    std::vector<OptionInfo> out;
+    for (const auto& o : options()) out.push_back({o.env, o.flag, o.default_text, o.help});
+    return out;
+}
+
+Config load(int argc, const char* const* argv, const EnvLookup& env) {
+    const EnvLookup lookup = env ? env : EnvLookup([](const char* n) { return std::getenv(n); });
+    Config config;
+    for (const auto& o : options()) {
+        if (const char* v = lookup(o.env); v != nullptr) o.apply(config, o.env, v);
+    }
+
+    CLI::App app{"nexus-api: an OpenAI-compatible LLM API gateway"};
+    std::vector<std::string> values(options().size());
+    std::vector<CLI::Option*> flags;
+    for (std::size_t i = 0; i < options().size(); ++i) {
+        const auto& o = options()[i];
+        flags.push_back(app.add_option(o.flag, values[i], std::string(o.help) + " [env " + o.env + ", default " +
+                                                              o.default_text + "]"));
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        throw ExitRequest{app.exit(e)};
+    }
+    for (std::size_t i = 0; i < options().size(); ++i) {
+        if (flags[i]->count() == 0) continue;
+        const auto& o = options()[i];
+        o.apply(config, std::string(o.flag) + " (" + o.env + ")", values[i]);
+    }
+    return config;
+}
+
+unsigned affinity_cpu_count() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        const int n = CPU_COUNT(&set);
+        if (n > 0) return static_cast<unsigned>(n);
+    }
+    return 1;
+}
+
+}  // namespace nexus::config

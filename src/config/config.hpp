@@ -1,0 +1,75 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nexus::config {
+
+using Millis = std::chrono::milliseconds;
+
+/// Everything nexus-api can be told at start-up. Each field has an environment variable and a
+/// matching command-line flag (the flag wins); see option_table() for names and defaults.
+struct Config {
+    // Server
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 3000;
+    std::string data_dir = "./data";
+    unsigned threads = 0;  ///< 0: one per CPU in the process's affinity mask
+    std::uint64_t max_body_bytes = 32ull << 20;
+    std::uint32_t max_header_bytes = 16u << 10;
+    Millis header_timeout{10'000};   ///< to read a request's headers once its first byte came
+    Millis body_timeout{60'000};     ///< to read a request's body
+    Millis idle_timeout{60'000};     ///< keep-alive connection with no request
+    Millis write_timeout{60'000};    ///< one write to a client that does not read
+    Millis shutdown_grace{30'000};   ///< requests in flight may finish this long after SIGTERM
+
+    // Upstream
+    Millis upstream_connect_timeout{10'000};
+    Millis upstream_tls_timeout{10'000};
+    Millis upstream_header_timeout{300'000};  ///< request sent → response headers
+    Millis upstream_idle_timeout{120'000};    ///< longest gap between two reads of a response body
+    Millis request_timeout{1'800'000};        ///< whole request, first byte to last
+    unsigned upstream_pool_size = 64;         ///< idle keep-alive connections kept per origin per thread
+    Millis upstream_keepalive{30'000};        ///< an idle pooled connection older than this is closed
+
+    // The one channel of the relay-core milestone
+    std::string siliconflow_api_key;
+    std::string siliconflow_base_url = "https://api.siliconflow.cn";
+
+    // Logs
+    std::string log_level = "info";
+    bool access_log = true;
+};
+
+/// Thrown for invalid configuration; what() is one line naming the variable.
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Thrown by load() after it printed --help or a flag parse error; main returns `code`.
+struct ExitRequest {
+    int code;
+};
+
+/// One configurable setting, as shown in --help and the README.
+struct OptionInfo {
+    std::string env;
+    std::string flag;
+    std::string default_text;
+    std::string help;
+};
+std::vector<OptionInfo> option_table();
+
+using EnvLookup = std::function<const char*(const char*)>;
+
+/// Builds the Config from `env` (default: the process environment) and then `argv`.
+/// Throws ConfigError for a bad value, ExitRequest after printing --help or a flag error.
+Config load(int argc, const char* const* argv, const EnvLookup& env = {});
+
+/// The number of CPUs in this process's affinity mask (at least 1).
+unsigned affinity_cpu_count();
+
+}  // namespace nexus::config

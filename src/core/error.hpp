@@ -1,0 +1,33 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace nexus::core {
+
+/// The one error type of nexus-api. It carries what the client may see (status, type, code,
+/// message, param) apart from what only the log may see (detail), and whether another channel
+/// may be tried after it (allow_fallbacks).
+struct Error {
+    int status = 500;
+    std::string type = "api_error";  ///< OpenAI error type, e.g. "invalid_request_error"
+    std::string code;                ///< OpenAI error code, e.g. "invalid_api_key"; empty → null
+    std::string message;             ///< safe for clients: never a key, a token or a body
+    std::string param;               ///< the offending field; empty → null
+    std::string detail;              ///< for logs only
+    bool allow_fallbacks = false;    ///< whether the next channel may be tried after this failure
+
+    static Error bad_request(std::string message, std::string param = {}, std::string code = {});
+    static Error not_found(std::string message);
+    static Error method_not_allowed(std::string message);
+    static Error payload_too_large(std::string message);
+    static Error header_too_large();
+    static Error bad_gateway(std::string message, std::string detail = {});
+    static Error gateway_timeout(std::string message, std::string detail = {});
+    static Error internal(std::string message, std::string detail = {});
+    static Error unavailable(std::string message);
+};
+
+/// Renders `{"error":{"message","type","param","code"}}`, OpenAI's error shape.
+std::string to_json(const Error& error);
+
+}  // namespace nexus::core

@@ -1,0 +1,57 @@
+#pragma once
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace nexus::core {
+
+/// The routes the metrics tell apart. Unknown paths share one label so a scan cannot blow up
+/// the number of series.
+enum class Route : std::uint8_t { kChatCompletions, kHealthz, kReadyz, kMetrics, kOther, kCount };
+std::string_view route_label(Route r);
+
+/// How one upstream attempt ended.
+enum class AttemptOutcome : std::uint8_t {
+    kSuccess,      ///< 2xx headers received
+    kClientError,  ///< upstream answered 4xx
+    kServerError,  ///< upstream answered 5xx
+    kConnectError, ///< name resolution or TCP connect failed
+    kTlsError,     ///< TLS handshake or certificate verification failed
+    kTimeout,      ///< a deadline expired
+    kIoError,      ///< the connection broke after it was made
+    kCount
+};
+std::string_view outcome_label(AttemptOutcome o);
+
+/// Counters of one I/O thread. Only that thread writes them (relaxed atomics, no contention);
+/// the /metrics handler reads every thread's copy and adds them up.
+class Metrics {
+public:
+    static constexpr std::array<double, 16> kLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                            0.25,   0.5,   1,      2.5,   5,     10,    30,    60};
+
+    void record_request(Route route, int status, std::chrono::nanoseconds latency);
+    void record_attempt(AttemptOutcome outcome);
+    void stream_opened() { open_streams_.fetch_add(1, std::memory_order_relaxed); }
+    void stream_closed() { open_streams_.fetch_sub(1, std::memory_order_relaxed); }
+
+    /// Renders the sum of `all` in the Prometheus text format (version 0.0.4).
+    static std::string render(std::span<const Metrics* const> all);
+
+private:
+    static constexpr int kMinStatus = 100;
+    static constexpr int kStatuses = 500;  // 100..599
+    static constexpr std::size_t kRoutes = static_cast<std::size_t>(Route::kCount);
+    using Counter = std::atomic<std::uint64_t>;
+
+    std::array<std::array<Counter, kStatuses>, kRoutes> requests_{};
+    std::array<std::array<Counter, kLatencyBuckets.size() + 1>, kRoutes> latency_buckets_{};
+    std::array<Counter, kRoutes> latency_sum_ns_{};
+    std::array<Counter, static_cast<std::size_t>(AttemptOutcome::kCount)> attempts_{};
+    std::atomic<std::int64_t> open_streams_{0};
+};
+
+}  // namespace nexus::core

@@ -1,0 +1,72 @@
+#include "http/exchange.hpp"
+
+#include <boost/asio/write.hpp>
+
+namespace nexus::http {
+
+Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::string request_id, Clock::time_point start,
+                   const config::Config& config, bool keep_alive)
+    : stream_(stream),
+      request_(request),
+      request_id_(std::move(request_id)),
+      start_(start),
+      config_(config),
+      keep_alive_(keep_alive) {}
+
+template <class Message>
+void Exchange::stamp(Message& message) {
+    message.set("X-Request-Id", request_id_);
+    message.keep_alive(keep_alive_);
+    status_ = static_cast<int>(message.result_int());
+}
+
+net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response) {
+    stamp(response);
+    response.prepare_payload();
+    stream_.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream_, response, use_nothrow);
+    bytes_out_ += n;
+    if (ec) broken_ = true;
+    co_return !ec;
+}
+
+net::awaitable<bool> Exchange::send(bhttp::status status, std::string body, std::string_view content_type) {
+    bhttp::response<bhttp::string_body> response{status, 11};
+    response.set(bhttp::field::content_type, content_type);
+    response.body() = std::move(body);
+    co_return co_await send(std::move(response));
+}
+
+net::awaitable<bool> Exchange::send_error(const core::Error& error) {
+    co_return co_await send(static_cast<bhttp::status>(error.status), core::to_json(error), "application/json");
+}
+
+net::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body> header) {
+    stamp(header);
+    header.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{header};
+    stream_.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, use_nothrow);
+    bytes_out_ += n;
+    if (ec) broken_ = true;
+    co_return !ec;
+}
+
+net::awaitable<bool> Exchange::write_chunk(std::string_view data) {
+    if (data.empty()) co_return !broken_;
+    stream_.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(data)), use_nothrow);
+    bytes_out_ += n;
+    if (ec) broken_ = true;
+    co_return !ec;
+}
+
+net::awaitable<bool> Exchange::end_stream() {
+    stream_.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), use_nothrow);
+    bytes_out_ += n;
+    if (ec) broken_ = true;
+    co_return !ec;
+}
+
+}  // namespace nexus::http

@@ -1,0 +1,81 @@
+#pragma once
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "core/asio.hpp"
+#include "core/error.hpp"
+#include "core/metrics.hpp"
+
+namespace nexus::http {
+
+namespace bhttp = beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Clock = std::chrono::steady_clock;
+
+/// What the access log learns about one request from the handler that served it.
+struct AccessRecord {
+    core::Route route = core::Route::kOther;
+    std::string model;
+    bool stream = false;
+    int upstream_status = 0;
+    std::chrono::nanoseconds upstream_ttfb{-1};  ///< attempt start → upstream response headers
+};
+
+/// One request and its answer on a client connection. A handler gets it by reference and answers
+/// through it: either send() once, or begin_stream(), write_chunk()…, end_stream().
+/// Every answer carries X-Request-Id. Every write has the write deadline. Not thread-safe: it
+/// lives on the I/O thread of its connection. The awaitables return false when the client is
+/// gone (or too slow); the handler then stops, and the connection is closed.
+class Exchange {
+public:
+    Exchange(beast::tcp_stream& stream, Request& request, std::string request_id, Clock::time_point start,
+             const config::Config& config, bool keep_alive);
+
+    Request& request() { return request_; }
+    std::string_view request_id() const { return request_id_; }
+    Clock::time_point start() const { return start_; }
+    const config::Config& config() const { return config_; }
+    AccessRecord& record() { return record_; }
+
+    /// Sends a whole answer; sets X-Request-Id, Content-Length and keep-alive.
+    net::awaitable<bool> send(bhttp::response<bhttp::string_body> response);
+    net::awaitable<bool> send(bhttp::status status, std::string body, std::string_view content_type);
+    /// Sends `error` in OpenAI's shape with its status.
+    net::awaitable<bool> send_error(const core::Error& error);
+
+    /// Sends the header of a chunked answer (an event stream) at once.
+    net::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body> header);
+    /// Sends `data` as one chunk. Returns when the client's kernel took it (backpressure).
+    net::awaitable<bool> write_chunk(std::string_view data);
+    /// Sends the last chunk.
+    net::awaitable<bool> end_stream();
+
+    bool responded() const { return status_ != 0; }
+    int status() const { return status_; }
+    bool keep_alive() const { return keep_alive_ && !broken_; }
+    /// Marks the connection to be closed after this answer (sent as Connection: close).
+    void close_after() { keep_alive_ = false; }
+    std::uint64_t bytes_out() const { return bytes_out_; }
+
+private:
+    template <class Message>
+    void stamp(Message& message);
+
+    beast::tcp_stream& stream_;
+    Request& request_;
+    std::string request_id_;
+    Clock::time_point start_;
+    const config::Config& config_;
+    AccessRecord record_;
+    bool keep_alive_;
+    bool broken_ = false;
+    int status_ = 0;
+    std::uint64_t bytes_out_ = 0;
+};
+
+}  // namespace nexus::http

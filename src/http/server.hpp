@@ -1,0 +1,76 @@
+#pragma once
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "http/exchange.hpp"
+
+namespace nexus::http {
+
+using Handler = std::function<net::awaitable<void>(Exchange&)>;
+
+/// Maps (method, path) to a handler. Paths match exactly, without the query string.
+/// A known path with another method → 405; an unknown path → 404.
+class Router {
+public:
+    void add(bhttp::verb method, std::string path, core::Route route, Handler handler);
+
+    struct Match {
+        const Handler* handler = nullptr;  ///< null: no route for this method and path
+        core::Route route = core::Route::kOther;
+        bool path_known = false;           ///< the path exists under another method
+    };
+    Match find(bhttp::verb method, std::string_view target) const;
+
+private:
+    struct Entry {
+        bhttp::verb method;
+        std::string path;
+        core::Route route;
+        Handler handler;
+    };
+    std::vector<Entry> entries_;
+};
+
+/// Accepts connections on one I/O thread and runs one session coroutine per connection:
+/// HTTP/1.1 keep-alive, header/body/idle deadlines, size limits, request ids, access log and
+/// metrics. Several Listeners (one per thread) may share a port through SO_REUSEPORT.
+/// All member functions but active_sessions() must run on the listener's io_context thread.
+class Listener {
+public:
+    Listener(net::io_context& ioc, const config::Config& config, const Router& router, core::Metrics& metrics);
+
+    /// Binds and listens; throws boost::system::system_error on failure.
+    void listen(const net::ip::tcp::endpoint& endpoint, bool reuse_port);
+    std::uint16_t port() const;
+    /// Starts the accept loop.
+    void start();
+    /// Stops accepting, closes idle keep-alive connections at once; connections with a request
+    /// in flight are closed when that request ends.
+    void drain();
+    /// Open client connections; safe from any thread.
+    std::size_t active_sessions() const { return active_.load(std::memory_order_acquire); }
+
+private:
+    struct Session;
+    net::awaitable<void> accept_loop();
+    net::awaitable<void> run_session(net::ip::tcp::socket socket);
+    net::awaitable<bool> serve_one(Session& session, bool first);
+    void finish(Exchange& exchange, std::string_view method, std::string_view target);
+
+    net::io_context& ioc_;
+    const config::Config& config_;
+    const Router& router_;
+    core::Metrics& metrics_;
+    net::ip::tcp::acceptor acceptor_;
+    std::unordered_set<Session*> sessions_;
+    std::atomic<std::size_t> active_{0};
+    bool draining_ = false;
+};
+
+}  // namespace nexus::http
