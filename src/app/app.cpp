@@ -92,9 +92,18 @@ int run(const config::Config& config) {
     }
 
     // Listen: every thread its own acceptor on one port (SO_REUSEPORT); the kernel spreads
-    // connections. Port 0 picks a free port for the first and the others join it.
+    // connections. SO_REUSEPORT would also let a second nexus-api (or anything of the same user)
+    // share the port silently, so first claim the port alone: that fails when it is taken, and
+    // for port 0 it picks the free port the listeners then join.
     const auto address = net::ip::make_address(config.host);
-    std::uint16_t port = config.port;
+    std::uint16_t port = 0;
+    {
+        tcp::acceptor probe(workers.front()->ioc);
+        probe.open(address.is_v6() ? tcp::v6() : tcp::v4());
+        probe.set_option(net::socket_base::reuse_address(true));  // old TIME_WAIT connections are fine
+        probe.bind(tcp::endpoint(address, config.port));
+        port = probe.local_endpoint().port();
+    }
     for (auto& w : workers) {
         w->listener.listen(tcp::endpoint(address, port), true);
         port = w->listener.port();

@@ -13,9 +13,11 @@ namespace nexus::config {
 
 namespace {
 
+// The offending value for an error message: at most 64 characters, control characters shown as
+// '?', so the message stays one line.
 std::string quoted(std::string_view v) {
     std::string s = "\"";
-    s.append(v.substr(0, 64));
+    for (const char c : v.substr(0, 64)) s += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
     if (v.size() > 64) s += "...";
     s += '"';
     return s;

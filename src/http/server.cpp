@@ -151,6 +151,10 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
         exchange.close_after();
         if (hec == bhttp::error::header_limit) {
             co_await exchange.send_error(core::Error::header_too_large());
+        } else if (hec == bhttp::error::body_limit) {
+            // Content-Length above the limit: refused before a byte of the body is read.
+            co_await exchange.send_error(core::Error::payload_too_large(
+                "Request body is larger than the limit of " + std::to_string(config_.max_body_bytes) + " bytes."));
         } else if (hec == beast::error::timeout) {
             auto e = core::Error::bad_request("Timed out reading the request headers.", {}, "request_timeout");
             e.status = 408;
@@ -161,15 +165,6 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
         } else {
             co_return false;  // the client went away mid-header: nobody to answer
         }
-        finish(exchange, method, target);
-        co_return false;
-    }
-
-    // Refuse a body that is too large before reading it.
-    if (const auto length = parser.content_length(); length && *length > config_.max_body_bytes) {
-        exchange.close_after();
-        co_await exchange.send_error(core::Error::payload_too_large(
-            "Request body is larger than the limit of " + std::to_string(config_.max_body_bytes) + " bytes."));
         finish(exchange, method, target);
         co_return false;
     }

@@ -1,0 +1,93 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace nexus::config {
+namespace {
+
+Config load_with(std::map<std::string, std::string> env, std::vector<const char*> args = {}) {
+    std::vector<const char*> argv{"nexus-api"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return load(static_cast<int>(argv.size()), argv.data(), [env](const char* name) -> const char* {
+        const auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+    });
+}
+
+std::string error_of(std::map<std::string, std::string> env, std::vector<const char*> args = {}) {
+    try {
+        load_with(std::move(env), std::move(args));
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+TEST(Config, Defaults) {
+    const auto c = load_with({});
+    EXPECT_EQ(c.port, 3000);
+    EXPECT_EQ(c.data_dir, "./data");
+    EXPECT_EQ(c.max_body_bytes, 32u << 20);
+    EXPECT_EQ(c.shutdown_grace, std::chrono::seconds(30));
+    EXPECT_EQ(c.siliconflow_base_url, "https://api.siliconflow.cn");
+    EXPECT_TRUE(c.siliconflow_api_key.empty());
+    EXPECT_EQ(c.threads, 0u);
+}
+
+TEST(Config, ReadsEnvironment) {
+    const auto c = load_with({{"NEXUS_PORT", "8080"},
+                              {"NEXUS_THREADS", "3"},
+                              {"NEXUS_SHUTDOWN_GRACE_SECONDS", "1.5"},
+                              {"NEXUS_MAX_BODY_BYTES", "1024"},
+                              {"SILICONFLOW_API_KEY", "sk-x"},
+                              {"NEXUS_ACCESS_LOG", "off"}});
+    EXPECT_EQ(c.port, 8080);
+    EXPECT_EQ(c.threads, 3u);
+    EXPECT_EQ(c.shutdown_grace, std::chrono::milliseconds(1500));
+    EXPECT_EQ(c.max_body_bytes, 1024u);
+    EXPECT_EQ(c.siliconflow_api_key, "sk-x");
+    EXPECT_FALSE(c.access_log);
+}
+
+TEST(Config, FlagsOverrideEnvironment) {
+    const auto c = load_with({{"NEXUS_PORT", "8080"}}, {"--port", "9090", "--data-dir", "/tmp/d"});
+    EXPECT_EQ(c.port, 9090);
+    EXPECT_EQ(c.data_dir, "/tmp/d");
+}
+
+TEST(Config, BadValuesNameTheVariable) {
+    EXPECT_NE(error_of({{"NEXUS_PORT", "abc"}}).find("NEXUS_PORT"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_PORT", "70000"}}).find("NEXUS_PORT"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_THREADS", "0"}}).find("NEXUS_THREADS"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_MAX_BODY_BYTES", "-1"}}).find("NEXUS_MAX_BODY_BYTES"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_SHUTDOWN_GRACE_SECONDS", "soon"}}).find("NEXUS_SHUTDOWN_GRACE_SECONDS"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"SILICONFLOW_BASE_URL", "ftp://x"}}).find("SILICONFLOW_BASE_URL"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_LOG_LEVEL", "loud"}}).find("NEXUS_LOG_LEVEL"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_ACCESS_LOG", "maybe"}}).find("NEXUS_ACCESS_LOG"), std::string::npos);
+    const auto flag_error = error_of({}, {"--port", "x"});
+    EXPECT_NE(flag_error.find("--port"), std::string::npos);
+    EXPECT_NE(flag_error.find("NEXUS_PORT"), std::string::npos);
+}
+
+TEST(Config, ErrorIsOneLine) {
+    const auto e = error_of({{"SILICONFLOW_BASE_URL", "not a url\nat all"}});
+    EXPECT_FALSE(e.empty());
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
+TEST(Config, TableListsEveryOptionOnce) {
+    const auto table = option_table();
+    EXPECT_GE(table.size(), 20u);
+    std::set<std::string> envs;
+    for (const auto& o : table) EXPECT_TRUE(envs.insert(o.env).second) << o.env;
+    EXPECT_TRUE(envs.contains("NEXUS_PORT"));
+    EXPECT_TRUE(envs.contains("NEXUS_MAX_BODY_BYTES"));
+}
+
+TEST(Config, AffinityCountIsPositive) { EXPECT_GE(affinity_cpu_count(), 1u); }
+
+}  // namespace
+}  // namespace nexus::config

@@ -1,0 +1,274 @@
+// The relay of POST /v1/chat/completions, end to end: the real nexus-api binary against the mock
+// SiliconFlow upstream.
+#include <boost/asio.hpp>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/fixtures.hpp"
+
+namespace nexus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Relay : public ::testing::Test {
+protected:
+    static std::map<std::string, std::string> env_for(const MockUpstream& mock, const std::string& key) {
+        return {{"SILICONFLOW_API_KEY", key},
+                {"SILICONFLOW_BASE_URL", mock.base_url() + "/v1"},
+                {"NEXUS_THREADS", "2"},
+                {"NEXUS_UPSTREAM_HEADER_TIMEOUT_SECONDS", "1"},
+                {"NEXUS_UPSTREAM_IDLE_TIMEOUT_SECONDS", "1"}};
+    }
+    void SetUp() override {
+        nexus_ = std::make_unique<NexusProcess>(env_for(mock_, mock_.good_key()));
+        ASSERT_TRUE(nexus_->wait_ready()) << nexus_->stderr_text();
+    }
+    std::uint16_t port() const { return nexus_->port(); }
+
+    MockUpstream mock_{MockUpstream::Options{}};
+    std::unique_ptr<NexusProcess> nexus_;
+};
+
+TEST_F(Relay, NonStreamRelaysUpstreamAnswer) {
+    const auto body = chat_body("Qwen/Qwen2.5-7B-Instruct");
+    const auto res = post_chat(port(), body, {{"Authorization", "Bearer client-token-xyz"}, {"Cookie", "a=b"},
+                                              {"X-Custom", "kept"}});
+    ASSERT_EQ(res.status, 200) << res.body;
+    const auto doc = boost::json::parse(res.body);
+    EXPECT_EQ(doc.at("choices").at(0).at("message").at("content"), "Hello from mock");
+    EXPECT_EQ(doc.at("usage").at("total_tokens"), 8);
+    EXPECT_EQ(res.header("content-type"), "application/json");
+    EXPECT_EQ(res.header("x-siliconcloud-trace-id"), "trace-abc");
+    EXPECT_EQ(res.header("set-cookie"), "") << "upstream cookies must not reach the client";
+    EXPECT_EQ(res.header("x-internal-node"), "") << "upstream internal headers must not reach the client";
+    EXPECT_EQ(res.header("x-request-id").size(), 32u);
+
+    const auto seen = mock_.requests();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].target, "/v1/chat/completions");
+    EXPECT_EQ(seen[0].body, body) << "the client's body bytes go upstream unchanged";
+    EXPECT_EQ(seen[0].headers.at("authorization"), "Bearer " + mock_.good_key());
+    EXPECT_FALSE(seen[0].headers.contains("cookie"));
+    EXPECT_EQ(seen[0].headers.at("x-custom"), "kept");
+    EXPECT_EQ(seen[0].headers.at("x-request-id"), res.header("x-request-id"));
+    EXPECT_EQ(seen[0].headers.at("host"), "127.0.0.1:" + std::to_string(mock_.port()));
+}
+
+TEST_F(Relay, BodyBytesForwardedExactlyEvenWithOddFormatting) {
+    const std::string body = "{ \"model\" : \"m\",\n \"messages\":[{\"role\":\"user\",\"content\":\"\\u4f60\"}] ,\"x\":1.50}";
+    const auto res = post_chat(port(), body);
+    ASSERT_EQ(res.status, 200);
+    ASSERT_EQ(mock_.requests().size(), 1u);
+    EXPECT_EQ(mock_.requests()[0].body, body);
+}
+
+TEST_F(Relay, ClientRequestIdEchoedWhenSane) {
+    auto res = post_chat(port(), chat_body("m"), {{"X-Request-Id", "my-trace-42"}});
+    EXPECT_EQ(res.header("x-request-id"), "my-trace-42");
+    EXPECT_EQ(mock_.requests().back().headers.at("x-request-id"), "my-trace-42");
+    res = post_chat(port(), chat_body("m"), {{"X-Request-Id", "bad id with spaces"}});
+    EXPECT_EQ(res.header("x-request-id").size(), 32u);
+}
+
+TEST_F(Relay, StreamRelaysEveryFrameWithRunningUsage) {
+    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "4"}});
+    ASSERT_EQ(res.status, 200) << res.error;
+    EXPECT_TRUE(res.complete) << res.error;
+    EXPECT_NE(res.header("content-type").find("text/event-stream"), std::string::npos);
+    EXPECT_EQ(res.header("x-request-id").size(), 32u);
+    ASSERT_EQ(res.events.size(), 5u);
+    for (int i = 0; i < 4; ++i) {
+        const auto chunk = boost::json::parse(res.events[i].data);
+        EXPECT_EQ(chunk.at("object"), "chat.completion.chunk");
+        EXPECT_EQ(chunk.at("usage").at("completion_tokens"), i + 1);
+    }
+    EXPECT_EQ(res.events[4].data, "[DONE]");
+}
+
+TEST_F(Relay, StreamFramesReachTheClientWhenTheUpstreamSendsThem) {
+    // Four frames 300 ms apart: a relay that buffered would hand them all over at the end.
+    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "4"}, {"X-Mock-Interval-Ms", "300"}});
+    ASSERT_TRUE(res.complete) << res.error;
+    ASSERT_EQ(res.events.size(), 5u);
+    for (std::size_t i = 1; i < 4; ++i) {
+        EXPECT_GE(res.events[i].at - res.events[i - 1].at, 200ms) << "frame " << i << " came bunched with the one before";
+    }
+}
+
+TEST_F(Relay, ClientDisconnectMidStreamCancelsTheUpstreamCall) {
+    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "50"}, {"X-Mock-Interval-Ms", "50"}},
+                                 [](const StreamEvent&) { return false; });
+    EXPECT_EQ(res.events.size(), 1u);
+    EXPECT_TRUE(mock_.wait_for_aborted_streams(1, 5s)) << "the upstream kept streaming to nobody";
+    // The server lives on.
+    EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(Relay, UpstreamDyingMidStreamEndsWithErrorEvent) {
+    const auto res = stream_chat(port(), chat_body("mock-die-mid-stream", true));
+    ASSERT_EQ(res.status, 200);
+    EXPECT_TRUE(res.complete) << "the client's stream must end cleanly, with the error inside it";
+    ASSERT_EQ(res.events.size(), 3u);
+    const auto last = boost::json::parse(res.events.back().data);
+    ASSERT_TRUE(last.as_object().contains("error")) << res.events.back().data;
+    EXPECT_NE(std::string(last.at("error").at("message").as_string()).find("broke"), std::string::npos);
+    EXPECT_EQ(res.raw.find("[DONE]"), std::string::npos);
+}
+
+TEST_F(Relay, UpstreamStallingMidStreamEndsWithTimeoutErrorEvent) {
+    const auto res = stream_chat(port(), chat_body("mock-stall-stream", true));
+    ASSERT_EQ(res.status, 200);
+    EXPECT_TRUE(res.complete);
+    ASSERT_EQ(res.events.size(), 3u);
+    const auto last = boost::json::parse(res.events.back().data);
+    EXPECT_EQ(last.at("error").at("code"), "upstream_timeout");
+}
+
+TEST_F(Relay, UpstreamErrorsKeepStatusInOpenAIShape) {
+    struct Case {
+        std::string model;
+        int status;
+        std::string message_part;
+    };
+    for (const auto& c : std::vector<Case>{{"mock-unknown-model", 400, "Model does not exist"},
+                                           {"mock-rate-limit", 429, "rate limiting"},
+                                           {"mock-balance", 403, "balance is insufficient"},
+                                           {"mock-overloaded", 503, "overloaded"},
+                                           {"mock-plain-404", 404, "404 page not found"}}) {
+        const auto res = post_chat(port(), chat_body(c.model));
+        EXPECT_EQ(res.status, c.status) << c.model;
+        EXPECT_NE(message_of(res.body).find(c.message_part), std::string::npos) << c.model << ": " << res.body;
+        EXPECT_EQ(res.header("content-type"), "application/json");
+    }
+}
+
+TEST_F(Relay, RateLimitPassesRetryAfterButNotCookies) {
+    const auto res = post_chat(port(), chat_body("mock-rate-limit"));
+    EXPECT_EQ(res.status, 429);
+    EXPECT_EQ(res.header("retry-after"), "7");
+    EXPECT_EQ(res.header("x-ratelimit-remaining-requests"), "0");
+    EXPECT_EQ(res.header("set-cookie"), "");
+    EXPECT_EQ(error_of(res.body).at("type"), "rate_limit_error");
+}
+
+TEST_F(Relay, UpstreamEchoingTheKeyIsScrubbed) {
+    const auto res = post_chat(port(), chat_body("mock-echo-key"));
+    EXPECT_EQ(res.status, 500);
+    EXPECT_EQ(res.body.find(mock_.good_key()), std::string::npos) << res.body;
+}
+
+TEST_F(Relay, UpstreamHangingBeforeHeadersIs504) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto res = post_chat(port(), chat_body("mock-hang"));
+    EXPECT_EQ(res.status, 504);
+    EXPECT_EQ(error_of(res.body).at("code"), "upstream_timeout");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+TEST_F(Relay, BadClientInputIsAnsweredAndTheServerLivesOn) {
+    struct Case {
+        std::string body;
+        std::string param;  // "" → null
+    };
+    for (const auto& c : std::vector<Case>{{"{not json", ""},
+                                           {"[1,2,3]", ""},
+                                           {R"({"messages":[{"role":"user","content":"x"}]})", "model"},
+                                           {R"({"model":"m"})", "messages"},
+                                           {R"({"model":"m","messages":[{"role":"user"}],"stream":"yes"})", "stream"}}) {
+        const auto res = post_chat(port(), c.body);
+        EXPECT_EQ(res.status, 400) << c.body;
+        const auto e = error_of(res.body);
+        EXPECT_EQ(e.at("type"), "invalid_request_error");
+        if (c.param.empty()) {
+            EXPECT_TRUE(e.at("param").is_null()) << res.body;
+        } else {
+            EXPECT_EQ(std::string(e.at("param").as_string()), c.param) << res.body;
+        }
+    }
+    EXPECT_TRUE(mock_.requests().empty()) << "bad input must not reach the upstream";
+
+    auto res = http_request(port(), "GET", "/v1/chat/completions");
+    EXPECT_EQ(res.status, 405);
+    EXPECT_EQ(error_of(res.body).at("code"), "method_not_allowed");
+    res = http_request(port(), "GET", "/v1/nothing-here");
+    EXPECT_EQ(res.status, 404);
+    error_of(res.body);
+    EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(Relay, UpstreamConnectionsAreKeptAlive) {
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(post_chat(port(), chat_body("m")).status, 200);
+    // One pool per I/O thread: at most one connection each for sequential calls.
+    EXPECT_LE(mock_.connections(), 2);
+}
+
+TEST_F(Relay, LogsHoldNoKeyNoTokenNoBody) {
+    post_chat(port(), chat_body("m"), {{"Authorization", "Bearer client-secret-token-1"}});
+    stream_chat(port(), chat_body("m", true));
+    post_chat(port(), chat_body("mock-hang"));
+    nexus_->signal(SIGTERM);
+    ASSERT_EQ(nexus_->wait_exit(10s), 0);
+    const auto logs = nexus_->stdout_text() + nexus_->stderr_text();
+    EXPECT_EQ(logs.find(mock_.good_key()), std::string::npos);
+    EXPECT_EQ(logs.find("client-secret-token-1"), std::string::npos);
+    EXPECT_EQ(logs.find("\"content\""), std::string::npos) << "a request body reached the log";
+    // One JSON access-log line per request, with the fields operators need.
+    std::istringstream lines(nexus_->stdout_text());
+    std::string line;
+    int count = 0;
+    while (std::getline(lines, line)) {
+        const auto doc = boost::json::parse(line).as_object();
+        for (const auto* field : {"time", "request_id", "method", "path", "status", "latency_ms", "upstream_ttfb_ms",
+                                  "upstream_status", "model", "stream", "bytes_in", "bytes_out"}) {
+            EXPECT_TRUE(doc.contains(field)) << field << " missing in " << line;
+        }
+        ++count;
+    }
+    EXPECT_EQ(count, 3);
+}
+
+TEST(RelayKeys, BadUpstreamKeyIs401SayingTheKeyWasRejected) {
+    MockUpstream mock{MockUpstream::Options{}};
+    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", "sk-wrong-key-000000"}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    const auto res = post_chat(nexus.port(), chat_body("m"));
+    EXPECT_EQ(res.status, 401);
+    const auto e = error_of(res.body);
+    EXPECT_EQ(e.at("type"), "authentication_error");
+    EXPECT_EQ(e.at("code"), "invalid_api_key");
+    EXPECT_NE(std::string(e.at("message").as_string()).find("rejected the channel's API key"), std::string::npos);
+    EXPECT_EQ(res.body.find("sk-wrong-key-000000"), std::string::npos);
+    // Streams too: the failure comes before any byte, so it is a plain 401 answer.
+    const auto s = stream_chat(nexus.port(), chat_body("m", true));
+    EXPECT_EQ(s.status, 401);
+}
+
+TEST(RelayKeys, NoChannelConfiguredIs500) {
+    NexusProcess nexus(Env{});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    const auto res = post_chat(nexus.port(), chat_body("Qwen/QwQ-32B"));
+    EXPECT_EQ(res.status, 500);
+    const auto e = error_of(res.body);
+    EXPECT_EQ(e.at("code"), "no_available_channel");
+    EXPECT_NE(std::string(e.at("message").as_string()).find("Qwen/QwQ-32B"), std::string::npos);
+}
+
+TEST(RelayUnreachable, ClosedPortIs502) {
+    std::uint16_t dead_port;
+    {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        dead_port = a.local_endpoint().port();
+    }
+    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", "sk-x-123456789"},
+                        {"SILICONFLOW_BASE_URL", "http://127.0.0.1:" + std::to_string(dead_port)}});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    const auto res = post_chat(nexus.port(), chat_body("m"));
+    EXPECT_EQ(res.status, 502);
+    EXPECT_EQ(error_of(res.body).at("code"), "upstream_unreachable");
+}
+
+}  // namespace
+}  // namespace nexus::testing

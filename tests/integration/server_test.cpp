@@ -1,0 +1,224 @@
+// The HTTP server around the relay: limits, deadlines, health, metrics, shutdown, configuration.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <future>
+#include <thread>
+
+#include "support/fixtures.hpp"
+
+namespace nexus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<NexusProcess> start(std::map<std::string, std::string> env) {
+    auto p = std::make_unique<NexusProcess>(std::move(env));
+    EXPECT_TRUE(p->wait_ready()) << p->stderr_text();
+    return p;
+}
+
+TEST(Server, HealthAndReadiness) {
+    auto nexus = start(Env{});
+    auto res = http_request(nexus->port(), "GET", "/healthz");
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.header("x-request-id").size(), 32u);
+    res = http_request(nexus->port(), "GET", "/readyz");
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body, R"({"status":"ready"})");
+}
+
+TEST(Server, MetricsCountRequestsAttemptsAndStreams) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    ASSERT_EQ(post_chat(nexus->port(), chat_body("m")).status, 200);
+    ASSERT_EQ(post_chat(nexus->port(), chat_body("mock-overloaded")).status, 503);
+    http_request(nexus->port(), "GET", "/nope");
+    // A request is counted just after its answer is written, possibly on another thread than
+    // the one serving /metrics: poll until the counts settle.
+    const std::vector<std::string> expected{
+        "nexus_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1\n",
+        "nexus_http_requests_total{route=\"/v1/chat/completions\",status=\"503\"} 1\n",
+        "nexus_http_requests_total{route=\"other\",status=\"404\"} 1\n",
+        "nexus_upstream_attempts_total{outcome=\"success\"} 1\n",
+        "nexus_upstream_attempts_total{outcome=\"upstream_5xx\"} 1\n",
+        "nexus_http_request_duration_seconds_count{route=\"/v1/chat/completions\"} 2\n",
+        "nexus_open_streams 0\n"};
+    HttpResponse res;
+    auto all_found = [&] {
+        for (const auto& line : expected) {
+            if (res.body.find(line) == std::string::npos) return false;
+        }
+        return true;
+    };
+    for (int i = 0; i < 100; ++i) {
+        res = http_request(nexus->port(), "GET", "/metrics");
+        if (all_found()) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(res.status, 200);
+    EXPECT_NE(res.header("content-type").find("text/plain"), std::string::npos);
+    for (const auto& line : expected) EXPECT_NE(res.body.find(line), std::string::npos) << line << res.body;
+}
+
+TEST(Server, BodyOverLimitIs413BeforeTheBodyIsRead) {
+    auto nexus = start(Env{{"NEXUS_MAX_BODY_BYTES", "1000"}});
+    RawConnection c(nexus->port());
+    // Announce a large body and send none of it: the answer must come anyway.
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 5000000\r\n\r\n"));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+    EXPECT_NE(answer.find("request_too_large"), std::string::npos);
+    EXPECT_NE(answer.find("X-Request-Id"), std::string::npos);
+}
+
+TEST(Server, ChunkedBodyOverLimitIs413) {
+    auto nexus = start(Env{{"NEXUS_MAX_BODY_BYTES", "1000"}});
+    RawConnection c(nexus->port());
+    std::string big(3000, 'a');
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "bb8\r\n" + big + "\r\n0\r\n\r\n"));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+}
+
+TEST(Server, ExpectContinueGetsTheBodyRead) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    RawConnection c(nexus->port());
+    const auto body = chat_body("m");
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n"));
+    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(c.send(body));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 0), 0u) << answer;
+}
+
+TEST(Server, HeaderOverLimitIs431) {
+    auto nexus = start(Env{{"NEXUS_MAX_HEADER_BYTES", "2048"}});
+    RawConnection c(nexus->port());
+    ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'b') + "\r\n\r\n"));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer;
+}
+
+TEST(Server, MalformedRequestIs400) {
+    auto nexus = start(Env{});
+    RawConnection c(nexus->port());
+    ASSERT_TRUE(c.send("THIS IS NOT HTTP\r\n\r\n"));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_EQ(http_request(nexus->port(), "GET", "/healthz").status, 200);
+}
+
+TEST(Server, TricklingClientIsCutOffWithoutDelayingOthers) {
+    auto nexus = start(Env{{"NEXUS_HEADER_TIMEOUT_SECONDS", "0.5"}, {"NEXUS_THREADS", "1"}});
+    RawConnection slow(nexus->port());
+    ASSERT_TRUE(slow.send("GET /healthz HTTP/1.1\r\n"));
+    const auto started = std::chrono::steady_clock::now();
+    bool cut = false;
+    for (int i = 0; i < 40 && !cut; ++i) {
+        // Another client is served at once while the slow one trickles.
+        EXPECT_EQ(http_request(nexus->port(), "GET", "/healthz", {}, {}, 2s).status, 200);
+        cut = !slow.send("X");
+        if (!cut) cut = slow.closed_within(100ms);
+    }
+    EXPECT_TRUE(cut) << "a trickling client held its connection";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+TEST(Server, IdleKeepAliveConnectionIsClosed) {
+    auto nexus = start(Env{{"NEXUS_IDLE_TIMEOUT_SECONDS", "0.3"}});
+    RawConnection c(nexus->port());
+    ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto answer = c.read_until_close(3s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u);
+    EXPECT_TRUE(c.closed_within(1s) || answer.size() > 0);
+}
+
+TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
+    auto nexus = start(Env{});
+    RawConnection c(nexus->port());
+    ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const auto answer = c.read_until_close(3s);
+    EXPECT_NE(answer.find(R"({"status":"ok"})"), std::string::npos);
+    EXPECT_NE(answer.find(R"({"status":"ready"})"), std::string::npos);
+}
+
+TEST(Server, GracefulShutdownLetsAStreamInFlightFinish) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    std::promise<void> first_event;
+    auto result = std::async(std::launch::async, [&] {
+        bool told = false;
+        return stream_chat(nexus->port(), chat_body("m", true), {{"X-Mock-Frames", "8"}, {"X-Mock-Interval-Ms", "100"}},
+                           [&](const StreamEvent&) {
+                               if (!told) first_event.set_value();
+                               told = true;
+                               return true;
+                           });
+    });
+    ASSERT_EQ(first_event.get_future().wait_for(10s), std::future_status::ready);
+    nexus->signal(SIGTERM);
+    const auto stream = result.get();
+    EXPECT_TRUE(stream.complete) << stream.error;
+    ASSERT_EQ(stream.events.size(), 9u);
+    EXPECT_EQ(stream.events.back().data, "[DONE]");
+    EXPECT_EQ(nexus->wait_exit(10s), 0);
+}
+
+TEST(Server, ShutdownGraceEndsStuckRequests) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                        {"SILICONFLOW_BASE_URL", mock.base_url()},
+                        {"NEXUS_SHUTDOWN_GRACE_SECONDS", "0.5"}});
+    auto result = std::async(std::launch::async, [&] { return stream_chat(nexus->port(), chat_body("mock-stall-stream", true)); });
+    std::this_thread::sleep_for(300ms);
+    const auto signalled = std::chrono::steady_clock::now();
+    nexus->signal(SIGINT);
+    EXPECT_EQ(nexus->wait_exit(10s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
+    result.get();
+}
+
+TEST(Server, IdleConnectionsDoNotHoldShutdown) {
+    auto nexus = start(Env{});
+    RawConnection idle(nexus->port());
+    ASSERT_TRUE(idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(100ms);
+    const auto signalled = std::chrono::steady_clock::now();
+    nexus->signal(SIGTERM);
+    EXPECT_EQ(nexus->wait_exit(10s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
+}
+
+TEST(ServerConfig, InvalidConfigurationStopsWithOneLineNamingTheVariable) {
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"NEXUS_PORT", "not-a-port"}, {"NEXUS_MAX_BODY_BYTES", "0"}, {"SILICONFLOW_BASE_URL", "gopher://x"},
+             {"NEXUS_THREADS", "-2"}}) {
+        const auto r = run_nexus(Env{{name, value}}, {});
+        EXPECT_EQ(r.exit_code, 2) << name;
+        EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+}
+
+TEST(ServerConfig, PortInUseIsAClearStartupFailure) {
+    auto first = start(Env{});
+    const auto r = run_nexus(Env{{"NEXUS_PORT", std::to_string(first->port())}, {"NEXUS_HOST", "127.0.0.1"}}, {});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot start"), std::string::npos) << r.err;
+}
+
+TEST(ServerConfig, HelpListsTheFlags) {
+    const auto r = run_nexus(Env{}, {"--help"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("--port"), std::string::npos);
+    EXPECT_NE(r.out.find("NEXUS_SHUTDOWN_GRACE_SECONDS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nexus::testing

@@ -1,0 +1,41 @@
+#pragma once
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/http_client.hpp"
+#include "support/mock_upstream.hpp"
+#include "support/nexus_process.hpp"
+
+namespace nexus::testing {
+
+/// A chat completion body as OpenAI clients send it.
+inline std::string chat_body(const std::string& model, bool stream = false) {
+    boost::json::object body{{"model", model},
+                             {"messages", boost::json::array{boost::json::object{{"role", "user"}, {"content", "hi"}}}}};
+    if (stream) body["stream"] = true;
+    return boost::json::serialize(body);
+}
+
+/// The `error` object of an OpenAI-shaped error body (fails the test when the shape is wrong).
+inline boost::json::object error_of(const std::string& body) {
+    boost::json::error_code ec;
+    auto doc = boost::json::parse(body, ec);
+    EXPECT_FALSE(ec) << body;
+    if (ec || !doc.is_object() || !doc.as_object().contains("error")) {
+        ADD_FAILURE() << "not an OpenAI error body: " << body;
+        return {};
+    }
+    const auto& e = doc.at("error").as_object();
+    EXPECT_TRUE(e.contains("message") && e.at("message").is_string()) << body;
+    EXPECT_TRUE(e.contains("type") && e.contains("param") && e.contains("code")) << body;
+    return e;
+}
+
+inline std::string message_of(const std::string& body) {
+    const auto e = error_of(body);
+    return e.contains("message") ? std::string(e.at("message").as_string()) : std::string();
+}
+
+}  // namespace nexus::testing

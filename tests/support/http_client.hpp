@@ -1,0 +1,73 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace nexus::testing {
+
+using Headers = std::map<std::string, std::string>;
+
+struct HttpResponse {
+    int status = 0;
+    Headers headers;  ///< lower-case names
+    std::string body;
+    std::string header(const std::string& name) const {
+        const auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+};
+
+/// One blocking HTTP/1.1 request to 127.0.0.1:port on a new connection. Throws on I/O errors or
+/// when nothing comes back within `timeout`.
+HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                          const std::string& body = {}, const Headers& headers = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+/// A chat completion call: POST /v1/chat/completions with a JSON body.
+HttpResponse post_chat(std::uint16_t port, const std::string& body, const Headers& headers = {});
+
+/// One SSE event as the client saw it, and when.
+struct StreamEvent {
+    std::string data;
+    std::chrono::steady_clock::time_point at;
+};
+
+struct StreamResult {
+    int status = 0;
+    Headers headers;
+    std::vector<StreamEvent> events;
+    std::string raw;            ///< the body bytes as they came
+    bool complete = false;      ///< the chunked body ended properly
+    std::string error;          ///< how reading ended when not complete
+    std::string header(const std::string& name) const {
+        const auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+};
+
+/// Sends a streaming chat call and reads the answer as it comes. `on_event` may return false to
+/// stop reading and close the connection at once (a client that goes away).
+StreamResult stream_chat(std::uint16_t port, const std::string& body, const Headers& headers = {},
+                         const std::function<bool(const StreamEvent&)>& on_event = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+/// A raw TCP connection for malformed and slow clients.
+class RawConnection {
+public:
+    explicit RawConnection(std::uint16_t port);
+    ~RawConnection();
+    /// Sends bytes; false when the peer has closed.
+    bool send(const std::string& bytes);
+    /// Reads until the peer closes or `timeout` passes; returns what came.
+    std::string read_until_close(std::chrono::milliseconds timeout);
+    /// True when the peer closed the connection within `timeout`.
+    bool closed_within(std::chrono::milliseconds timeout);
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace nexus::testing

@@ -1,0 +1,252 @@
+#include "support/mock_upstream.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+
+namespace nexus::testing {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+
+struct MockUpstream::Impl {
+    explicit Impl(MockUpstream& owner) : owner(owner), ssl(net::ssl::context::tls_server), acceptor(ioc) {}
+
+    MockUpstream& owner;
+    net::io_context ioc;
+    net::ssl::context ssl;
+    tcp::acceptor acceptor;
+
+    using Response = http::response<http::string_body>;
+
+    static Response error(http::status status, std::string body, std::string content_type = "application/json") {
+        Response res{status, 11};
+        res.set(http::field::content_type, content_type);
+        res.body() = std::move(body);
+        res.prepare_payload();
+        return res;
+    }
+
+    static std::string chunk_json(const std::string& model, int i, int frames) {
+        json::object usage{{"prompt_tokens", 5}, {"completion_tokens", i + 1}, {"total_tokens", 6 + i}};
+        json::object choice{{"index", 0},
+                            {"delta", json::object{{"content", "tok" + std::to_string(i) + " "}}},
+                            {"finish_reason", i + 1 == frames ? json::value("stop") : json::value(nullptr)}};
+        json::object chunk{{"id", "0123456789abcdef0123456789abcdef"},
+                           {"object", "chat.completion.chunk"},
+                           {"created", 1700000000},
+                           {"model", model},
+                           {"system_fingerprint", ""},
+                           {"choices", json::array{choice}},
+                           {"usage", usage}};
+        return json::serialize(chunk);
+    }
+
+    template <class Stream>
+    net::awaitable<void> session(Stream& stream, beast::tcp_stream& tcp_layer) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request<http::string_body> req;
+            auto [ec, n] = co_await http::async_read(stream, buffer, req, nothrow);
+            if (ec) co_return;
+            RecordedRequest rec{std::string(req.method_string()), std::string(req.target()), {}, req.body()};
+            for (const auto& f : req) {
+                std::string name(f.name_string());
+                for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                rec.headers[name] = std::string(f.value());
+            }
+            {
+                std::lock_guard lock(owner.mutex_);
+                owner.requests_.push_back(rec);
+            }
+
+            std::string model;
+            bool stream_requested = false;
+            json::error_code jec;
+            auto doc = json::parse(req.body(), jec);
+            if (!jec && doc.is_object()) {
+                if (auto* m = doc.as_object().if_contains("model"); m && m->is_string()) model = m->as_string();
+                if (auto* s = doc.as_object().if_contains("stream"); s && s->is_bool()) stream_requested = s->as_bool();
+            }
+            const int frames = req["X-Mock-Frames"].empty() ? 3 : std::stoi(std::string(req["X-Mock-Frames"]));
+            const int interval =
+                req["X-Mock-Interval-Ms"].empty() ? 0 : std::stoi(std::string(req["X-Mock-Interval-Ms"]));
+
+            Response res;
+            if (req.target() != "/v1/chat/completions") {
+                res = error(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
+            } else if (req[http::field::authorization] != "Bearer " + owner.options_.good_key) {
+                res = error(http::status::unauthorized, R"("Invalid token")");
+            } else if (model == "mock-unknown-model") {
+                res = error(http::status::bad_request,
+                            R"({"code":20012,"message":"Model does not exist. Please check it carefully.","data":null})");
+            } else if (model == "mock-rate-limit") {
+                res = error(http::status::too_many_requests,
+                            R"({"message":"Request was rejected due to rate limiting. Details: TPM limit reached.","data":null})");
+                res.set("Retry-After", "7");
+                res.set("x-ratelimit-remaining-requests", "0");
+                res.set("Set-Cookie", "upstream-session=secret");
+            } else if (model == "mock-balance") {
+                res = error(http::status::forbidden,
+                            R"({"code":30001,"message":"Sorry, your account balance is insufficient"})");
+            } else if (model == "mock-overloaded") {
+                res = error(http::status::service_unavailable,
+                            R"({"code":50505,"message":"Model service overloaded. Please try again later.","data":null})");
+            } else if (model == "mock-plain-404") {
+                res = error(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
+            } else if (model == "mock-echo-key") {
+                res = error(http::status::internal_server_error,
+                            "{\"message\":\"bad key " + owner.options_.good_key + " in request\"}");
+            } else if (model == "mock-hang") {
+                net::steady_timer t(ioc, std::chrono::hours(1));
+                co_await t.async_wait(nothrow);
+                co_return;
+            } else if (stream_requested) {
+                co_await send_stream(stream, tcp_layer, model, frames, interval);
+                co_return;  // one stream per connection keeps the scenarios simple
+            } else {
+                json::object body{
+                    {"id", "0123456789abcdef0123456789abcdef"},
+                    {"object", "chat.completion"},
+                    {"created", 1700000000},
+                    {"model", model},
+                    {"system_fingerprint", ""},
+                    {"choices", json::array{json::object{
+                                    {"index", 0},
+                                    {"message", json::object{{"role", "assistant"}, {"content", "Hello from mock"}}},
+                                    {"finish_reason", "stop"}}}},
+                    {"usage", json::object{{"prompt_tokens", 5}, {"completion_tokens", 3}, {"total_tokens", 8}}}};
+                res = Response{http::status::ok, 11};
+                res.set(http::field::content_type, "application/json");
+                res.set("x-siliconcloud-trace-id", "trace-abc");
+                res.set("Set-Cookie", "upstream-session=secret");
+                res.set("X-Internal-Node", "node-7");
+                res.body() = json::serialize(body);
+                res.prepare_payload();
+            }
+            res.keep_alive(req.keep_alive());
+            auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
+            if (wec || !req.keep_alive()) co_return;
+        }
+    }
+
+    template <class Stream>
+    net::awaitable<void> send_stream(Stream& stream, beast::tcp_stream&, const std::string& model, int frames,
+                                     int interval_ms) {
+        http::response<http::empty_body> res{http::status::ok, 11};
+        res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+        res.set("x-siliconcloud-trace-id", "trace-stream");
+        res.chunked(true);
+        http::response_serializer<http::empty_body> sr{res};
+        auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
+        if (hec) co_return;
+        const bool die = model == "mock-die-mid-stream";
+        const bool stall = model == "mock-stall-stream";
+        const int count = (die || stall) ? 2 : frames;
+        net::steady_timer timer(ioc);
+        for (int i = 0; i < count; ++i) {
+            if (interval_ms > 0 && i > 0) {
+                timer.expires_after(std::chrono::milliseconds(interval_ms));
+                co_await timer.async_wait(nothrow);
+            }
+            const std::string frame = "data: " + chunk_json(model, i, count) + "\n\n";
+            auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(frame)), nothrow);
+            if (ec) {
+                owner.aborted_streams_.fetch_add(1);
+                co_return;
+            }
+        }
+        if (die) co_return;  // the caller closes the socket without the last chunk
+        if (stall) {
+            timer.expires_after(std::chrono::hours(1));
+            co_await timer.async_wait(nothrow);
+            co_return;
+        }
+        if (interval_ms > 0) {
+            timer.expires_after(std::chrono::milliseconds(interval_ms));
+            co_await timer.async_wait(nothrow);
+        }
+        static const std::string done = "data: [DONE]\n\n";
+        auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
+        if (ec) {
+            owner.aborted_streams_.fetch_add(1);
+            co_return;
+        }
+        co_await net::async_write(stream, http::make_chunk_last(), nothrow);
+        // Wait for the peer to close (or reuse) so the caller's close does not race the last bytes.
+        beast::flat_buffer b;
+        co_await stream.async_read_some(b.prepare(1), nothrow);
+    }
+
+    net::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+            if (ec) co_return;
+            owner.connections_.fetch_add(1);
+            net::co_spawn(ioc, handle(std::move(socket)), net::detached);
+        }
+    }
+
+    net::awaitable<void> handle(tcp::socket socket) {
+        if (owner.options_.tls) {
+            beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ssl);
+            auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, nothrow);
+            if (ec) co_return;
+            co_await session(stream, stream.next_layer());
+            beast::error_code ignored;
+            stream.next_layer().socket().close(ignored);
+        } else {
+            beast::tcp_stream stream(std::move(socket));
+            co_await session(stream, stream);
+            beast::error_code ignored;
+            stream.socket().close(ignored);
+        }
+    }
+};
+
+MockUpstream::MockUpstream(Options options) : options_(std::move(options)), impl_(std::make_unique<Impl>(*this)) {
+    if (options_.tls) {
+        impl_->ssl.use_certificate_chain(net::buffer(options_.cert_pem));
+        impl_->ssl.use_private_key(net::buffer(options_.key_pem), net::ssl::context::pem);
+    }
+    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+    impl_->acceptor.open(ep.protocol());
+    impl_->acceptor.set_option(net::socket_base::reuse_address(true));
+    impl_->acceptor.bind(ep);
+    impl_->acceptor.listen();
+    port_ = impl_->acceptor.local_endpoint().port();
+    net::co_spawn(impl_->ioc, impl_->accept_loop(), net::detached);
+    thread_ = std::thread([this] { impl_->ioc.run(); });
+}
+
+MockUpstream::~MockUpstream() {
+    impl_->ioc.stop();
+    thread_.join();
+}
+
+std::string MockUpstream::base_url() const {
+    return (options_.tls ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(port_);
+}
+
+std::vector<RecordedRequest> MockUpstream::requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+}
+
+bool MockUpstream::wait_for_aborted_streams(int n, std::chrono::milliseconds timeout) const {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (aborted_streams_.load() >= n) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return aborted_streams_.load() >= n;
+}
+
+}  // namespace nexus::testing

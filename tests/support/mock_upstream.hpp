@@ -1,0 +1,78 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace nexus::testing {
+
+/// What the mock upstream received.
+struct RecordedRequest {
+    std::string method;
+    std::string target;
+    std::map<std::string, std::string> headers;  ///< lower-case names
+    std::string body;
+};
+
+/// A SiliconFlow-like upstream for tests, on 127.0.0.1, over http or TLS, on its own thread.
+///
+/// It answers POST /v1/chat/completions in SiliconFlow's wire shapes. A request whose
+/// Authorization is not "Bearer <good_key>" gets 401 with the bare JSON string "Invalid token".
+/// The `model` picks a scenario:
+///   (any other)          a completion; with "stream":true an event stream whose every chunk
+///                        carries a running `usage`, then `data: [DONE]`
+///   mock-unknown-model   400 {"code":20012,"message":"Model does not exist. ...","data":null}
+///   mock-rate-limit      429 {"message":"Request was rejected due to rate limiting...","data":null}, Retry-After: 7
+///   mock-balance         403 {"code":30001,"message":"Sorry, your account balance is insufficient"}
+///   mock-overloaded      503 {"code":50505,"message":"Model service overloaded. ...","data":null}
+///   mock-plain-404       404 text/plain "404 page not found"
+///   mock-echo-key        500 whose message holds the key it was sent (to test scrubbing)
+///   mock-hang            reads the request and never answers
+///   mock-die-mid-stream  a stream that sends two frames and then drops the connection
+///   mock-stall-stream    a stream that sends two frames and then goes silent
+/// Stream pacing: header X-Mock-Frames (default 3) and X-Mock-Interval-Ms (default 0).
+class MockUpstream {
+public:
+    struct Options {
+        bool tls = false;
+        std::string cert_pem;
+        std::string key_pem;
+        std::string good_key = "sk-mock-good-key-0123456789";
+    };
+    explicit MockUpstream(Options options);
+    ~MockUpstream();
+    MockUpstream(const MockUpstream&) = delete;
+    MockUpstream& operator=(const MockUpstream&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    /// "http://127.0.0.1:<port>" or "https://localhost:<port>".
+    std::string base_url() const;
+    const std::string& good_key() const { return options_.good_key; }
+
+    std::vector<RecordedRequest> requests() const;
+    int connections() const { return connections_.load(); }
+    /// Streams whose writes failed because the other side closed (a cancelled relay).
+    int aborted_streams() const { return aborted_streams_.load(); }
+    /// Waits until aborted_streams() >= n or the timeout passes.
+    bool wait_for_aborted_streams(int n, std::chrono::milliseconds timeout) const;
+
+    struct Impl;
+
+private:
+    Options options_;
+    std::uint16_t port_ = 0;
+    std::unique_ptr<Impl> impl_;
+    std::thread thread_;
+    mutable std::mutex mutex_;
+    std::vector<RecordedRequest> requests_;
+    std::atomic<int> connections_{0};
+    std::atomic<int> aborted_streams_{0};
+    friend struct Impl;
+};
+
+}  // namespace nexus::testing

@@ -1,0 +1,75 @@
+#pragma once
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nexus::testing {
+
+using Env = std::map<std::string, std::string>;
+
+/// A temporary directory, removed with everything in it when this goes.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+
+/// The real nexus-api binary, started with the given environment and flags on a free port
+/// (--port 0 unless the flags say otherwise), its stdout and stderr in files of its own
+/// temporary directory. The destructor kills it if it still runs.
+class NexusProcess {
+public:
+    /// `env` is added to a clean environment (PATH and the variables the test names only).
+    NexusProcess(std::map<std::string, std::string> env, std::vector<std::string> args = {});
+    ~NexusProcess();
+    NexusProcess(const NexusProcess&) = delete;
+    NexusProcess& operator=(const NexusProcess&) = delete;
+
+    /// Waits for the "listening on" log line; false when the process exited or it timed out.
+    bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    std::uint16_t port() const { return port_; }
+
+    void signal(int signo);
+    /// Waits for the process to exit; its exit code, or nullopt on timeout (or a signal death: -signo).
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    bool running();
+
+    std::string stdout_text() const { return read_file(dir_.file("stdout")); }
+    std::string stderr_text() const { return read_file(dir_.file("stderr")); }
+    const TempDir& dir() const { return dir_; }
+
+    /// Path to the binary under test.
+    static std::string binary();
+
+private:
+    TempDir dir_;
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+    std::optional<int> exit_code_;
+};
+
+/// Runs the binary to completion (for start-up failures); returns exit code and stderr.
+struct RunResult {
+    int exit_code;
+    std::string out;
+    std::string err;
+};
+RunResult run_nexus(std::map<std::string, std::string> env, std::vector<std::string> args,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+}  // namespace nexus::testing
