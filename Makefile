@@ -1,0 +1,63 @@
+# nexus-api: the two commands a newcomer needs are `make run` and `make test`.
+# Everything else here serves them.
+
+JOBS        ?= $(shell nproc)
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+FUZZ_BUILD  ?= build-fuzz
+FUZZ_SECONDS ?= 10
+DATA_DIR    ?= ./data
+
+.PHONY: all deps build run test test-release test-asan fuzz bench clean
+
+all: build
+
+# Install what is missing from Debian's packages (idempotent, quick when all is there).
+deps:
+	@scripts/install-deps.sh
+
+# The Release binary at build/nexus-api.
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target nexus-api
+
+# Start nexus-api on :3000 with its data in ./data (SILICONFLOW_API_KEY from the environment).
+run: build
+	@mkdir -p $(DATA_DIR)
+	NEXUS_DATA_DIR=$(DATA_DIR) ./$(BUILD)/nexus-api
+
+# Every test: Release, then the whole suite again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then a short run of each fuzzer.
+test: deps test-release test-asan fuzz
+	@echo "make test: all suites passed"
+
+test-release: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNEXUS_SANITIZE=ON -DNEXUS_BUILD_TESTS=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j $(JOBS) --output-on-failure
+
+fuzz: deps
+	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEXUS_BUILD_TESTS=OFF \
+	  -DNEXUS_BUILD_FUZZERS=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_inspect fuzz_sse fuzz_upstream_error
+	@for f in inspect sse upstream_error; do \
+	  corpus=$(FUZZ_BUILD)/corpus/$$f; mkdir -p $$corpus; cp tests/fuzz/corpus/$$f/* $$corpus/; \
+	  echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+	  ./$(FUZZ_BUILD)/tests/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -print_final_stats=0 $$corpus 2>$(FUZZ_BUILD)/fuzz_$$f.log || { tail -50 $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
+	  tail -1 $(FUZZ_BUILD)/fuzz_$$f.log; \
+	done
+
+# A quick side-by-side against nginx proxy_pass (the benchmark issue grows this).
+bench: build
+	@NEXUS_INSTALL_BENCH=1 scripts/install-deps.sh
+	bench/quick.sh $(BUILD)/nexus-api
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
