@@ -6,16 +6,23 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "admin/admin_api.hpp"
+#include "core/crypto.hpp"
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
 #include "http/server.hpp"
 #include "relay/chat_relay.hpp"
+#include "store/master_key.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "upstream/client.hpp"
 
 namespace nexus::app {
@@ -60,6 +67,19 @@ int run(const config::Config& config) {
     auto tls = upstream::make_tls_context();
     const auto channel = channel_from(config);
 
+    // Storage: the data directory (owner only), the database, the master key, the admin key.
+    std::filesystem::create_directories(config.data_dir);
+    std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+    const std::string db_path = config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string()
+                                                  : config.db;
+    store::sqlite::SqliteStore store(db_path,
+                                     core::SecretBox(store::load_master_key(config.secret, config.data_dir, db_path)));
+    const auto admin_hash = admin::ensure_admin_key(store, config.admin_key);
+    // Database work runs here, never on the I/O threads.
+    net::thread_pool db_thread(1);
+    admin::AdminApi admin_api(store, db_thread.get_executor(), admin_hash);
+
     std::atomic<bool> draining{false};
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<const core::Metrics*> all_metrics;
@@ -72,6 +92,8 @@ int run(const config::Config& config) {
         auto& r = w->router;
         r.add(bhttp::verb::post, "/v1/chat/completions", core::Route::kChatCompletions,
               [relay = &w->relay](http::Exchange& ex) { return relay->handle(ex); });
+        r.add_prefix("/api/", core::Route::kAdmin,
+                     [api = &admin_api](http::Exchange& ex) { return api->handle(ex); });
         r.add(bhttp::verb::get, "/healthz", core::Route::kHealthz, [](http::Exchange& ex) -> net::awaitable<void> {
             co_await ex.send(bhttp::status::ok, R"({"status":"ok"})", "application/json");
         });
@@ -158,6 +180,7 @@ int run(const config::Config& config) {
         main_ioc.run();
     }
     for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+    db_thread.join();
     spdlog::info("nexus-api stopped");
     core::flush_logs();
     return 0;

@@ -1,7 +1,9 @@
 #include "config/config.hpp"
 
+#include "core/crypto.hpp"
+#include "core/url.hpp"
+
 #include <CLI/CLI.hpp>
-#include <boost/url/parse.hpp>
 #include <sched.h>
 
 #include <charconv>
@@ -52,9 +54,7 @@ bool parse_bool(std::string_view name, std::string_view v) {
 }
 
 std::string parse_base_url(std::string_view name, std::string_view v) {
-    const auto url = boost::urls::parse_absolute_uri(v);
-    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty() ||
-        url->has_query() || url->has_fragment() || url->has_userinfo()) {
+    if (!core::is_http_base_url(v)) {
         throw ConfigError(std::string(name) + ": must be an http:// or https:// URL with a host and no query, got " +
                           quoted(v));
     }
@@ -121,6 +121,32 @@ const std::vector<Option>& options() {
         {"NEXUS_UPSTREAM_KEEPALIVE_SECONDS", "--upstream-keepalive", "30",
          "an idle pooled upstream connection older than this is closed, not reused",
          [](Config& c, auto n, auto v) { c.upstream_keepalive = parse_seconds(n, v, 0); }},
+        {"NEXUS_DB", "--db", "<data dir>/nexus.db", "SQLite database file",
+         [](Config& c, auto n, auto v) {
+             if (v.empty()) throw ConfigError(std::string(n) + ": must not be empty");
+             if (v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+                 throw ConfigError(std::string(n) +
+                                   ": PostgreSQL is not available in this build yet; give a SQLite file path");
+             }
+             c.db = std::string(v);
+         }},
+        {"NEXUS_SECRET", "--secret", "generated into <data dir>/secret.key",
+         "master key for secrets at rest: 32 bytes as 64 hex characters or base64",
+         [](Config& c, auto n, auto v) {
+             auto key = v.size() == 64 ? core::from_hex(v) : core::from_base64(v);
+             if (!key || key->size() != 32) {
+                 throw ConfigError(std::string(n) + ": must be 32 bytes as 64 hex characters or as base64");
+             }
+             c.secret.assign(key->data(), key->size());
+         }},
+        {"NEXUS_ADMIN_KEY", "--admin-key", "generated on first start, printed once",
+         "key for the admin API (/api/*), at least 16 characters",
+         [](Config& c, auto n, auto v) {
+             if (v.size() < 16 || v.find_first_of(" \t\r\n") != std::string_view::npos) {
+                 throw ConfigError(std::string(n) + ": must be at least 16 characters without spaces");
+             }
+             c.admin_key = std::string(v);
+         }},
         {"SILICONFLOW_API_KEY", "--siliconflow-api-key", "(none)", "key of the SiliconFlow channel",
          [](Config& c, auto, auto v) { c.siliconflow_api_key = std::string(v); }},
         {"SILICONFLOW_BASE_URL", "--siliconflow-base-url", "https://api.siliconflow.cn",

@@ -35,6 +35,11 @@ struct Config {
     unsigned upstream_pool_size = 64;         ///< idle keep-alive connections kept per origin per thread
     Millis upstream_keepalive{30'000};        ///< an idle pooled connection older than this is closed
 
+    // Storage and secrets
+    std::string db;         ///< SQLite file; empty: <data_dir>/nexus.db
+    std::string secret;     ///< decoded 32-byte master key; empty: <data_dir>/secret.key
+    std::string admin_key;  ///< empty: the stored hash, or a generated key on first start
+
     // The one channel of the relay-core milestone
     std::string siliconflow_api_key;
     std::string siliconflow_base_url = "https://api.siliconflow.cn";

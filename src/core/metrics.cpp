@@ -7,6 +7,7 @@ namespace nexus::core {
 std::string_view route_label(Route r) {
     switch (r) {
         case Route::kChatCompletions: return "/v1/chat/completions";
+        case Route::kAdmin: return "/api";
         case Route::kHealthz: return "/healthz";
         case Route::kReadyz: return "/readyz";
         case Route::kMetrics: return "/metrics";

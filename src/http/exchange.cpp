@@ -13,6 +13,12 @@ Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::string requ
       config_(config),
       keep_alive_(keep_alive) {}
 
+std::string Exchange::remote_address() const {
+    error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
 template <class Message>
 void Exchange::stamp(Message& message) {
     message.set("X-Request-Id", request_id_);
@@ -22,7 +28,11 @@ void Exchange::stamp(Message& message) {
 
 net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response) {
     stamp(response);
-    response.prepare_payload();
+    if (response.result() == bhttp::status::no_content || response.result() == bhttp::status::not_modified) {
+        response.body().clear();  // no body and no Content-Length (RFC 9110 §8.6)
+    } else {
+        response.prepare_payload();
+    }
     stream_.expires_after(config_.write_timeout);
     auto [ec, n] = co_await bhttp::async_write(stream_, response, use_nothrow);
     bytes_out_ += n;

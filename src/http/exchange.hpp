@@ -38,6 +38,8 @@ public:
 
     Request& request() { return request_; }
     std::string_view request_id() const { return request_id_; }
+    /// The client's IP address as text ("unknown" if the socket no longer knows it).
+    std::string remote_address() const;
     Clock::time_point start() const { return start_; }
     const config::Config& config() const { return config_; }
     AccessRecord& record() { return record_; }

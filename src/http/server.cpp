@@ -21,9 +21,16 @@ void Router::add(bhttp::verb method, std::string path, core::Route route, Handle
     entries_.push_back({method, std::move(path), route, std::move(handler)});
 }
 
+void Router::add_prefix(std::string prefix, core::Route route, Handler handler) {
+    prefixes_.push_back({bhttp::verb::unknown, std::move(prefix), route, std::move(handler)});
+}
+
 Router::Match Router::find(bhttp::verb method, std::string_view target) const {
     const auto path = target.substr(0, target.find('?'));
     Match match;
+    for (const auto& e : prefixes_) {
+        if (path.starts_with(e.path)) return {&e.handler, e.route, true};
+    }
     for (const auto& e : entries_) {
         if (e.path != path) continue;
         match.path_known = true;

@@ -19,6 +19,8 @@ using Handler = std::function<net::awaitable<void>(Exchange&)>;
 class Router {
 public:
     void add(bhttp::verb method, std::string path, core::Route route, Handler handler);
+    /// Every method on every path under `prefix` (e.g. "/api/") goes to `handler`.
+    void add_prefix(std::string prefix, core::Route route, Handler handler);
 
     struct Match {
         const Handler* handler = nullptr;  ///< null: no route for this method and path
@@ -35,6 +37,7 @@ private:
         Handler handler;
     };
     std::vector<Entry> entries_;
+    std::vector<Entry> prefixes_;
 };
 
 /// Accepts connections on one I/O thread and runs one session coroutine per connection:

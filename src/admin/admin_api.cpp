@@ -1,0 +1,318 @@
+#include "admin/admin_api.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <iostream>
+
+#include "admin/resources.hpp"
+#include "core/crypto.hpp"
+
+namespace nexus::admin {
+
+namespace json = boost::json;
+namespace bhttp = beast::http;
+using core::Error;
+
+namespace {
+
+constexpr std::string_view kAdminKeySetting = "admin_key_hash";
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+    std::int64_t id = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || id <= 0) return std::nullopt;
+    return id;
+}
+
+// ?page=&page_size=&status=&q= → ListQuery, or a 400 naming the parameter.
+core::Result<store::ListQuery> parse_list_query(std::string_view query) {
+    store::ListQuery q;
+    const std::string ref = "?" + std::string(query);
+    const auto url = boost::urls::parse_relative_ref(ref);
+    if (!url) return Error::bad_request("The query string is malformed.");
+    for (const auto& p : url->params()) {
+        auto int_param = [&](std::int64_t min, std::int64_t max) -> std::optional<std::int64_t> {
+            std::int64_t v = 0;
+            const auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v);
+            if (ec != std::errc{} || ptr != p.value.data() + p.value.size() || v < min || v > max) return std::nullopt;
+            return v;
+        };
+        if (p.key == "page") {
+            const auto v = int_param(1, 1'000'000);
+            if (!v) return Error::bad_request("'page' must be an integer from 1.", "page", "invalid_value");
+            q.page = *v;
+        } else if (p.key == "page_size") {
+            const auto v = int_param(1, 100);
+            if (!v) return Error::bad_request("'page_size' must be an integer from 1 to 100.", "page_size", "invalid_value");
+            q.page_size = *v;
+        } else if (p.key == "status") {
+            const auto v = int_param(0, 3);
+            if (!v) return Error::bad_request("'status' must be an integer from 0 to 3.", "status", "invalid_value");
+            q.status = static_cast<int>(*v);
+        } else if (p.key == "q") {
+            q.name_contains = p.value;
+        }
+    }
+    return q;
+}
+
+template <class T, class ToJson>
+std::string list_body(const store::Page<T>& page, const store::ListQuery& q, ToJson to_json) {
+    json::array data;
+    for (const auto& item : page.items) data.emplace_back(to_json(item));
+    return json::serialize(json::object{{"object", "list"},
+                                        {"data", std::move(data)},
+                                        {"total", page.total},
+                                        {"page", q.page},
+                                        {"page_size", q.page_size}});
+}
+
+}  // namespace
+
+int AuthThrottle::blocked_for(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    const auto it = windows_.find(address);
+    if (it == windows_.end()) return 0;
+    const auto age = std::chrono::steady_clock::now() - it->second.start;
+    if (age >= std::chrono::minutes(1)) {
+        windows_.erase(it);
+        return 0;
+    }
+    if (it->second.failures < max_) return 0;
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::minutes(1) - age).count()) + 1;
+}
+
+void AuthThrottle::record_failure(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (windows_.size() > 100'000) {
+        // A flood from many addresses: forget the windows that are over.
+        std::erase_if(windows_, [&](const auto& kv) { return now - kv.second.start >= std::chrono::minutes(1); });
+    }
+    auto& w = windows_[address];
+    if (w.failures == 0 || now - w.start >= std::chrono::minutes(1)) {
+        w.start = now;
+        w.failures = 0;
+    }
+    ++w.failures;
+}
+
+std::string admin_key_hash(std::string_view key) { return core::sha256_hex(key); }
+
+std::string ensure_admin_key(store::Store& store, const std::string& configured) {
+    if (!configured.empty()) {
+        const auto hash = admin_key_hash(configured);
+        store.put_setting(kAdminKeySetting, hash);
+        return hash;
+    }
+    if (auto stored = store.get_setting(kAdminKeySetting)) return *stored;
+    const std::string key = "nexus-admin-" + core::random_token(40);
+    const auto hash = admin_key_hash(key);
+    store.put_setting(kAdminKeySetting, hash);
+    std::cerr << "\n"
+                 "==================================================================\n"
+                 "  nexus-api admin key (shown once; only its hash is stored):\n"
+                 "\n"
+                 "    " << key << "\n"
+                 "\n"
+                 "  Use it as: Authorization: Bearer <admin key>  on /api/*\n"
+                 "  Set NEXUS_ADMIN_KEY to choose your own.\n"
+                 "==================================================================\n"
+              << std::endl;
+    return hash;
+}
+
+AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash)
+    : store_(store), db_(std::move(db_executor)), admin_key_hash_(std::move(admin_key_hash)) {}
+
+net::awaitable<void> AdminApi::handle(http::Exchange& exchange) {
+    auto& request = exchange.request();
+    const std::string address = exchange.remote_address();
+
+    // Slow down guessing: too many failures from one address in a minute → 429.
+    if (const int wait = throttle_.blocked_for(address); wait > 0) {
+        Error e;
+        e.status = 429;
+        e.type = "rate_limit_error";
+        e.code = "too_many_failed_logins";
+        e.message = "Too many failed admin logins from this address; try again later.";
+        bhttp::response<bhttp::string_body> res{bhttp::status::too_many_requests, 11};
+        res.set(bhttp::field::content_type, "application/json");
+        res.set(bhttp::field::retry_after, std::to_string(wait));
+        res.body() = core::to_json(e);
+        co_await exchange.send(std::move(res));
+        co_return;
+    }
+    const std::string_view auth = request[bhttp::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    const bool has_bearer = auth.size() > kBearer.size() && beast::iequals(auth.substr(0, kBearer.size()), kBearer);
+    if (!has_bearer || !core::constant_time_equal(admin_key_hash(auth.substr(kBearer.size())), admin_key_hash_)) {
+        throttle_.record_failure(address);
+        Error e;
+        e.status = 401;
+        e.type = "authentication_error";
+        e.code = "invalid_admin_key";
+        e.message = has_bearer ? "The admin key is wrong." : "The admin API needs 'Authorization: Bearer <admin key>'.";
+        co_await exchange.send_error(e);
+        co_return;
+    }
+    if (request.body().size() > kMaxBody) {
+        co_await exchange.send_error(
+            Error::payload_too_large("Admin request bodies are limited to " + std::to_string(kMaxBody) + " bytes."));
+        co_return;
+    }
+
+    const std::string method(request.method_string());
+    const std::string_view target = request.target();
+    const auto qmark = target.find('?');
+    const std::string path(target.substr(0, qmark));
+    const std::string query(qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1));
+    const std::string& body = request.body();
+
+    // The database work runs on its own thread; this coroutine waits without blocking its thread.
+    Reply reply = co_await net::co_spawn(
+        db_,
+        [&]() -> net::awaitable<Reply> {
+            try {
+                co_return route(method, path, query, body);
+            } catch (const std::exception& ex) {
+                spdlog::error("request {}: admin {} {}: {}", exchange.request_id(), method, path, ex.what());
+                const auto e = Error::internal("The database failed; nothing was changed.");
+                co_return Reply{e.status, core::to_json(e), {}};
+            }
+        },
+        net::use_awaitable);
+
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};
+    if (reply.status != 204) {
+        res.set(bhttp::field::content_type, "application/json");
+        res.body() = std::move(reply.body);
+    }
+    if (!reply.location.empty()) res.set(bhttp::field::location, reply.location);
+    co_await exchange.send(std::move(res));
+}
+
+AdminApi::Reply AdminApi::route(const std::string& method, std::string_view path, std::string_view query,
+                                std::string_view body) {
+    auto error = [](const Error& e) { return Reply{e.status, core::to_json(e), {}}; };
+    // /api/<collection>[/<id>]
+    std::string_view rest = path.substr(std::string_view("/api/").size());
+    const auto slash = rest.find('/');
+    const std::string_view collection = rest.substr(0, slash);
+    std::optional<std::int64_t> id;
+    if (slash != std::string_view::npos) {
+        const auto id_text = rest.substr(slash + 1);
+        id = parse_id(id_text);
+        if (!id) {
+            return error(Error::not_found("No such resource: " + std::string(path) +
+                                          " (ids are positive integers)."));
+        }
+    }
+    if (collection == "channel") return channels(method, id, query, body);
+    if (collection == "token") return tokens(method, id, query, body);
+    return error(Error::not_found("Unknown path: " + std::string(path)));
+}
+
+AdminApi::Reply AdminApi::channels(const std::string& method, std::optional<std::int64_t> id, std::string_view query,
+                                   std::string_view body) {
+    auto error = [](const Error& e) { return Reply{e.status, core::to_json(e), {}}; };
+    auto missing = [&] { return error(Error::not_found("No channel with id " + std::to_string(*id) + ".")); };
+    auto one = [](int status, const store::Channel& c) {
+        return Reply{status, json::serialize(channel_json(c)), {}};
+    };
+    if (!id) {
+        if (method == "GET") {
+            const auto q = parse_list_query(query);
+            if (!q) return error(q.error());
+            return Reply{200, list_body(store_.list_channels(*q), *q, channel_json), {}};
+        }
+        if (method == "POST") {
+            const auto parsed = parse_object(body);
+            if (!parsed) return error(parsed.error());
+            const auto channel = apply_channel(*parsed, store::Channel{}, true);
+            if (!channel) return error(channel.error());
+            const auto stored = store_.insert_channel(*channel);
+            auto reply = one(201, stored);
+            reply.location = "/api/channel/" + std::to_string(stored.id);
+            return reply;
+        }
+        return error(Error::method_not_allowed("Use GET or POST on /api/channel."));
+    }
+    if (method == "GET") {
+        const auto c = store_.get_channel(*id);
+        return c ? one(200, *c) : missing();
+    }
+    if (method == "PUT" || method == "PATCH") {
+        const auto parsed = parse_object(body);
+        if (!parsed) return error(parsed.error());
+        auto current = store_.get_channel(*id);
+        if (!current) return missing();
+        current->key.clear();  // only a key in the body rotates it
+        const auto changed = apply_channel(*parsed, std::move(*current), false);
+        if (!changed) return error(changed.error());
+        const auto stored = store_.update_channel(*changed);
+        return stored ? one(200, *stored) : missing();
+    }
+    if (method == "DELETE") return store_.delete_channel(*id) ? Reply{204, {}, {}} : missing();
+    return error(Error::method_not_allowed("Use GET, PUT or DELETE on /api/channel/{id}."));
+}
+
+AdminApi::Reply AdminApi::tokens(const std::string& method, std::optional<std::int64_t> id, std::string_view query,
+                                 std::string_view body) {
+    auto error = [](const Error& e) { return Reply{e.status, core::to_json(e), {}}; };
+    auto missing = [&] { return error(Error::not_found("No token with id " + std::to_string(*id) + ".")); };
+    auto one = [](int status, const store::Token& t, std::string_view full_key = {}) {
+        return Reply{status, json::serialize(token_json(t, full_key)), {}};
+    };
+    if (!id) {
+        if (method == "GET") {
+            const auto q = parse_list_query(query);
+            if (!q) return error(q.error());
+            return Reply{200, list_body(store_.list_tokens(*q), *q, [](const store::Token& t) { return token_json(t); }),
+                         {}};
+        }
+        if (method == "POST") {
+            const auto parsed = parse_object(body);
+            if (!parsed) return error(parsed.error());
+            auto input = apply_token(*parsed, store::Token{}, true);
+            if (!input) return error(input.error());
+            const std::string key = input->key.empty() ? "sk-" + core::random_token(48) : input->key;
+            input->token.key_hash = core::sha256_hex(key);
+            input->token.key_preview = store::mask_key(key);
+            try {
+                const auto stored = store_.insert_token(input->token);
+                auto reply = one(201, stored, key);
+                reply.location = "/api/token/" + std::to_string(stored.id);
+                return reply;
+            } catch (const store::Conflict&) {
+                Error e = Error::bad_request("A token with this key exists already.", "key", "token_exists");
+                e.status = 409;
+                return error(e);
+            }
+        }
+        return error(Error::method_not_allowed("Use GET or POST on /api/token."));
+    }
+    if (method == "GET") {
+        const auto t = store_.get_token(*id);
+        return t ? one(200, *t) : missing();
+    }
+    if (method == "PUT" || method == "PATCH") {
+        const auto parsed = parse_object(body);
+        if (!parsed) return error(parsed.error());
+        auto current = store_.get_token(*id);
+        if (!current) return missing();
+        const auto changed = apply_token(*parsed, std::move(*current), false);
+        if (!changed) return error(changed.error());
+        const auto stored = store_.update_token(changed->token);
+        return stored ? one(200, *stored) : missing();
+    }
+    if (method == "DELETE") return store_.delete_token(*id) ? Reply{204, {}, {}} : missing();
+    return error(Error::method_not_allowed("Use GET, PUT or DELETE on /api/token/{id}."));
+}
+
+}  // namespace nexus::admin

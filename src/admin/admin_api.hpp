@@ -1,0 +1,70 @@
+#pragma once
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "http/exchange.hpp"
+#include "store/store.hpp"
+
+namespace nexus::admin {
+
+/// Counts failed admin logins per client address in one-minute windows; past the limit the
+/// address is answered 429 until its window ends. Thread-safe (the admin path is not hot).
+class AuthThrottle {
+public:
+    explicit AuthThrottle(int max_failures_per_minute = 10) : max_(max_failures_per_minute) {}
+    /// Seconds until `address` may try again, or 0 when it may try now.
+    int blocked_for(const std::string& address);
+    void record_failure(const std::string& address);
+
+private:
+    struct Window {
+        std::chrono::steady_clock::time_point start;
+        int failures = 0;
+    };
+    int max_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Window> windows_;
+};
+
+/// Hash of the admin key as stored: SHA-256 hex.
+std::string admin_key_hash(std::string_view key);
+
+/// Decides the admin key at start-up. `configured` (NEXUS_ADMIN_KEY) wins and its hash is stored;
+/// else the stored hash is used; else a new key is generated, printed once to stderr in a
+/// marked banner, and only its hash stored. Returns the hash to check requests against.
+std::string ensure_admin_key(store::Store& store, const std::string& configured);
+
+/// The REST API under /api/: channels and tokens. Every call needs
+/// `Authorization: Bearer <admin key>` (compared in constant time). Handlers run on the I/O
+/// thread that took the request; every database call runs on `db_executor` (a thread of its
+/// own), so /v1/* traffic on the same thread never waits on the database.
+class AdminApi {
+public:
+    AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash);
+
+    net::awaitable<void> handle(http::Exchange& exchange);
+
+    /// Largest admin request body; larger → 413.
+    static constexpr std::size_t kMaxBody = 1 << 20;
+
+private:
+    struct Reply {
+        int status = 200;
+        std::string body;
+        std::string location;
+    };
+    Reply route(const std::string& method, std::string_view path, std::string_view query, std::string_view body);
+    Reply channels(const std::string& method, std::optional<std::int64_t> id, std::string_view query,
+                   std::string_view body);
+    Reply tokens(const std::string& method, std::optional<std::int64_t> id, std::string_view query,
+                 std::string_view body);
+
+    store::Store& store_;
+    net::any_io_executor db_;
+    std::string admin_key_hash_;
+    AuthThrottle throttle_;
+};
+
+}  // namespace nexus::admin

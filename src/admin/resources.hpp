@@ -1,0 +1,38 @@
+#pragma once
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <string_view>
+
+#include "core/result.hpp"
+#include "store/types.hpp"
+
+namespace nexus::admin {
+
+/// The channel types nexus-api knows, and the base URL each gets when none is given ("" when
+/// the type requires one).
+bool is_channel_type(std::string_view type);
+std::string_view default_base_url(std::string_view type);
+
+/// Parses an admin request body: a JSON object (else a 400 naming no field).
+core::Result<boost::json::object> parse_object(std::string_view body);
+
+/// Applies the fields of `body` to `channel` (create: `creating` true, a fresh Channel), checking
+/// each: unknown fields, wrong types, bad values → 400 naming the field. On create, `type`,
+/// `name` and `key` are required and a missing base_url takes the type's default.
+core::Result<store::Channel> apply_channel(const boost::json::object& body, store::Channel channel, bool creating);
+
+/// The same for tokens. On create, `name` is required and `key`, when given, needs ≥ 8
+/// printable characters; on update a `key` is refused (a token's key never changes).
+struct TokenInput {
+    store::Token token;
+    std::string key;  ///< the admin-given key on create, else empty
+};
+core::Result<TokenInput> apply_token(const boost::json::object& body, store::Token token, bool creating);
+
+/// A channel as the API shows it: the key masked, never in full.
+boost::json::object channel_json(const store::Channel& c);
+/// A token as the API shows it; `full_key` only in the answer to its creation.
+boost::json::object token_json(const store::Token& t, std::string_view full_key = {});
+
+}  // namespace nexus::admin

@@ -1,0 +1,75 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nexus::store {
+
+/// Channel status values (one-api's numbering).
+inline constexpr int kChannelEnabled = 1;
+inline constexpr int kChannelDisabledByAdmin = 2;
+inline constexpr int kChannelDisabledAutomatically = 3;
+
+/// Token status values (the product brief's Token model).
+inline constexpr int kTokenDisabled = 0;
+inline constexpr int kTokenEnabled = 1;
+
+/// An upstream provider account.
+struct Channel {
+    std::int64_t id = 0;
+    std::string type;         ///< "OpenAI", "SiliconFlow" or "OpenAI-Compatible"
+    std::string name;
+    std::string key;          ///< plaintext; empty unless read with channels_with_keys() or being written
+    std::string key_preview;  ///< masked, safe to show
+    std::string base_url;
+    std::vector<std::string> models;  ///< empty: any model
+    std::vector<std::pair<std::string, std::string>> model_mapping;  ///< requested → upstream name
+    std::int64_t priority = 0;
+    std::int64_t weight = 1;
+    int status = kChannelEnabled;
+    std::string status_reason;
+    std::int64_t status_time = 0;
+    std::int64_t created_time = 0;
+    std::int64_t updated_time = 0;
+    std::int64_t test_time = 0;
+    std::int64_t response_time_ms = 0;
+    std::int64_t used_tokens = 0;
+};
+
+/// A client credential. The key itself is never stored: only its SHA-256 and a masked preview.
+struct Token {
+    std::int64_t id = 0;
+    std::string name;
+    std::string key_hash;     ///< SHA-256 hex of the full key
+    std::string key_preview;  ///< masked, safe to show
+    int status = kTokenEnabled;
+    std::int64_t user_id = 0;
+    std::int64_t created_time = 0;
+    std::int64_t accessed_time = 0;
+    std::int64_t expired_time = -1;  ///< unix seconds; -1 never
+    std::int64_t remain_quota = -1;  ///< -1 unlimited (room for quota)
+    std::int64_t used_quota = 0;
+    std::vector<std::string> models;  ///< allowed models; empty: all (room for later)
+};
+
+/// Paging and filters of a list call.
+struct ListQuery {
+    std::int64_t page = 1;       ///< from 1
+    std::int64_t page_size = 20; ///< 1..100
+    std::optional<int> status;
+    std::string name_contains;
+};
+
+template <class T>
+struct Page {
+    std::vector<T> items;
+    std::int64_t total = 0;
+};
+
+/// The masked form of a secret: "sk-" + 4 + "..." + last 4 for sk- keys, first 4 + "..." + last 4
+/// for others, and a fixed mask for anything shorter than 12 characters (after "sk-").
+std::string mask_key(std::string_view key);
+
+}  // namespace nexus::store

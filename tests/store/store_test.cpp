@@ -1,0 +1,244 @@
+// The store contract. Every backend runs this suite: SQLite now; PostgreSQL adds a factory.
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/crypto.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "support/nexus_process.hpp"
+
+namespace nexus::store {
+namespace {
+
+using testing::TempDir;
+
+class SqliteBackend {
+public:
+    SqliteBackend() : key_(core::random_bytes(32)) {}
+    std::unique_ptr<Store> open() { return std::make_unique<sqlite::SqliteStore>(path(), core::SecretBox(key_)); }
+    std::string path() const { return dir_.file("nexus.db"); }
+    const std::string& key() const { return key_; }
+    /// Every byte the backend keeps on disk.
+    std::string raw_bytes() const {
+        std::string all;
+        for (const auto& e : std::filesystem::directory_iterator(dir_.path())) all += testing::read_file(e.path());
+        return all;
+    }
+
+private:
+    TempDir dir_;
+    std::string key_;
+};
+
+template <class Backend>
+class StoreTest : public ::testing::Test {
+protected:
+    Backend backend_;
+};
+
+using Backends = ::testing::Types<SqliteBackend>;
+TYPED_TEST_SUITE(StoreTest, Backends);
+
+Channel sample_channel(std::string name = "main", std::string key = "sk-abcdefghijklmnopqrstuvwxyz") {
+    Channel c;
+    c.type = "SiliconFlow";
+    c.name = std::move(name);
+    c.key = std::move(key);
+    c.base_url = "https://api.siliconflow.cn";
+    c.models = {"Qwen/Qwen2.5-7B-Instruct"};
+    c.model_mapping = {{"gpt-4o", "Qwen/Qwen2.5-72B-Instruct"}};
+    c.priority = 5;
+    c.weight = 3;
+    return c;
+}
+
+TYPED_TEST(StoreTest, ChannelRoundTrip) {
+    auto store = this->backend_.open();
+    const auto created = store->insert_channel(sample_channel());
+    EXPECT_GT(created.id, 0);
+    EXPECT_TRUE(created.key.empty()) << "reads never carry the key";
+    EXPECT_EQ(created.key_preview, "sk-abcd...wxyz");
+    EXPECT_GT(created.created_time, 0);
+    const auto got = store->get_channel(created.id);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->name, "main");
+    EXPECT_EQ(got->models, std::vector<std::string>{"Qwen/Qwen2.5-7B-Instruct"});
+    ASSERT_EQ(got->model_mapping.size(), 1u);
+    EXPECT_EQ(got->model_mapping[0].second, "Qwen/Qwen2.5-72B-Instruct");
+    EXPECT_EQ(got->priority, 5);
+    EXPECT_EQ(got->weight, 3);
+    const auto with_keys = store->channels_with_keys();
+    ASSERT_EQ(with_keys.size(), 1u);
+    EXPECT_EQ(with_keys[0].key, "sk-abcdefghijklmnopqrstuvwxyz");
+}
+
+TYPED_TEST(StoreTest, UpdateKeepsOrRotatesTheKey) {
+    auto store = this->backend_.open();
+    auto c = store->insert_channel(sample_channel());
+    c.name = "renamed";
+    ASSERT_TRUE(store->update_channel(c));
+    EXPECT_EQ(store->channels_with_keys()[0].key, "sk-abcdefghijklmnopqrstuvwxyz");
+    c.key = "sk-rotated-key-0000000000";
+    const auto updated = store->update_channel(c);
+    ASSERT_TRUE(updated);
+    EXPECT_EQ(updated->name, "renamed");
+    EXPECT_EQ(updated->key_preview, "sk-rota...0000");
+    EXPECT_EQ(store->channels_with_keys()[0].key, "sk-rotated-key-0000000000");
+    c.id = 999;
+    EXPECT_FALSE(store->update_channel(c));
+}
+
+TYPED_TEST(StoreTest, DeleteAndMissing) {
+    auto store = this->backend_.open();
+    const auto c = store->insert_channel(sample_channel());
+    EXPECT_TRUE(store->delete_channel(c.id));
+    EXPECT_FALSE(store->delete_channel(c.id));
+    EXPECT_FALSE(store->get_channel(c.id));
+}
+
+TYPED_TEST(StoreTest, ListPagesAndFilters) {
+    auto store = this->backend_.open();
+    for (int i = 0; i < 25; ++i) {
+        auto c = sample_channel("ch-" + std::to_string(i));
+        if (i % 5 == 0) c.status = kChannelDisabledByAdmin;
+        store->insert_channel(c);
+    }
+    ListQuery q;
+    q.page_size = 10;
+    auto page = store->list_channels(q);
+    EXPECT_EQ(page.total, 25);
+    EXPECT_EQ(page.items.size(), 10u);
+    q.page = 3;
+    page = store->list_channels(q);
+    EXPECT_EQ(page.items.size(), 5u);
+    EXPECT_EQ(page.items[0].name, "ch-20");
+    ListQuery disabled;
+    disabled.status = kChannelDisabledByAdmin;
+    EXPECT_EQ(store->list_channels(disabled).total, 5);
+    ListQuery named;
+    named.name_contains = "ch-1";
+    EXPECT_EQ(store->list_channels(named).total, 11);  // ch-1, ch-10..ch-19
+}
+
+TYPED_TEST(StoreTest, TokensStoredByHash) {
+    auto store = this->backend_.open();
+    Token t;
+    t.name = "app";
+    t.key_hash = core::sha256_hex("sk-nexus-abc");
+    t.key_preview = mask_key("sk-nexus-abc");
+    const auto created = store->insert_token(t);
+    EXPECT_GT(created.id, 0);
+    EXPECT_EQ(created.expired_time, -1);
+    EXPECT_EQ(created.status, kTokenEnabled);
+    EXPECT_THROW(store->insert_token(t), Conflict);
+    auto changed = created;
+    changed.status = kTokenDisabled;
+    ASSERT_TRUE(store->update_token(changed));
+    EXPECT_EQ(store->get_token(created.id)->status, kTokenDisabled);
+    EXPECT_EQ(store->all_tokens().size(), 1u);
+    EXPECT_EQ(store->list_tokens({}).total, 1);
+    EXPECT_TRUE(store->delete_token(created.id));
+    EXPECT_FALSE(store->get_token(created.id));
+}
+
+TYPED_TEST(StoreTest, WritesNotifyListeners) {
+    auto store = this->backend_.open();
+    std::atomic<int> changes{0};
+    store->on_change([&] { ++changes; });
+    auto c = store->insert_channel(sample_channel());
+    store->update_channel(c);
+    store->delete_channel(c.id);
+    Token t;
+    t.name = "x";
+    t.key_hash = core::sha256_hex("k");
+    store->insert_token(t);
+    EXPECT_EQ(changes.load(), 4);
+    store->get_channel(1);
+    store->list_channels({});
+    EXPECT_EQ(changes.load(), 4) << "reads must not notify";
+}
+
+TYPED_TEST(StoreTest, PersistsAcrossReopen) {
+    {
+        auto store = this->backend_.open();
+        store->insert_channel(sample_channel());
+        store->put_setting("k", "v");
+    }
+    auto store = this->backend_.open();
+    EXPECT_EQ(store->list_channels({}).total, 1);
+    EXPECT_EQ(store->channels_with_keys()[0].key, "sk-abcdefghijklmnopqrstuvwxyz");
+    EXPECT_EQ(store->get_setting("k"), "v");
+    store->put_setting("k", "w");
+    EXPECT_EQ(store->get_setting("k"), "w");
+}
+
+TYPED_TEST(StoreTest, NoPlaintextKeyOnDisk) {
+    {
+        auto store = this->backend_.open();
+        store->insert_channel(sample_channel("c", "sk-plaintext-must-not-appear-0001"));
+    }
+    EXPECT_EQ(this->backend_.raw_bytes().find("plaintext-must-not-appear"), std::string::npos);
+}
+
+TEST(SqliteStore, WrongMasterKeyIsRefusedAndNothingChanges) {
+    SqliteBackend backend;
+    { backend.open()->insert_channel(sample_channel()); }
+    const auto before = testing::read_file(backend.path());
+    EXPECT_TRUE(sqlite::SqliteStore::holds_secrets(backend.path()));
+    try {
+        sqlite::SqliteStore other(backend.path(), core::SecretBox(core::random_bytes(32)));
+        FAIL() << "a wrong master key was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("master key"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(testing::read_file(backend.path()), before);
+    EXPECT_EQ(backend.open()->channels_with_keys()[0].key, "sk-abcdefghijklmnopqrstuvwxyz");
+}
+
+TEST(SqliteStore, NewerSchemaIsRefused) {
+    SqliteBackend backend;
+    { backend.open(); }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(backend.path().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version (version) VALUES (99)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    try {
+        backend.open();
+        FAIL() << "a newer schema was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+    }
+}
+
+TEST(SqliteStore, RecordsSchemaVersion) {
+    SqliteBackend backend;
+    { backend.open(); }
+    { backend.open(); }  // a second open applies nothing again
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(backend.path().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_version", -1, &s, nullptr);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(s, 0), sqlite::kSchemaVersion);
+    EXPECT_EQ(sqlite3_column_int(s, 1), sqlite::kSchemaVersion);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+TEST(MaskKey, ShowsAtMostFourAndFour) {
+    EXPECT_EQ(mask_key("sk-abcdefghijklmnop"), "sk-abcd...mnop");
+    EXPECT_EQ(mask_key("abcdefghijklmnop"), "abcd...mnop");
+    EXPECT_EQ(mask_key("sk-short"), "sk-********");
+    EXPECT_EQ(mask_key("sk-xxxx"), "sk-********");
+    EXPECT_EQ(mask_key("elevenchars"), "********");
+    EXPECT_EQ(mask_key(""), "********");
+}
+
+}  // namespace
+}  // namespace nexus::store
