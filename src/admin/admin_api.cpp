@@ -127,8 +127,55 @@ std::string ensure_admin_key(store::Store& store, const std::string& configured)
     return hash;
 }
 
-AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash)
-    : store_(store), db_(std::move(db_executor)), admin_key_hash_(std::move(admin_key_hash)) {}
+AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash,
+                   AuthThrottle& throttle, ChannelTester tester)
+    : store_(store),
+      db_(std::move(db_executor)),
+      admin_key_hash_(std::move(admin_key_hash)),
+      throttle_(throttle),
+      tester_(std::move(tester)) {}
+
+// Runs `work` (which returns a Reply) on the database thread; this coroutine waits without
+// blocking its I/O thread. A database failure becomes a 500 that says nothing was changed.
+template <class F>
+net::awaitable<AdminApi::Reply> AdminApi::on_db(F work) {
+    co_return co_await net::co_spawn(
+        db_,
+        [&]() -> net::awaitable<Reply> {
+            try {
+                co_return work();
+            } catch (const std::exception& ex) {
+                spdlog::error("admin: database failure: {}", ex.what());
+                const auto e = Error::internal("The database failed; nothing was changed.");
+                co_return Reply{e.status, core::to_json(e), {}};
+            }
+        },
+        net::use_awaitable);
+}
+
+// POST /api/channel/{id}/test: read the channel (database thread), call it (this I/O thread),
+// record the time it took (database thread).
+net::awaitable<AdminApi::Reply> AdminApi::test_channel(std::int64_t id) {
+    std::optional<store::Channel> channel;
+    auto found = co_await on_db([&] {
+        for (auto& c : store_.channels_with_keys()) {
+            if (c.id == id) channel = std::move(c);
+        }
+        return channel ? Reply{200, {}, {}}
+                       : Reply{404, core::to_json(Error::not_found("No channel with id " + std::to_string(id) + ".")), {}};
+    });
+    if (found.status != 200) co_return found;
+    const auto result = co_await tester_(*channel);
+    co_return co_await on_db([&] {
+        store_.record_channel_test(id, result.response_time_ms);
+        return Reply{200,
+                     json::serialize(json::object{{"success", result.success},
+                                                  {"status", result.status},
+                                                  {"message", result.message},
+                                                  {"response_time", result.response_time_ms}}),
+                     {}};
+    });
+}
 
 net::awaitable<void> AdminApi::handle(http::Exchange& exchange) {
     auto& request = exchange.request();
@@ -174,19 +221,23 @@ net::awaitable<void> AdminApi::handle(http::Exchange& exchange) {
     const std::string query(qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1));
     const std::string& body = request.body();
 
-    // The database work runs on its own thread; this coroutine waits without blocking its thread.
-    Reply reply = co_await net::co_spawn(
-        db_,
-        [&]() -> net::awaitable<Reply> {
-            try {
-                co_return route(method, path, query, body);
-            } catch (const std::exception& ex) {
-                spdlog::error("request {}: admin {} {}: {}", exchange.request_id(), method, path, ex.what());
-                const auto e = Error::internal("The database failed; nothing was changed.");
-                co_return Reply{e.status, core::to_json(e), {}};
-            }
-        },
-        net::use_awaitable);
+    Reply reply;
+    constexpr std::string_view kChannelPrefix = "/api/channel/";
+    constexpr std::string_view kTestSuffix = "/test";
+    if (path.starts_with(kChannelPrefix) && path.ends_with(kTestSuffix) &&
+        path.size() > kChannelPrefix.size() + kTestSuffix.size()) {
+        const auto id = parse_id(std::string_view(path).substr(
+            kChannelPrefix.size(), path.size() - kChannelPrefix.size() - kTestSuffix.size()));
+        if (!id) {
+            reply = Reply{404, core::to_json(Error::not_found("No such resource: " + path)), {}};
+        } else if (method != "POST") {
+            reply = Reply{405, core::to_json(Error::method_not_allowed("Use POST to test a channel.")), {}};
+        } else {
+            reply = co_await test_channel(*id);
+        }
+    } else {
+        reply = co_await on_db([&] { return route(method, path, query, body); });
+    }
 
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};
     if (reply.status != 204) {
@@ -215,6 +266,7 @@ AdminApi::Reply AdminApi::route(const std::string& method, std::string_view path
     }
     if (collection == "channel") return channels(method, id, query, body);
     if (collection == "token") return tokens(method, id, query, body);
+    if (collection == "log" && !id) return usage_logs(method, query);
     return error(Error::not_found("Unknown path: " + std::string(path)));
 }
 
@@ -260,6 +312,69 @@ AdminApi::Reply AdminApi::channels(const std::string& method, std::optional<std:
     }
     if (method == "DELETE") return store_.delete_channel(*id) ? Reply{204, {}, {}} : missing();
     return error(Error::method_not_allowed("Use GET, PUT or DELETE on /api/channel/{id}."));
+}
+
+AdminApi::Reply AdminApi::usage_logs(const std::string& method, std::string_view query) {
+    auto error = [](const Error& e) { return Reply{e.status, core::to_json(e), {}}; };
+    if (method != "GET") return error(Error::method_not_allowed("Use GET on /api/log."));
+    store::UsageQuery q;
+    const std::string ref = "?" + std::string(query);
+    const auto url = boost::urls::parse_relative_ref(ref);
+    if (!url) return error(Error::bad_request("The query string is malformed."));
+    for (const auto& p : url->params()) {
+        std::int64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v);
+        const bool is_int = ec == std::errc{} && ptr == p.value.data() + p.value.size();
+        auto bad = [&](const std::string& what) {
+            return error(Error::bad_request("'" + p.key + "' must be " + what + ".", p.key, "invalid_value"));
+        };
+        if (p.key == "page") {
+            if (!is_int || v < 1) return bad("an integer from 1");
+            q.page = v;
+        } else if (p.key == "page_size") {
+            if (!is_int || v < 1 || v > 100) return bad("an integer from 1 to 100");
+            q.page_size = v;
+        } else if (p.key == "token_id") {
+            if (!is_int || v < 1) return bad("a token id");
+            q.token_id = v;
+        } else if (p.key == "channel_id") {
+            if (!is_int || v < 1) return bad("a channel id");
+            q.channel_id = v;
+        } else if (p.key == "start_time") {
+            if (!is_int || v < 0) return bad("unix seconds");
+            q.start_time = v;
+        } else if (p.key == "end_time") {
+            if (!is_int || v < 0) return bad("unix seconds");
+            q.end_time = v;
+        } else if (p.key == "model") {
+            q.model = p.value;
+        }
+    }
+    const auto page = store_.list_usage(q);
+    json::array data;
+    for (const auto& r : page.items) {
+        data.emplace_back(json::object{{"id", r.id},
+                                       {"created_time", r.created_time},
+                                       {"request_id", r.request_id},
+                                       {"token_id", r.token_id},
+                                       {"channel_id", r.channel_id},
+                                       {"model", r.model},
+                                       {"stream", r.stream},
+                                       {"status", r.status},
+                                       {"latency_ms", r.latency_ms},
+                                       {"ttfb_ms", r.ttfb_ms},
+                                       {"attempts", r.attempts},
+                                       {"prompt_tokens", r.prompt_tokens},
+                                       {"completion_tokens", r.completion_tokens},
+                                       {"total_tokens", r.total_tokens}});
+    }
+    return Reply{200,
+                 json::serialize(json::object{{"object", "list"},
+                                              {"data", std::move(data)},
+                                              {"total", page.total},
+                                              {"page", q.page},
+                                              {"page_size", q.page_size}}),
+                 {}};
 }
 
 AdminApi::Reply AdminApi::tokens(const std::string& method, std::optional<std::int64_t> id, std::string_view query,

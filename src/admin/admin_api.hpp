@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -42,7 +43,12 @@ std::string ensure_admin_key(store::Store& store, const std::string& configured)
 /// own), so /v1/* traffic on the same thread never waits on the database.
 class AdminApi {
 public:
-    AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash);
+    /// Runs a channel test on the calling I/O thread (the relay's upstream client).
+    using ChannelTester = std::function<net::awaitable<store::ChannelTestResult>(const store::Channel&)>;
+
+    /// One AdminApi per I/O thread; `throttle` is shared by all of them.
+    AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash,
+             AuthThrottle& throttle, ChannelTester tester);
 
     net::awaitable<void> handle(http::Exchange& exchange);
 
@@ -61,10 +67,16 @@ private:
     Reply tokens(const std::string& method, std::optional<std::int64_t> id, std::string_view query,
                  std::string_view body);
 
+    Reply usage_logs(const std::string& method, std::string_view query);
+    net::awaitable<Reply> test_channel(std::int64_t id);
+    template <class F>
+    net::awaitable<Reply> on_db(F work);
+
     store::Store& store_;
     net::any_io_executor db_;
     std::string admin_key_hash_;
-    AuthThrottle throttle_;
+    AuthThrottle& throttle_;
+    ChannelTester tester_;
 };
 
 }  // namespace nexus::admin

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "core/url.hpp"
+#include "core/origin.hpp"
 
 namespace nexus::admin {
 

@@ -1,12 +1,11 @@
 #include "app/app.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <filesystem>
@@ -21,6 +20,8 @@
 #include "core/metrics.hpp"
 #include "http/server.hpp"
 #include "relay/chat_relay.hpp"
+#include "relay/usage_sink.hpp"
+#include "snapshot/snapshot.hpp"
 #include "store/master_key.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "upstream/client.hpp"
@@ -32,86 +33,155 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-// Everything one I/O thread owns: its io_context, listener, upstream pool, relay and counters.
-// Nothing here is shared with another thread but the read-only config, TLS context and channel.
+// What every thread shares: read-only configuration, the TLS context, the store (used only on
+// the database thread), the snapshot holder, the admin login throttle.
+struct Shared {
+    Shared(const config::Config& c, store::Store& s) : config(c), store(s) {}
+
+    const config::Config& config;
+    net::ssl::context tls = upstream::make_tls_context();
+    store::Store& store;
+    snapshot::SnapshotHolder snapshots;
+    net::thread_pool db{1};  // every database call runs here, never on an I/O thread
+    std::string admin_hash;
+    admin::AuthThrottle throttle;
+    std::atomic<bool> draining{false};
+
+    // Rebuilds the relay's view from the store; runs on the database thread.
+    void rebuild_snapshot() {
+        snapshots.publish(std::make_shared<const snapshot::Snapshot>(store.channels_with_keys(), store.all_tokens(),
+                                                                     snapshots.current()->health()));
+    }
+
+    // The relay saw a channel's key rejected: disable it (status 3) unless an admin already changed it.
+    void disable_channel(std::int64_t id, std::string reason) {
+        net::post(db, [this, id, reason = std::move(reason)] {
+            try {
+                const auto c = store.get_channel(id);
+                if (c && c->status == store::kChannelEnabled) {
+                    store.set_channel_status(id, store::kChannelDisabledAutomatically, reason);
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("disabling channel {} failed: {}", id, e.what());
+            }
+        });
+    }
+};
+
+std::string default_test_model(const store::Channel& c) {
+    if (!c.models.empty()) return c.models.front();
+    return c.type == "SiliconFlow" ? "Qwen/Qwen2.5-7B-Instruct" : "gpt-4o-mini";
+}
+
+// Everything one I/O thread owns. Nothing here is touched by another thread but the counters
+// (read by /metrics) and the usage sink after the thread stopped.
 struct Worker {
-    Worker(const config::Config& config, net::ssl::context& tls, std::shared_ptr<const relay::Channel> channel)
+    explicit Worker(Shared& s)
         : ioc(1),
-          client(ioc.get_executor(), tls, config),
-          relay(client, metrics, std::move(channel)),
-          listener(ioc, config, router, metrics) {}
+          client(ioc.get_executor(), s.tls, s.config),
+          usage(s.store, s.db.get_executor()),
+          relay(client, metrics, s.snapshots, usage,
+                [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }),
+          admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,
+                [this, &s](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
+                    return test(c, s.config);
+                }),
+          listener(ioc, s.config, router, metrics) {}
+
+    net::awaitable<store::ChannelTestResult> test(store::Channel c, const config::Config& config) {
+        snapshot::ChannelView view;
+        auto origin = core::Origin::parse(c.base_url);
+        if (!origin) co_return store::ChannelTestResult{false, 0, "The channel's base_url is not usable.", 0};
+        view.id = c.id;
+        view.origin = std::move(*origin);
+        view.key = c.key;
+        view.health = std::make_shared<snapshot::ChannelHealth>();
+        co_return co_await relay.test_channel(view, default_test_model(c), config);
+    }
 
     net::io_context ioc;
     core::Metrics metrics;
     upstream::Client client;
+    relay::UsageSink usage;
     relay::ChatRelay relay;
+    admin::AdminApi admin;
     http::Router router;
     http::Listener listener;
     std::thread thread;
 };
 
-std::shared_ptr<const relay::Channel> channel_from(const config::Config& config) {
-    if (config.siliconflow_api_key.empty()) {
-        spdlog::warn("SILICONFLOW_API_KEY is not set: chat calls will answer 500 no_available_channel");
-        return nullptr;
+void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& all_metrics) {
+    auto& r = w.router;
+    r.add(bhttp::verb::post, "/v1/chat/completions", core::Route::kChatCompletions,
+          [relay = &w.relay](http::Exchange& ex) { return relay->handle(ex); });
+    r.add_prefix("/api/", core::Route::kAdmin, [api = &w.admin](http::Exchange& ex) { return api->handle(ex); });
+    r.add(bhttp::verb::get, "/healthz", core::Route::kHealthz, [](http::Exchange& ex) -> net::awaitable<void> {
+        co_await ex.send(bhttp::status::ok, R"({"status":"ok"})", "application/json");
+    });
+    r.add(bhttp::verb::get, "/readyz", core::Route::kReadyz, [&s](http::Exchange& ex) -> net::awaitable<void> {
+        if (s.draining.load(std::memory_order_relaxed)) {
+            co_await ex.send(bhttp::status::service_unavailable, R"({"status":"draining"})", "application/json");
+        } else {
+            co_await ex.send(bhttp::status::ok, R"({"status":"ready"})", "application/json");
+        }
+    });
+    r.add(bhttp::verb::get, "/metrics", core::Route::kMetrics, [&all_metrics](http::Exchange& ex) -> net::awaitable<void> {
+        co_await ex.send(bhttp::status::ok, core::Metrics::render(all_metrics), "text/plain; version=0.0.4; charset=utf-8");
+    });
+}
+
+// SILICONFLOW_API_KEY with an empty database: the first channel, so the quick start needs nothing else.
+void seed_channel(store::Store& store, const config::Config& config) {
+    if (config.siliconflow_api_key.empty() || store.list_channels({}).total > 0) return;
+    store::Channel c;
+    c.type = "SiliconFlow";
+    c.name = "SiliconFlow (from SILICONFLOW_API_KEY)";
+    c.key = config.siliconflow_api_key;
+    c.base_url = config.siliconflow_base_url;
+    store.insert_channel(c);
+    spdlog::info("created channel 1 from SILICONFLOW_API_KEY ({})", config.siliconflow_base_url);
+}
+
+void prune_usage(store::Store& store, const config::Config& config) {
+    if (config.log_retention_days == 0) return;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    try {
+        const auto n = store.prune_usage(now - static_cast<std::int64_t>(config.log_retention_days) * 86400);
+        if (n > 0) spdlog::info("deleted {} usage record(s) older than {} days", n, config.log_retention_days);
+    } catch (const std::exception& e) {
+        spdlog::error("pruning usage records failed: {}", e.what());
     }
-    auto origin = upstream::Origin::parse(config.siliconflow_base_url);
-    if (!origin) throw std::runtime_error("SILICONFLOW_BASE_URL is not a usable http(s) URL");
-    return std::make_shared<const relay::Channel>(relay::Channel{"siliconflow", *origin, config.siliconflow_api_key});
 }
 
 }  // namespace
 
 int run(const config::Config& config) {
     const unsigned threads = config.threads ? config.threads : config::affinity_cpu_count();
-    auto tls = upstream::make_tls_context();
-    const auto channel = channel_from(config);
 
     // Storage: the data directory (owner only), the database, the master key, the admin key.
     std::filesystem::create_directories(config.data_dir);
     std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace);
-    const std::string db_path = config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string()
-                                                  : config.db;
+    const std::string db_path =
+        config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string() : config.db;
     store::sqlite::SqliteStore store(db_path,
                                      core::SecretBox(store::load_master_key(config.secret, config.data_dir, db_path)));
-    const auto admin_hash = admin::ensure_admin_key(store, config.admin_key);
-    // Database work runs here, never on the I/O threads.
-    net::thread_pool db_thread(1);
-    admin::AdminApi admin_api(store, db_thread.get_executor(), admin_hash);
+    Shared shared(config, store);
+    shared.admin_hash = admin::ensure_admin_key(store, config.admin_key);
+    seed_channel(store, config);
+    prune_usage(store, config);
+    shared.rebuild_snapshot();
+    // Every committed write on this node rebuilds the relay's view at once (on the database thread).
+    store.on_change([&shared] { shared.rebuild_snapshot(); });
 
-    std::atomic<bool> draining{false};
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<const core::Metrics*> all_metrics;
     for (unsigned i = 0; i < threads; ++i) {
-        workers.push_back(std::make_unique<Worker>(config, tls, channel));
+        workers.push_back(std::make_unique<Worker>(shared));
         all_metrics.push_back(&workers.back()->metrics);
     }
-
-    for (auto& w : workers) {
-        auto& r = w->router;
-        r.add(bhttp::verb::post, "/v1/chat/completions", core::Route::kChatCompletions,
-              [relay = &w->relay](http::Exchange& ex) { return relay->handle(ex); });
-        r.add_prefix("/api/", core::Route::kAdmin,
-                     [api = &admin_api](http::Exchange& ex) { return api->handle(ex); });
-        r.add(bhttp::verb::get, "/healthz", core::Route::kHealthz, [](http::Exchange& ex) -> net::awaitable<void> {
-            co_await ex.send(bhttp::status::ok, R"({"status":"ok"})", "application/json");
-        });
-        r.add(bhttp::verb::get, "/readyz", core::Route::kReadyz,
-              [&draining](http::Exchange& ex) -> net::awaitable<void> {
-                  if (draining.load(std::memory_order_relaxed)) {
-                      co_await ex.send(bhttp::status::service_unavailable, R"({"status":"draining"})",
-                                       "application/json");
-                  } else {
-                      co_await ex.send(bhttp::status::ok, R"({"status":"ready"})", "application/json");
-                  }
-              });
-        r.add(bhttp::verb::get, "/metrics", core::Route::kMetrics,
-              [&all_metrics](http::Exchange& ex) -> net::awaitable<void> {
-                  co_await ex.send(bhttp::status::ok, core::Metrics::render(all_metrics),
-                                   "text/plain; version=0.0.4; charset=utf-8");
-              });
-    }
+    for (auto& w : workers) add_routes(*w, shared, all_metrics);
 
     // Listen: every thread its own acceptor on one port (SO_REUSEPORT); the kernel spreads
     // connections. SO_REUSEPORT would also let a second nexus-api (or anything of the same user)
@@ -128,14 +198,26 @@ int run(const config::Config& config) {
     }
     for (auto& w : workers) {
         w->listener.listen(tcp::endpoint(address, port), true);
-        port = w->listener.port();
         w->listener.start();
+        w->usage.start(w->ioc.get_executor());
     }
     spdlog::info("nexus-api listening on {}:{} with {} I/O thread(s)", config.host, port, threads);
 
+    auto& main_ioc = workers.front()->ioc;
+    // Usage retention: once an hour, on the database thread.
+    net::steady_timer retention(main_ioc);
+    std::function<void()> schedule_retention = [&] {
+        retention.expires_after(std::chrono::hours(1));
+        retention.async_wait([&](error_code ec) {
+            if (ec) return;
+            net::post(shared.db, [&] { prune_usage(store, config); });
+            schedule_retention();
+        });
+    };
+    schedule_retention();
+
     // SIGTERM / SIGINT: drain every worker, then stop when the last connection ends or the grace
     // period is over.
-    auto& main_ioc = workers.front()->ioc;
     net::signal_set signals(main_ioc, SIGINT, SIGTERM);
     net::steady_timer grace(main_ioc);
     auto count_active = [&] {
@@ -143,14 +225,11 @@ int run(const config::Config& config) {
         for (auto& w : workers) n += w->listener.active_sessions();
         return n;
     };
-    auto stop_all = [&] {
-        for (auto& w : workers) w->ioc.stop();
-    };
     const auto grace_end = std::make_shared<upstream::Clock::time_point>();
     std::function<void()> poll = [&] {
         if (count_active() == 0 || upstream::Clock::now() >= *grace_end) {
             if (count_active() > 0) spdlog::warn("shutdown grace over: closing {} connection(s)", count_active());
-            stop_all();
+            for (auto& w : workers) w->ioc.stop();
             return;
         }
         grace.expires_after(std::chrono::milliseconds(20));
@@ -161,7 +240,7 @@ int run(const config::Config& config) {
     signals.async_wait([&](error_code ec, int signo) {
         if (ec) return;
         spdlog::info("signal {}: draining (grace {} ms)", signo, config.shutdown_grace.count());
-        draining.store(true);
+        shared.draining.store(true);
         *grace_end = upstream::Clock::now() + config.shutdown_grace;
         for (auto& w : workers) net::post(w->ioc, [&l = w->listener] { l.drain(); });
         poll();
@@ -180,7 +259,11 @@ int run(const config::Config& config) {
         main_ioc.run();
     }
     for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
-    db_thread.join();
+
+    // The I/O threads are done: hand over what they still hold, and let the database thread
+    // write it before exiting.
+    for (auto& w : workers) w->usage.flush();
+    shared.db.join();
     spdlog::info("nexus-api stopped");
     core::flush_logs();
     return 0;

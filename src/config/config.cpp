@@ -1,7 +1,7 @@
 #include "config/config.hpp"
 
 #include "core/crypto.hpp"
-#include "core/url.hpp"
+#include "core/origin.hpp"
 
 #include <CLI/CLI.hpp>
 #include <sched.h>
@@ -121,6 +121,14 @@ const std::vector<Option>& options() {
         {"NEXUS_UPSTREAM_KEEPALIVE_SECONDS", "--upstream-keepalive", "30",
          "an idle pooled upstream connection older than this is closed, not reused",
          [](Config& c, auto n, auto v) { c.upstream_keepalive = parse_seconds(n, v, 0); }},
+        {"NEXUS_MAX_ATTEMPTS", "--max-attempts", "3", "channels tried per request, at most",
+         [](Config& c, auto n, auto v) { c.max_attempts = parse_int<unsigned>(n, v, 1, 100); }},
+        {"NEXUS_CHANNEL_COOLDOWN_SECONDS", "--channel-cooldown", "30",
+         "a channel that failed 3 times in a row (5xx, 429, timeouts, refused) is skipped this long",
+         [](Config& c, auto n, auto v) { c.channel_cooldown = parse_seconds(n, v, 0); }},
+        {"NEXUS_LOG_RETENTION_DAYS", "--log-retention-days", "30",
+         "usage records older than this many days are deleted (0 keeps them all)",
+         [](Config& c, auto n, auto v) { c.log_retention_days = parse_int<unsigned>(n, v, 0, 36500); }},
         {"NEXUS_DB", "--db", "<data dir>/nexus.db", "SQLite database file",
          [](Config& c, auto n, auto v) {
              if (v.empty()) throw ConfigError(std::string(n) + ": must not be empty");

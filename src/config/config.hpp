@@ -35,6 +35,11 @@ struct Config {
     unsigned upstream_pool_size = 64;         ///< idle keep-alive connections kept per origin per thread
     Millis upstream_keepalive{30'000};        ///< an idle pooled connection older than this is closed
 
+    // Channel pool
+    unsigned max_attempts = 3;               ///< channels tried per request, at most
+    Millis channel_cooldown{30'000};         ///< a channel with 3 transient failures in a row rests this long
+    unsigned log_retention_days = 30;        ///< usage records older than this are deleted; 0 keeps all
+
     // Storage and secrets
     std::string db;         ///< SQLite file; empty: <data_dir>/nexus.db
     std::string secret;     ///< decoded 32-byte master key; empty: <data_dir>/secret.key

@@ -2,11 +2,13 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/span_body.hpp>
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <vector>
 
+#include "core/crypto.hpp"
 #include "relay/inspect.hpp"
 #include "relay/upstream_error.hpp"
 #include "upstream/sse.hpp"
@@ -14,15 +16,16 @@
 namespace nexus::relay {
 
 namespace bhttp = beast::http;
-using upstream::Clock;
+namespace json = boost::json;
 using core::AttemptOutcome;
+using upstream::Clock;
 
 namespace {
 
-constexpr std::size_t kMaxErrorBody = 1 << 20;      // an upstream error body we translate
-constexpr std::size_t kMaxWholeBody = 256u << 20;   // a non-stream answer
-constexpr std::size_t kStreamBuffer = 8192;         // first size of a stream's frame buffer
-constexpr std::size_t kMaxFrame = 4u << 20;         // one SSE event larger than this is passed on raw
+constexpr std::size_t kMaxErrorBody = 1 << 20;     // an upstream error body we translate
+constexpr std::size_t kMaxWholeBody = 256u << 20;  // a non-stream answer
+constexpr std::size_t kStreamBuffer = 8192;        // first size of a stream's frame buffer
+constexpr std::size_t kMaxFrame = 4u << 20;        // one SSE event larger than this is passed on raw
 
 // Request headers that never go upstream: the client's credentials, cookies, hop-by-hop
 // headers, and those we set ourselves.
@@ -46,8 +49,7 @@ bool drop_request_header(bhttp::field f, std::string_view name) {
         default: break;
     }
     return beast::iequals(name, "x-request-id") || beast::iequals(name, "x-api-key") ||
-           beast::iequals(name, "api-key") || beast::iequals(name, "proxy-authenticate") ||
-           (name.size() > 8 && beast::iequals(name.substr(0, 8), "x-nexus-"));
+           beast::iequals(name, "api-key") || (name.size() > 8 && beast::iequals(name.substr(0, 8), "x-nexus-"));
 }
 
 // Response headers that reach the client: those an OpenAI client uses. Upstream cookies,
@@ -61,97 +63,244 @@ bool pass_response_header(std::string_view name) {
     return name.size() > 12 && beast::iequals(name.substr(0, 12), "x-ratelimit-");
 }
 
-template <class From, class To>
-void copy_passed_headers(const From& from, To& to) {
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+template <class Fields>
+HeaderList passed_headers(const Fields& from) {
+    HeaderList out;
     for (const auto& f : from) {
-        if (pass_response_header(f.name_string())) to.insert(f.name_string(), f.value());
+        if (pass_response_header(f.name_string())) out.emplace_back(f.name_string(), f.value());
     }
+    return out;
 }
 
-AttemptOutcome outcome_of(const error_code& ec) {
-    return ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError;
-}
-
-core::Error error_of(const error_code& ec, std::string_view what) {
-    if (ec == beast::error::timeout) {
-        return core::Error::gateway_timeout("Timed out waiting for the upstream " + std::string(what) + ".",
-                                            ec.message());
-    }
-    return core::Error::bad_gateway("The upstream connection failed while reading its " + std::string(what) + ".",
-                                    ec.message());
+template <class Message>
+void add_headers(Message& m, const HeaderList& headers) {
+    for (const auto& [k, v] : headers) m.insert(k, v);
 }
 
 // The frame that ends a stream the upstream broke: OpenAI SDKs raise it as an APIError.
 std::string error_frame(const core::Error& e) { return "data: " + core::to_json(e) + "\n\n"; }
 
+std::int64_t unix_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::int64_t millis(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+core::Error auth_error(std::string message, std::string code) {
+    core::Error e;
+    e.status = 401;
+    e.type = "invalid_request_error";
+    e.code = std::move(code);
+    e.message = std::move(message);
+    return e;
+}
+
+// The body with `model` replaced: the one case where the client's bytes are rewritten.
+std::string with_model(std::string_view body, const std::string& model) {
+    json::value doc = json::parse(body);
+    doc.as_object()["model"] = model;
+    return json::serialize(doc);
+}
+
 }  // namespace
 
+std::optional<Usage> usage_of(std::string_view text) {
+    if (text.find("\"usage\"") == std::string_view::npos) return std::nullopt;
+    json::error_code ec;
+    const auto doc = json::parse(text, ec);
+    if (ec || !doc.is_object()) return std::nullopt;
+    const auto* u = doc.get_object().if_contains("usage");
+    if (u == nullptr || !u->is_object()) return std::nullopt;
+    auto field = [&](const char* name) -> std::int64_t {
+        const auto* v = u->get_object().if_contains(name);
+        if (v == nullptr) return 0;
+        if (v->is_int64()) return v->get_int64();
+        if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+        return 0;
+    };
+    Usage out{field("prompt_tokens"), field("completion_tokens"), field("total_tokens")};
+    if (out.total_tokens == 0) out.total_tokens = out.prompt_tokens + out.completion_tokens;
+    return out;
+}
+
+// One attempt's connection and the parser holding the upstream's response header.
 struct ChatRelay::Attempt {
     std::unique_ptr<upstream::Connection> connection;
     std::optional<bhttp::response_parser<bhttp::empty_body>> header;
     Clock::time_point deadline;
+    Clock::duration ttfb{-1};
     std::string_view secret;
 };
 
-ChatRelay::ChatRelay(upstream::Client& client, core::Metrics& metrics, std::shared_ptr<const Channel> channel)
-    : client_(client), metrics_(metrics), channel_(std::move(channel)) {}
+// A failed attempt before any byte reached the client.
+struct ChatRelay::Failure {
+    core::Error error;
+    HeaderList headers;        ///< upstream headers to pass on if this is the last failure
+    bool key_rejected = false; ///< 401, 402, 403 with a balance code: disable the channel
+    bool transient = false;    ///< 5xx, 429, timeout, connection: count toward the breaker
+};
+
+struct ChatRelay::Outcome {
+    bool answered = false;  ///< something was sent to the client (success or a final error)
+    std::optional<Failure> failure;
+    Usage usage;
+};
+
+ChatRelay::ChatRelay(upstream::Client& client, core::Metrics& metrics, const snapshot::SnapshotHolder& snapshots,
+                     UsageSink& usage, DisableChannel disable_channel)
+    : client_(client),
+      metrics_(metrics),
+      snapshots_(snapshots),
+      usage_(usage),
+      disable_channel_(std::move(disable_channel)) {}
 
 net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     auto& request = exchange.request();
+    const auto& snap = snapshots_.get();
+    auto& record = exchange.record();
+
+    // 1. Who is calling: the nexus token, looked up by its hash in memory.
+    const std::string_view auth = request[bhttp::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.size() <= kBearer.size() || !beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
+        co_await exchange.send_error(auth_error(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.", "missing_api_key"));
+        co_return;
+    }
+    const auto* token = snap.find_token(core::sha256_hex(auth.substr(kBearer.size())));
+    const auto now_s = unix_seconds();
+    if (token == nullptr) {
+        co_await exchange.send_error(auth_error("Incorrect API key provided.", "invalid_api_key"));
+        co_return;
+    }
+    if (token->status != store::kTokenEnabled) {
+        co_await exchange.send_error(auth_error("This API key is disabled.", "token_disabled"));
+        co_return;
+    }
+    if (token->expired_time != -1 && token->expired_time <= now_s) {
+        co_await exchange.send_error(auth_error("This API key has expired.", "token_expired"));
+        co_return;
+    }
+    usage_.touched(token->id, now_s);
+
+    // 2. What is asked.
     auto inspected = inspect_chat_request(request.body());
     if (!inspected) {
         co_await exchange.send_error(inspected.error());
         co_return;
     }
-    auto& record = exchange.record();
     record.model = inspected->model;
     record.stream = inspected->stream;
 
-    if (!channel_) {
-        auto e = core::Error::internal("No channel is available for model '" + inspected->model +
-                                       "': set SILICONFLOW_API_KEY.");
-        e.code = "no_available_channel";
-        co_await exchange.send_error(e);
-        co_return;
-    }
-    const Channel& channel = *channel_;
+    // 3. Channels, one after another until one answers or the attempts run out.
     const auto& config = exchange.config();
-    Attempt attempt;
-    attempt.deadline = exchange.start() + config.request_timeout;
-    attempt.secret = channel.key;
+    std::vector<std::int64_t> tried;
+    std::optional<Failure> last;
+    Outcome outcome;
+    std::int64_t channel_id = 0;
+    const auto deadline = exchange.start() + config.request_timeout;
+    while (tried.size() < config.max_attempts) {
+        const auto* channel = snap.pick(inspected->model, tried, rng_, Clock::now());
+        if (channel == nullptr) break;
+        tried.push_back(channel->id);
+        channel_id = channel->id;
+        const std::string* mapped = channel->mapped(inspected->model);
+        const std::string rewritten = mapped ? with_model(request.body(), *mapped) : std::string();
+        Attempt attempt;
+        attempt.deadline = deadline;
+        outcome = co_await try_channel(exchange, *channel, mapped ? std::string_view(rewritten) : request.body(), attempt);
+        if (attempt.ttfb.count() >= 0) record.upstream_ttfb = attempt.ttfb;
+        if (outcome.answered) break;
+        note_failure(*channel, *outcome.failure, config.channel_cooldown);
+        last = std::move(outcome.failure);
+        if (Clock::now() >= deadline) break;
+    }
 
-    // The upstream request: the client's body bytes as they are, the client's end-to-end
-    // headers, the channel's key.
-    bhttp::request<bhttp::span_body<const char>> up{bhttp::verb::post,
-                                                     channel.origin.target("/v1/chat/completions"), 11};
-    for (const auto& f : request) {
-        if (!drop_request_header(f.name(), f.name_string())) up.insert(f.name_string(), f.value());
+    if (!outcome.answered) {
+        if (!last) {
+            auto e = core::Error::internal(
+                snap.any_serves(inspected->model)
+                    ? "No channel for model '" + inspected->model + "' is available right now; try again later."
+                    : "No available channel for model '" + inspected->model + "'.");
+            e.code = "no_available_channel";
+            co_await exchange.send_error(e);
+        } else {
+            bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(last->error.status), 11};
+            add_headers(res, last->headers);
+            res.set(bhttp::field::content_type, "application/json");
+            res.body() = core::to_json(last->error);
+            co_await exchange.send(std::move(res));
+        }
+    }
+
+    // 4. What it used, written later off this thread.
+    store::UsageRecord u;
+    u.created_time = now_s;
+    u.request_id = std::string(exchange.request_id());
+    u.token_id = token->id;
+    u.channel_id = tried.empty() ? 0 : channel_id;
+    u.model = inspected->model;
+    u.stream = inspected->stream;
+    u.status = exchange.status();
+    u.latency_ms = millis(Clock::now() - exchange.start());
+    u.ttfb_ms = record.upstream_ttfb.count() >= 0 ? millis(record.upstream_ttfb) : -1;
+    u.attempts = static_cast<int>(tried.size());
+    u.prompt_tokens = outcome.usage.prompt_tokens;
+    u.completion_tokens = outcome.usage.completion_tokens;
+    u.total_tokens = outcome.usage.total_tokens;
+    usage_.record(std::move(u));
+}
+
+void ChatRelay::note_failure(const snapshot::ChannelView& channel, const Failure& failure,
+                             std::chrono::milliseconds cooldown) {
+    if (failure.key_rejected) {
+        spdlog::warn("channel {} ({}): the upstream rejected its key; disabling it", channel.id, channel.name);
+        disable_channel_(channel.id, "upstream rejected the key: " + failure.error.message);
+    } else if (failure.transient) {
+        if (channel.health->record_transient_failure(Clock::now(), cooldown)) {
+            spdlog::warn("channel {} ({}): {} failures in a row; cooling down", channel.id, channel.name,
+                         snapshot::ChannelHealth::kTripAfter);
+        }
+    }
+}
+
+// Sends the request to `channel` and reads the response header. A pooled connection the upstream
+// closed while idle fails before any byte of the answer; that one is retried once, fresh.
+net::awaitable<std::optional<ChatRelay::Failure>> ChatRelay::send_request(
+    const snapshot::ChannelView& channel, std::string_view target, std::string_view body,
+    const http::Request* client_request, std::string_view request_id, Attempt& attempt, const config::Config& config) {
+    bhttp::request<bhttp::span_body<const char>> up{bhttp::verb::post, target, 11};
+    if (client_request != nullptr) {
+        for (const auto& f : *client_request) {
+            if (!drop_request_header(f.name(), f.name_string())) up.insert(f.name_string(), f.value());
+        }
     }
     up.set(bhttp::field::host, channel.origin.host_header);
     up.set(bhttp::field::authorization, "Bearer " + channel.key);
-    up.set("X-Request-Id", exchange.request_id());
+    up.set("X-Request-Id", request_id);
     if (up[bhttp::field::content_type].empty()) up.set(bhttp::field::content_type, "application/json");
-    up.body() = {request.body().data(), request.body().size()};
+    up.body() = {body.data(), body.size()};
     up.keep_alive(true);
     up.prepare_payload();
+    attempt.secret = channel.key;
 
-    // Send it and read the answer's headers. A pooled connection the upstream closed while idle
-    // fails before any byte of the answer; that one is retried once on a fresh connection.
-    const auto attempt_start = Clock::now();
+    const auto started = Clock::now();
     for (int round = 0;; ++round) {
         auto acquired = co_await client_.acquire(channel.origin, attempt.deadline, round == 0);
         if (!acquired.connection) {
             metrics_.record_attempt(acquired.failure->outcome);
-            spdlog::warn("request {}: upstream {}: {}", exchange.request_id(), channel.origin.key,
-                         acquired.failure->error.detail);
-            co_await exchange.send_error(acquired.failure->error);
-            co_return;
+            spdlog::warn("request {}: channel {}: {}", request_id, channel.id, acquired.failure->error.detail);
+            co_return Failure{std::move(acquired.failure->error), {}, false, true};
         }
         attempt.connection = std::move(acquired.connection);
         auto& conn = *attempt.connection;
         conn.tcp().expires_after(upstream::step_timeout(config.upstream_header_timeout, attempt.deadline));
         auto [wec, wn] = co_await conn.visit([&](auto& s) { return bhttp::async_write(s, up, use_nothrow); });
         error_code ec = wec;
+        std::size_t read = 0;
         if (!ec) {
             attempt.header.emplace();
             attempt.header->header_limit(64 * 1024);
@@ -159,79 +308,110 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
             auto [rec, rn] = co_await conn.visit(
                 [&](auto& s) { return bhttp::async_read_header(s, conn.buffer(), *attempt.header, use_nothrow); });
             ec = rec;
+            read = rn;
             if (!ec) break;
-            const bool stale = conn.reused() && rn == 0 &&
-                               (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
-                                ec == net::error::eof || ec == net::ssl::error::stream_truncated);
-            if (stale && round == 0) continue;
-        } else if (conn.reused() && round == 0 && ec != beast::error::timeout) {
-            continue;
         }
-        metrics_.record_attempt(outcome_of(ec));
-        spdlog::warn("request {}: upstream {}: {}", exchange.request_id(), channel.origin.key, ec.message());
-        co_await exchange.send_error(error_of(ec, "response headers"));
-        co_return;
+        const bool stale = conn.reused() && read == 0 && ec != beast::error::timeout;
+        if (stale && round == 0) continue;
+        metrics_.record_attempt(ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError);
+        spdlog::warn("request {}: channel {}: {}", request_id, channel.id, ec.message());
+        co_return Failure{ec == beast::error::timeout
+                              ? core::Error::gateway_timeout("Timed out waiting for the upstream's answer.", ec.message())
+                              : core::Error::bad_gateway("The upstream connection failed before it answered.",
+                                                         ec.message()),
+                          {}, false, true};
     }
-
-    auto& conn = *attempt.connection;
-    const auto& head = attempt.header->get();
-    const int status = static_cast<int>(head.result_int());
-    record.upstream_status = status;
-    record.upstream_ttfb = Clock::now() - attempt_start;
+    attempt.ttfb = Clock::now() - started;
+    const int status = static_cast<int>(attempt.header->get().result_int());
     metrics_.record_attempt(status < 300   ? AttemptOutcome::kSuccess
                             : status < 500 ? AttemptOutcome::kClientError
                                            : AttemptOutcome::kServerError);
+    co_return std::nullopt;
+}
 
-    const bool event_stream = status >= 200 && status < 300 &&
-                              head[bhttp::field::content_type].find("text/event-stream") != std::string_view::npos;
-    if (event_stream) {
-        co_await relay_stream(exchange, attempt);
-        co_return;
+net::awaitable<ChatRelay::Outcome> ChatRelay::try_channel(http::Exchange& exchange,
+                                                           const snapshot::ChannelView& channel, std::string_view body,
+                                                           Attempt& attempt) {
+    const auto& config = exchange.config();
+    Outcome outcome;
+    if (auto failure = co_await send_request(channel, channel.origin.target("/v1/chat/completions"), body,
+                                             &exchange.request(), exchange.request_id(), attempt, config)) {
+        outcome.failure = std::move(failure);
+        co_return outcome;
+    }
+    auto& conn = *attempt.connection;
+    const auto& head = attempt.header->get();
+    const int status = static_cast<int>(head.result_int());
+    exchange.record().upstream_status = status;
+    const bool ok = status >= 200 && status < 300;
+
+    if (ok && head[bhttp::field::content_type].find("text/event-stream") != std::string_view::npos) {
+        channel.health->record_success();
+        outcome.answered = true;
+        co_await relay_stream(exchange, attempt, outcome.usage);
+        co_return outcome;
     }
 
-    // A whole answer: read it (bounded), then send it on.
-    const bool ok = status >= 200 && status < 300;
+    // A whole answer: read it (bounded).
     bhttp::response_parser<bhttp::string_body> body_parser{std::move(*attempt.header)};
     body_parser.body_limit(ok ? kMaxWholeBody : kMaxErrorBody);
     conn.tcp().expires_after(upstream::step_timeout(config.upstream_idle_timeout, attempt.deadline));
     auto [bec, bn] =
         co_await conn.visit([&](auto& s) { return bhttp::async_read(s, conn.buffer(), body_parser, use_nothrow); });
     if (bec) {
-        metrics_.record_attempt(outcome_of(bec));
-        co_await exchange.send_error(error_of(bec, "response body"));
-        co_return;
+        metrics_.record_attempt(bec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError);
+        outcome.failure = Failure{bec == beast::error::timeout
+                                      ? core::Error::gateway_timeout("Timed out reading the upstream's answer.")
+                                      : core::Error::bad_gateway("The upstream connection broke in its answer."),
+                                  {}, false, true};
+        co_return outcome;
     }
-    auto upstream_response = body_parser.release();
-    const bool reusable = upstream_response.keep_alive();
-    if (reusable) client_.release(std::move(attempt.connection));
+    auto response = body_parser.release();
+    if (response.keep_alive()) client_.release(std::move(attempt.connection));
 
     if (!ok) {
-        auto e = translate_upstream_error(status, upstream_response.body(), attempt.secret);
+        auto error = translate_upstream_error(status, response.body(), attempt.secret);
+        auto headers = passed_headers(response);
+        if (error.allow_fallbacks) {
+            const bool balance = error.code == "30001";
+            outcome.failure = Failure{std::move(error), std::move(headers), status == 401 || status == 402 || balance,
+                                      status == 429 || status >= 500};
+            co_return outcome;
+        }
+        // The client's own mistake (400, 404, 422…): relayed at once, no other channel tried.
+        // The upstream answered properly, so the channel is healthy.
+        channel.health->record_success();
         bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-        copy_passed_headers(upstream_response, res);
+        add_headers(res, headers);
         res.set(bhttp::field::content_type, "application/json");
-        res.body() = core::to_json(e);
+        res.body() = core::to_json(error);
+        outcome.answered = true;
         co_await exchange.send(std::move(res));
-        co_return;
+        co_return outcome;
     }
+    channel.health->record_success();
+    if (auto u = usage_of(response.body())) outcome.usage = *u;
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-    copy_passed_headers(upstream_response, res);
-    const std::string_view content_type = upstream_response[bhttp::field::content_type];
+    add_headers(res, passed_headers(response));
+    const std::string_view content_type = response[bhttp::field::content_type];
     res.set(bhttp::field::content_type, content_type.empty() ? std::string_view("application/json") : content_type);
-    res.body() = std::move(upstream_response.body());
+    res.body() = std::move(response.body());
+    outcome.answered = true;
     co_await exchange.send(std::move(res));
+    co_return outcome;
 }
 
 // Relays an event stream: the header at once, then each whole SSE event as soon as it is read.
 // One read at a time, and the next only after the client took the last write (backpressure);
-// the buffer holds at most the events of one read plus a partial event.
-net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& attempt) {
+// the buffer holds at most the events of one read plus a partial event. Usage is read from the
+// events as they pass.
+net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& attempt, Usage& usage) {
     auto& conn = *attempt.connection;
     const auto& config = exchange.config();
     bhttp::response_parser<bhttp::buffer_body> parser{std::move(*attempt.header)};
 
     bhttp::response<bhttp::empty_body> head{parser.get().result(), 11};
-    copy_passed_headers(parser.get(), head);
+    add_headers(head, passed_headers(parser.get()));
     head.set(bhttp::field::content_type, parser.get()[bhttp::field::content_type]);
     head.set(bhttp::field::cache_control, "no-cache");
     head.set("X-Accel-Buffering", "no");
@@ -244,6 +424,7 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
     } gauge{metrics_};
 
     std::vector<char> buf(kStreamBuffer);
+    std::string scratch;
     std::size_t used = 0;
     for (;;) {
         if (used == buf.size()) {
@@ -267,6 +448,9 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
 
         // Forward every whole event we hold; keep a partial one for the next read.
         if (const auto cut = upstream::sse::complete_prefix({buf.data(), used}); cut > 0) {
+            upstream::sse::for_each_event({buf.data(), cut}, scratch, [&](std::string_view data) {
+                if (auto u = usage_of(data)) usage = *u;
+            });
             if (!co_await exchange.write_chunk({buf.data(), cut})) {
                 co_return;  // the client went away: dropping the connection cancels the upstream call
             }
@@ -276,7 +460,7 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
         if (ec) {
             // The upstream broke off mid-stream (or went silent too long). Bytes were sent, so
             // there is no retry: end the client's stream with an error event it will raise.
-            metrics_.record_attempt(outcome_of(ec));
+            metrics_.record_attempt(ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError);
             spdlog::warn("request {}: upstream stream broke: {}", exchange.request_id(), ec.message());
             auto e = ec == beast::error::timeout
                          ? core::Error::gateway_timeout("The upstream stopped sending the stream in time.")
@@ -292,6 +476,42 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
             co_return;
         }
     }
+}
+
+net::awaitable<store::ChannelTestResult> ChatRelay::test_channel(const snapshot::ChannelView& channel, std::string model,
+                                                          const config::Config& config) {
+    store::ChannelTestResult result;
+    const std::string body = json::serialize(json::object{
+        {"model", model},
+        {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}},
+        {"max_tokens", 1}});
+    Attempt attempt;
+    const auto started = Clock::now();
+    attempt.deadline = started + std::min<Clock::duration>(config.request_timeout, std::chrono::seconds(60));
+    const auto request_id = "test-" + core::random_token(16);
+    auto failure = co_await send_request(channel, channel.origin.target("/v1/chat/completions"), body, nullptr,
+                                         request_id, attempt, config);
+    if (failure) {
+        result.message = failure->error.message;
+        result.status = failure->error.status;
+        result.response_time_ms = millis(Clock::now() - started);
+        co_return result;
+    }
+    auto& conn = *attempt.connection;
+    bhttp::response_parser<bhttp::string_body> parser{std::move(*attempt.header)};
+    parser.body_limit(kMaxErrorBody);
+    conn.tcp().expires_after(upstream::step_timeout(config.upstream_idle_timeout, attempt.deadline));
+    auto [ec, n] = co_await conn.visit([&](auto& s) { return bhttp::async_read(s, conn.buffer(), parser, use_nothrow); });
+    result.response_time_ms = millis(Clock::now() - started);
+    result.status = static_cast<int>(parser.get().result_int());
+    if (ec) {
+        result.message = "The upstream connection broke in its answer.";
+        co_return result;
+    }
+    if (parser.get().keep_alive()) client_.release(std::move(attempt.connection));
+    result.success = result.status >= 200 && result.status < 300;
+    result.message = result.success ? "ok" : translate_upstream_error(result.status, parser.get().body(), channel.key).message;
+    co_return result;
 }
 
 }  // namespace nexus::relay

@@ -43,6 +43,20 @@ public:
     virtual bool delete_token(std::int64_t id) = 0;
     virtual std::vector<Token> all_tokens() = 0;
 
+    /// Sets a channel's status with its reason and time (the relay's auto-disable). Notifies.
+    virtual bool set_channel_status(std::int64_t id, int status, std::string_view reason) = 0;
+    /// Records a channel test's response time and time. Does not notify (the relay ignores it).
+    virtual bool record_channel_test(std::int64_t id, std::int64_t response_time_ms) = 0;
+
+    /// Writes a batch of usage records in one transaction and adds their tokens to each
+    /// channel's used_tokens. Does not notify.
+    virtual void insert_usage(const std::vector<UsageRecord>& records) = 0;
+    virtual Page<UsageRecord> list_usage(const UsageQuery& query) = 0;
+    /// Deletes usage records older than `before` (unix seconds); returns how many.
+    virtual std::int64_t prune_usage(std::int64_t before) = 0;
+    /// Sets tokens' accessed_time (id, unix seconds) in one transaction. Does not notify.
+    virtual void touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) = 0;
+
     virtual std::optional<std::string> get_setting(std::string_view name) = 0;
     virtual void put_setting(std::string_view name, std::string_view value) = 0;
 

@@ -54,6 +54,42 @@ struct Token {
     std::vector<std::string> models;  ///< allowed models; empty: all (room for later)
 };
 
+/// What one relayed call used: written in batches after the answer, off the hot path.
+struct UsageRecord {
+    std::int64_t id = 0;
+    std::int64_t created_time = 0;  ///< unix seconds
+    std::string request_id;
+    std::int64_t token_id = 0;
+    std::int64_t channel_id = 0;    ///< 0: no channel was reached
+    std::string model;
+    bool stream = false;
+    int status = 0;                 ///< status sent to the client
+    std::int64_t latency_ms = 0;
+    std::int64_t ttfb_ms = -1;      ///< first upstream response byte; -1 none
+    int attempts = 0;
+    std::int64_t prompt_tokens = 0;
+    std::int64_t completion_tokens = 0;
+    std::int64_t total_tokens = 0;
+};
+
+struct UsageQuery {
+    std::int64_t page = 1;
+    std::int64_t page_size = 20;
+    std::optional<std::int64_t> token_id;
+    std::optional<std::int64_t> channel_id;
+    std::string model;
+    std::optional<std::int64_t> start_time;  ///< unix seconds, inclusive
+    std::optional<std::int64_t> end_time;    ///< unix seconds, inclusive
+};
+
+/// How a channel test (a tiny chat call through one channel) went.
+struct ChannelTestResult {
+    bool success = false;
+    int status = 0;  ///< upstream status, or ours (502/504) when none came
+    std::string message;
+    std::int64_t response_time_ms = 0;
+};
+
 /// Paging and filters of a list call.
 struct ListQuery {
     std::int64_t page = 1;       ///< from 1

@@ -16,11 +16,12 @@
 #include "core/asio.hpp"
 #include "core/error.hpp"
 #include "core/metrics.hpp"
-#include "upstream/origin.hpp"
+#include "core/origin.hpp"
 
 namespace nexus::upstream {
 
 using Clock = std::chrono::steady_clock;
+using core::Origin;
 
 /// The TLS client context for upstreams: certificate and host-name verification on, OpenSSL's
 /// default trust store (so SSL_CERT_FILE / SSL_CERT_DIR name a private CA), TLS 1.2 or newer.

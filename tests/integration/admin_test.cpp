@@ -14,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr const char* kAdminKey = "test-admin-key-0123456789";
+constexpr const char* kAdminKey = kTestAdminKey;
 
 class Admin : public ::testing::Test {
 protected:
@@ -268,7 +268,7 @@ TEST(AdminKey, GeneratedOnFirstStartPrintedOnceAndKeptByHash) {
     TempDir data;
     std::string key;
     {
-        NexusProcess nexus(Env{{"NEXUS_DATA_DIR", data.file("data")}});
+        NexusProcess nexus(Env{{"NEXUS_DATA_DIR", data.file("data")}, {"NEXUS_ADMIN_KEY", ""}});
         ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
         std::smatch m;
         const auto err = nexus.stderr_text();
@@ -279,7 +279,7 @@ TEST(AdminKey, GeneratedOnFirstStartPrintedOnceAndKeptByHash) {
         nexus.signal(SIGTERM);
         ASSERT_EQ(nexus.wait_exit(10s), 0);
     }
-    NexusProcess again(Env{{"NEXUS_DATA_DIR", data.file("data")}});
+    NexusProcess again(Env{{"NEXUS_DATA_DIR", data.file("data")}, {"NEXUS_ADMIN_KEY", ""}});
     ASSERT_TRUE(again.wait_ready()) << again.stderr_text();
     EXPECT_EQ(again.stderr_text().find("nexus-admin-"), std::string::npos) << "the key is shown only once";
     EXPECT_EQ(http_request(again.port(), "GET", "/api/channel", {}, {{"Authorization", "Bearer " + key}}).status, 200);

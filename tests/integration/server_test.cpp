@@ -31,6 +31,7 @@ TEST(Server, HealthAndReadiness) {
 TEST(Server, MetricsCountRequestsAttemptsAndStreams) {
     MockUpstream mock{MockUpstream::Options{}};
     auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    add_token(nexus->port());
     ASSERT_EQ(post_chat(nexus->port(), chat_body("m")).status, 200);
     ASSERT_EQ(post_chat(nexus->port(), chat_body("mock-overloaded")).status, 503);
     http_request(nexus->port(), "GET", "/nope");
@@ -86,10 +87,11 @@ TEST(Server, ChunkedBodyOverLimitIs413) {
 TEST(Server, ExpectContinueGetsTheBodyRead) {
     MockUpstream mock{MockUpstream::Options{}};
     auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    add_token(nexus->port());
     RawConnection c(nexus->port());
     const auto body = chat_body("m");
     ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                       "Authorization: Bearer sk-nexus-test-token\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n"));
     std::this_thread::sleep_for(100ms);
     ASSERT_TRUE(c.send(body));
@@ -151,6 +153,7 @@ TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
 TEST(Server, GracefulShutdownLetsAStreamInFlightFinish) {
     MockUpstream mock{MockUpstream::Options{}};
     auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    add_token(nexus->port());
     std::promise<void> first_event;
     auto result = std::async(std::launch::async, [&] {
         bool told = false;
@@ -175,6 +178,7 @@ TEST(Server, ShutdownGraceEndsStuckRequests) {
     auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
                         {"SILICONFLOW_BASE_URL", mock.base_url()},
                         {"NEXUS_SHUTDOWN_GRACE_SECONDS", "0.5"}});
+    add_token(nexus->port());
     auto result = std::async(std::launch::async, [&] { return stream_chat(nexus->port(), chat_body("mock-stall-stream", true)); });
     std::this_thread::sleep_for(300ms);
     const auto signalled = std::chrono::steady_clock::now();

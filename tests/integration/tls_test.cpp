@@ -28,6 +28,7 @@ TEST_F(Tls, TrustedCertificateViaSslCertFileRelays) {
                         {"SILICONFLOW_BASE_URL", mock_->base_url()},
                         {"SSL_CERT_FILE", dir_.file("ca.pem")}});
     ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    add_token(nexus.port());
     const auto res = post_chat(nexus.port(), chat_body("m"));
     EXPECT_EQ(res.status, 200) << res.body;
     const auto s = stream_chat(nexus.port(), chat_body("m", true));
@@ -44,6 +45,7 @@ TEST_F(Tls, UntrustedCertificateIs502AndNothingIsSent) {
                         {"SILICONFLOW_BASE_URL", mock_->base_url()},
                         {"SSL_CERT_FILE", dir_.file("other.pem")}});
     ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    add_token(nexus.port());
     const auto res = post_chat(nexus.port(), chat_body("m"));
     EXPECT_EQ(res.status, 502);
     EXPECT_NE(message_of(res.body).find("certificate verification failed"), std::string::npos) << res.body;
@@ -56,6 +58,7 @@ TEST_F(Tls, CertificateForAnotherNameIs502) {
                         {"SILICONFLOW_BASE_URL", "https://127.0.0.2:" + std::to_string(mock_->port())},
                         {"SSL_CERT_FILE", dir_.file("ca.pem")}});
     ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    add_token(nexus.port());
     const auto res = post_chat(nexus.port(), chat_body("m"));
     // The mock listens on 127.0.0.1 only, so this is refused before TLS, or fails name checks;
     // either way it must not be a success.

@@ -33,6 +33,30 @@ inline boost::json::object error_of(const std::string& body) {
     return e;
 }
 
+/// The nexus token the chat helpers send unless a test sets Authorization itself.
+inline constexpr const char* kTestToken = "sk-nexus-test-token";
+
+/// Calls the admin API with the test admin key.
+inline HttpResponse admin_call(std::uint16_t port, const std::string& method, const std::string& target,
+                               const std::string& body = {}) {
+    return http_request(port, method, target, body, {{"Authorization", std::string("Bearer ") + kTestAdminKey}});
+}
+
+/// Creates a token (enabled unless `status` says otherwise); returns its id.
+inline std::int64_t add_token(std::uint16_t port, const std::string& key = kTestToken, int status = 1) {
+    const auto res = admin_call(port, "POST", "/api/token",
+                                R"({"name":"test","key":")" + key + R"(","status":)" + std::to_string(status) + "}");
+    EXPECT_EQ(res.status, 201) << res.body;
+    return res.status == 201 ? boost::json::parse(res.body).at("id").as_int64() : 0;
+}
+
+/// Creates a channel from a JSON body; returns its id.
+inline std::int64_t add_channel(std::uint16_t port, const std::string& body) {
+    const auto res = admin_call(port, "POST", "/api/channel", body);
+    EXPECT_EQ(res.status, 201) << res.body;
+    return res.status == 201 ? boost::json::parse(res.body).at("id").as_int64() : 0;
+}
+
 inline std::string message_of(const std::string& body) {
     const auto e = error_of(body);
     return e.contains("message") ? std::string(e.at("message").as_string()) : std::string();

@@ -83,8 +83,15 @@ HttpResponse http_request(std::uint16_t port, const std::string& method, const s
     return out;
 }
 
+namespace {
+Headers with_token(Headers headers) {
+    headers.try_emplace("Authorization", "Bearer sk-nexus-test-token");
+    return headers;
+}
+}  // namespace
+
 HttpResponse post_chat(std::uint16_t port, const std::string& body, const Headers& headers) {
-    return http_request(port, "POST", "/v1/chat/completions", body, headers);
+    return http_request(port, "POST", "/v1/chat/completions", body, with_token(headers));
 }
 
 StreamResult stream_chat(std::uint16_t port, const std::string& body, const Headers& headers,
@@ -93,7 +100,7 @@ StreamResult stream_chat(std::uint16_t port, const std::string& body, const Head
     tcp::socket socket(ioc);
     socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     set_timeouts(socket, timeout);
-    http::write(socket, make_request(port, "POST", "/v1/chat/completions", body, headers));
+    http::write(socket, make_request(port, "POST", "/v1/chat/completions", body, with_token(headers)));
 
     StreamResult out;
     beast::flat_buffer buffer;

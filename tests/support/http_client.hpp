@@ -26,7 +26,8 @@ HttpResponse http_request(std::uint16_t port, const std::string& method, const s
                           const std::string& body = {}, const Headers& headers = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
-/// A chat completion call: POST /v1/chat/completions with a JSON body.
+/// A chat completion call: POST /v1/chat/completions with a JSON body, sending
+/// "Authorization: Bearer sk-nexus-test-token" unless `headers` has an Authorization.
 HttpResponse post_chat(std::uint16_t port, const std::string& body, const Headers& headers = {});
 
 /// One SSE event as the client saw it, and when.

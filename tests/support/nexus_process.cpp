@@ -93,6 +93,8 @@ NexusProcess::NexusProcess(std::map<std::string, std::string> env, std::vector<s
     for (const auto& a : args) has_port = has_port || a == "--port";
     if (!has_port) env.try_emplace("NEXUS_PORT", std::string("0"));
     env.try_emplace("NEXUS_HOST", std::string("127.0.0.1"));
+    env.try_emplace("NEXUS_ADMIN_KEY", std::string(kTestAdminKey));
+    if (env["NEXUS_ADMIN_KEY"].empty()) env.erase("NEXUS_ADMIN_KEY");
     pid_ = spawn(env, args, dir_.file("stdout"), dir_.file("stderr"));
 }
 

@@ -12,6 +12,9 @@ namespace nexus::testing {
 
 using Env = std::map<std::string, std::string>;
 
+/// The admin key every test process gets unless its Env sets NEXUS_ADMIN_KEY ("" leaves it unset).
+inline constexpr const char* kTestAdminKey = "test-admin-key-0123456789";
+
 /// A temporary directory, removed with everything in it when this goes.
 class TempDir {
 public:

@@ -53,6 +53,7 @@ public:
         throw std::runtime_error(std::string("database: ") + sqlite3_errmsg(db_));
     }
     std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+    sqlite3_stmt* handle() const { return stmt_; }
     std::string text(int col) const {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
@@ -110,6 +111,27 @@ CREATE TABLE tokens (
   models TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+    R"sql(
+CREATE TABLE usage_logs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_time INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  token_id INTEGER NOT NULL,
+  channel_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  stream INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  ttfb_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  total_tokens INTEGER NOT NULL
+);
+CREATE INDEX usage_logs_time ON usage_logs (created_time);
+CREATE INDEX usage_logs_token ON usage_logs (token_id, created_time);
+CREATE INDEX usage_logs_channel ON usage_logs (channel_id, created_time);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -475,6 +497,130 @@ std::vector<Token> SqliteStore::all_tokens() {
     Statement s(db_, std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY id");
     while (s.step()) out.push_back(token_from(s));
     return out;
+}
+
+bool SqliteStore::set_channel_status(std::int64_t id, int status, std::string_view reason) {
+    {
+        std::lock_guard lock(mutex_);
+        Statement s(db_, "UPDATE channels SET status = ?, status_reason = ?, status_time = ?, updated_time = ? WHERE id = ?");
+        const auto now = now_seconds();
+        s.bind(1, static_cast<std::int64_t>(status)).bind(2, reason).bind(3, now).bind(4, now).bind(5, id).step();
+        if (sqlite3_changes(db_) == 0) return false;
+    }
+    notify_change();
+    return true;
+}
+
+bool SqliteStore::record_channel_test(std::int64_t id, std::int64_t response_time_ms) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "UPDATE channels SET test_time = ?, response_time_ms = ? WHERE id = ?");
+    s.bind(1, now_seconds()).bind(2, response_time_ms).bind(3, id).step();
+    return sqlite3_changes(db_) > 0;
+}
+
+void SqliteStore::insert_usage(const std::vector<UsageRecord>& records) {
+    if (records.empty()) return;
+    std::lock_guard lock(mutex_);
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+        Statement s(db_,
+                    "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
+                    "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        Statement used(db_, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
+        for (const auto& r : records) {
+            sqlite3_reset(s.handle());
+            s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
+            s.bind(6, static_cast<std::int64_t>(r.stream)).bind(7, static_cast<std::int64_t>(r.status));
+            s.bind(8, r.latency_ms).bind(9, r.ttfb_ms).bind(10, static_cast<std::int64_t>(r.attempts));
+            s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
+            s.step();
+            if (r.channel_id > 0 && r.total_tokens > 0) {
+                sqlite3_reset(used.handle());
+                used.bind(1, r.total_tokens).bind(2, r.channel_id).step();
+            }
+        }
+        exec(db_, "COMMIT");
+    } catch (...) {
+        exec(db_, "ROLLBACK");
+        throw;
+    }
+}
+
+Page<UsageRecord> SqliteStore::list_usage(const UsageQuery& q) {
+    std::lock_guard lock(mutex_);
+    std::string where = " WHERE 1=1";
+    if (q.token_id) where += " AND token_id = ?";
+    if (q.channel_id) where += " AND channel_id = ?";
+    if (!q.model.empty()) where += " AND model = ?";
+    if (q.start_time) where += " AND created_time >= ?";
+    if (q.end_time) where += " AND created_time <= ?";
+    auto bind_filters = [&](Statement& s) {
+        int i = 1;
+        if (q.token_id) s.bind(i++, *q.token_id);
+        if (q.channel_id) s.bind(i++, *q.channel_id);
+        if (!q.model.empty()) s.bind(i++, q.model);
+        if (q.start_time) s.bind(i++, *q.start_time);
+        if (q.end_time) s.bind(i++, *q.end_time);
+        return i;
+    };
+    Page<UsageRecord> page;
+    {
+        Statement count(db_, "SELECT count(*) FROM usage_logs" + where);
+        bind_filters(count);
+        count.step();
+        page.total = count.integer(0);
+    }
+    Statement s(db_,
+                "SELECT id, created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, ttfb_ms, "
+                "attempts, prompt_tokens, completion_tokens, total_tokens FROM usage_logs" +
+                    where + " ORDER BY id DESC LIMIT ? OFFSET ?");
+    int i = bind_filters(s);
+    s.bind(i, q.page_size);
+    s.bind(i + 1, (q.page - 1) * q.page_size);
+    while (s.step()) {
+        UsageRecord r;
+        r.id = s.integer(0);
+        r.created_time = s.integer(1);
+        r.request_id = s.text(2);
+        r.token_id = s.integer(3);
+        r.channel_id = s.integer(4);
+        r.model = s.text(5);
+        r.stream = s.integer(6) != 0;
+        r.status = static_cast<int>(s.integer(7));
+        r.latency_ms = s.integer(8);
+        r.ttfb_ms = s.integer(9);
+        r.attempts = static_cast<int>(s.integer(10));
+        r.prompt_tokens = s.integer(11);
+        r.completion_tokens = s.integer(12);
+        r.total_tokens = s.integer(13);
+        page.items.push_back(std::move(r));
+    }
+    return page;
+}
+
+std::int64_t SqliteStore::prune_usage(std::int64_t before) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "DELETE FROM usage_logs WHERE created_time < ?");
+    s.bind(1, before).step();
+    return sqlite3_changes(db_);
+}
+
+void SqliteStore::touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) {
+    if (accessed.empty()) return;
+    std::lock_guard lock(mutex_);
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+        Statement s(db_, "UPDATE tokens SET accessed_time = max(accessed_time, ?) WHERE id = ?");
+        for (const auto& [id, time] : accessed) {
+            sqlite3_reset(s.handle());
+            s.bind(1, time).bind(2, id).step();
+        }
+        exec(db_, "COMMIT");
+    } catch (...) {
+        exec(db_, "ROLLBACK");
+        throw;
+    }
 }
 
 std::optional<std::string> SqliteStore::get_setting(std::string_view name) {

@@ -11,7 +11,7 @@ struct sqlite3;
 namespace nexus::store::sqlite {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// Opens (creating if needed) a SQLite database file: WAL journal, 5 s busy timeout, foreign keys
 /// on; applies pending migrations in one transaction each, recorded in `schema_version`. A
@@ -41,6 +41,13 @@ public:
     std::optional<Token> update_token(const Token& token) override;
     bool delete_token(std::int64_t id) override;
     std::vector<Token> all_tokens() override;
+
+    bool set_channel_status(std::int64_t id, int status, std::string_view reason) override;
+    bool record_channel_test(std::int64_t id, std::int64_t response_time_ms) override;
+    void insert_usage(const std::vector<UsageRecord>& records) override;
+    Page<UsageRecord> list_usage(const UsageQuery& query) override;
+    std::int64_t prune_usage(std::int64_t before) override;
+    void touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) override;
 
     std::optional<std::string> get_setting(std::string_view name) override;
     void put_setting(std::string_view name, std::string_view value) override;

@@ -1,8 +1,8 @@
-#include "upstream/origin.hpp"
+#include "core/origin.hpp"
 
 #include <boost/url/parse.hpp>
 
-namespace nexus::upstream {
+namespace nexus::core {
 
 std::optional<Origin> Origin::parse(std::string_view base_url) {
     const auto url = boost::urls::parse_absolute_uri(base_url);
@@ -40,4 +40,4 @@ std::optional<Origin> Origin::parse(std::string_view base_url) {
     return o;
 }
 
-}  // namespace nexus::upstream
+}  // namespace nexus::core

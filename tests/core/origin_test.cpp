@@ -1,8 +1,8 @@
-#include "upstream/origin.hpp"
+#include "core/origin.hpp"
 
 #include <gtest/gtest.h>
 
-namespace nexus::upstream {
+namespace nexus::core {
 namespace {
 
 TEST(Origin, HttpsDefaults) {
@@ -50,4 +50,4 @@ TEST(Origin, RefusesOtherShapes) {
 }
 
 }  // namespace
-}  // namespace nexus::upstream
+}  // namespace nexus::core

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace nexus::upstream {
+namespace nexus::core {
 
 /// Where a channel's requests go: scheme, host and port (the connection pool's key), and the
 /// path prefix that API paths are appended to.
@@ -24,4 +24,7 @@ struct Origin {
     std::string target(std::string_view api_path) const { return base_path + std::string(api_path); }
 };
 
-}  // namespace nexus::upstream
+/// True for what a channel's base URL may be: Origin::parse accepts it.
+inline bool is_http_base_url(std::string_view url) { return Origin::parse(url).has_value(); }
+
+}  // namespace nexus::core

@@ -1,0 +1,130 @@
+#include "snapshot/snapshot.hpp"
+
+#include <algorithm>
+
+namespace nexus::snapshot {
+
+namespace {
+std::int64_t ns(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+bool ChannelHealth::cooling_down(std::chrono::steady_clock::time_point now) const {
+    return cooldown_until_ns_.load(std::memory_order_relaxed) > ns(now);
+}
+
+bool ChannelHealth::record_transient_failure(std::chrono::steady_clock::time_point now,
+                                             std::chrono::milliseconds cooldown) {
+    const int streak = streak_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (streak < kTripAfter) return false;
+    streak_.store(0, std::memory_order_relaxed);
+    cooldown_until_ns_.store(ns(now + cooldown), std::memory_order_relaxed);
+    return true;
+}
+
+void ChannelHealth::record_success() {
+    if (streak_.load(std::memory_order_relaxed) != 0) streak_.store(0, std::memory_order_relaxed);
+}
+
+Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
+                   const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& previous_health) {
+    for (const auto& c : channels) {
+        if (c.status != store::kChannelEnabled) continue;
+        auto origin = core::Origin::parse(c.base_url);
+        if (!origin) continue;  // validated on write; a bad row is skipped, never relayed to
+        ChannelView v;
+        v.id = c.id;
+        v.name = c.name;
+        v.type = c.type;
+        v.origin = std::move(*origin);
+        v.key = c.key;
+        v.models.insert(c.models.begin(), c.models.end());
+        for (const auto& [from, to] : c.model_mapping) v.model_mapping.emplace(from, to);
+        v.priority = c.priority;
+        v.weight = c.weight;
+        const auto it = previous_health.find(c.id);
+        v.health = it != previous_health.end() ? it->second : std::make_shared<ChannelHealth>();
+        health_.emplace(c.id, v.health);
+        channels_.push_back(std::move(v));
+    }
+    std::stable_sort(channels_.begin(), channels_.end(),
+                     [](const ChannelView& a, const ChannelView& b) { return a.priority > b.priority; });
+    for (const auto& t : tokens) {
+        tokens_by_hash_.emplace(t.key_hash, TokenView{t.id, t.name, t.status, t.expired_time});
+    }
+}
+
+const TokenView* Snapshot::find_token(const std::string& key_hash) const {
+    const auto it = tokens_by_hash_.find(key_hash);
+    return it == tokens_by_hash_.end() ? nullptr : &it->second;
+}
+
+bool Snapshot::any_serves(const std::string& model) const {
+    return std::any_of(channels_.begin(), channels_.end(), [&](const ChannelView& c) { return c.serves(model); });
+}
+
+const ChannelView* Snapshot::pick(const std::string& model, const std::vector<std::int64_t>& tried,
+                                  std::mt19937_64& rng, std::chrono::steady_clock::time_point now) const {
+    auto usable = [&](const ChannelView& c) {
+        return c.serves(model) && std::find(tried.begin(), tried.end(), c.id) == tried.end() &&
+               !c.health->cooling_down(now);
+    };
+    // channels_ is sorted by priority: walk tier by tier, take the first tier with a candidate.
+    for (std::size_t begin = 0; begin < channels_.size();) {
+        std::size_t end = begin;
+        while (end < channels_.size() && channels_[end].priority == channels_[begin].priority) ++end;
+        std::int64_t total = 0;
+        std::size_t count = 0;
+        for (std::size_t i = begin; i < end; ++i) {
+            if (!usable(channels_[i])) continue;
+            total += channels_[i].weight;
+            ++count;
+        }
+        if (count > 0) {
+            if (total == 0) {
+                // Every candidate has weight 0: choose evenly among them.
+                std::uniform_int_distribution<std::size_t> d(0, count - 1);
+                std::size_t n = d(rng);
+                for (std::size_t i = begin; i < end; ++i) {
+                    if (usable(channels_[i]) && n-- == 0) return &channels_[i];
+                }
+            }
+            std::uniform_int_distribution<std::int64_t> d(0, total - 1);
+            std::int64_t r = d(rng);
+            for (std::size_t i = begin; i < end; ++i) {
+                if (!usable(channels_[i])) continue;
+                if (r < channels_[i].weight) return &channels_[i];
+                r -= channels_[i].weight;
+            }
+        }
+        begin = end;
+    }
+    return nullptr;
+}
+
+SnapshotHolder::SnapshotHolder() : current_(std::make_shared<const Snapshot>(std::vector<store::Channel>{},
+                                                                            std::vector<store::Token>{},
+                                                                            std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>{})) {}
+
+void SnapshotHolder::publish(std::shared_ptr<const Snapshot> next) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+    version_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::shared_ptr<const Snapshot> SnapshotHolder::current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+}
+
+const Snapshot& SnapshotHolder::Reader::get() {
+    const auto v = holder_.version();
+    if (v != local_version_) {
+        local_ = holder_.current();
+        local_version_ = v;
+    }
+    return *local_;
+}
+
+}  // namespace nexus::snapshot

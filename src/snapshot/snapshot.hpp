@@ -1,0 +1,123 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/origin.hpp"
+#include "store/types.hpp"
+
+namespace nexus::snapshot {
+
+/// Health of one channel, shared by every thread and carried over from one snapshot to the next
+/// (keyed by channel id). Only failures write to it; a success writes only to clear a streak.
+/// A run of `kTripAfter` transient failures opens the breaker for `cooldown`: the channel is not
+/// picked until then, and is tried again after (never disabled for good by transient failures).
+class ChannelHealth {
+public:
+    static constexpr int kTripAfter = 3;
+
+    bool cooling_down(std::chrono::steady_clock::time_point now) const;
+    /// A 5xx, 429, timeout or connection failure. Returns true when this one opened the breaker.
+    bool record_transient_failure(std::chrono::steady_clock::time_point now, std::chrono::milliseconds cooldown);
+    void record_success();
+
+private:
+    std::atomic<int> streak_{0};
+    std::atomic<std::int64_t> cooldown_until_ns_{0};
+};
+
+/// A channel as the relay uses it: parsed once when the snapshot is built.
+struct ChannelView {
+    std::int64_t id = 0;
+    std::string name;
+    std::string type;
+    core::Origin origin;
+    std::string key;
+    std::unordered_set<std::string> models;  ///< empty: any model
+    std::unordered_map<std::string, std::string> model_mapping;
+    std::int64_t priority = 0;
+    std::int64_t weight = 1;
+    std::shared_ptr<ChannelHealth> health;
+
+    bool serves(std::string_view model) const { return models.empty() || models.contains(std::string(model)); }
+    /// The model name to send upstream for `requested`.
+    const std::string* mapped(const std::string& requested) const {
+        const auto it = model_mapping.find(requested);
+        return it == model_mapping.end() ? nullptr : &it->second;
+    }
+};
+
+struct TokenView {
+    std::int64_t id = 0;
+    std::string name;
+    int status = store::kTokenEnabled;
+    std::int64_t expired_time = -1;
+};
+
+/// An immutable view of enabled channels and all tokens. Built off the hot path from the store;
+/// read without locks by every I/O thread.
+class Snapshot {
+public:
+    Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
+             const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& previous_health);
+
+    /// The token whose key hashes to `key_hash` (SHA-256 hex), or null.
+    const TokenView* find_token(const std::string& key_hash) const;
+
+    /// Enabled channels, highest priority first.
+    const std::vector<ChannelView>& channels() const { return channels_; }
+
+    /// Picks the channel for `model`: among enabled channels that serve it, not in `tried` and not
+    /// cooling down, the highest priority tier, weighted random by weight within it (weight 0 is
+    /// picked only when every candidate of the tier has weight 0). Null when none is left.
+    const ChannelView* pick(const std::string& model, const std::vector<std::int64_t>& tried, std::mt19937_64& rng,
+                            std::chrono::steady_clock::time_point now) const;
+
+    /// Whether any enabled channel serves `model` at all (for the error message).
+    bool any_serves(const std::string& model) const;
+
+    const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& health() const { return health_; }
+
+private:
+    std::vector<ChannelView> channels_;
+    std::unordered_map<std::string, TokenView> tokens_by_hash_;
+    std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>> health_;
+};
+
+/// Holds the current Snapshot. Writers (the database thread) publish a new one; each I/O thread
+/// keeps its own reference and refreshes it only when the version moved, so a request costs one
+/// relaxed atomic load and no shared reference-count traffic.
+class SnapshotHolder {
+public:
+    SnapshotHolder();
+    void publish(std::shared_ptr<const Snapshot> next);
+    std::shared_ptr<const Snapshot> current() const;
+    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+    /// A per-thread cache of the holder's snapshot.
+    class Reader {
+    public:
+        explicit Reader(const SnapshotHolder& holder) : holder_(holder) {}
+        const Snapshot& get();
+
+    private:
+        const SnapshotHolder& holder_;
+        std::shared_ptr<const Snapshot> local_;
+        std::uint64_t local_version_ = ~std::uint64_t{0};
+    };
+
+private:
+    mutable std::mutex mutex_;  // taken only on publish and on a reader's refresh after a change
+    std::shared_ptr<const Snapshot> current_;
+    std::atomic<std::uint64_t> version_{0};
+};
+
+}  // namespace nexus::snapshot
