@@ -82,7 +82,7 @@ struct MockUpstream::Impl {
             Response res;
             if (req.target() != "/v1/chat/completions") {
                 res = error(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
-            } else if (req[http::field::authorization] != "Bearer " + owner.options_.good_key) {
+            } else if (!owner.accepts(req[http::field::authorization])) {
                 res = error(http::status::unauthorized, R"("Invalid token")");
             } else if (model == "mock-unknown-model") {
                 res = error(http::status::bad_request,
@@ -229,6 +229,14 @@ MockUpstream::MockUpstream(Options options) : options_(std::move(options)), impl
 MockUpstream::~MockUpstream() {
     impl_->ioc.stop();
     thread_.join();
+}
+
+bool MockUpstream::accepts(std::string_view authorization) const {
+    if (authorization == "Bearer " + options_.good_key) return true;
+    for (const auto& k : options_.other_good_keys) {
+        if (authorization == "Bearer " + k) return true;
+    }
+    return false;
 }
 
 std::string MockUpstream::base_url() const {

@@ -43,6 +43,7 @@ public:
         std::string cert_pem;
         std::string key_pem;
         std::string good_key = "sk-mock-good-key-0123456789";
+        std::vector<std::string> other_good_keys;  ///< more keys it accepts (several channels, one mock)
     };
     explicit MockUpstream(Options options);
     ~MockUpstream();
@@ -64,6 +65,7 @@ public:
     struct Impl;
 
 private:
+    bool accepts(std::string_view authorization) const;
     Options options_;
     std::uint16_t port_ = 0;
     std::unique_ptr<Impl> impl_;
