@@ -30,16 +30,21 @@ http { access_log off; client_body_temp_path $work/proxy; proxy_temp_path $work/
 CONF
 taskset -c 1 nginx -p "$work/up" -c "$work/up/nginx.conf" &
 taskset -c 0 nginx -p "$work/proxy" -c "$work/proxy/nginx.conf" &
+# nexus-api: the normal path (token check, channel choice, relay); the channel is seeded from
+# SILICONFLOW_API_KEY, the token made through the admin API.
+admin_key=bench-admin-key-0123456789
 SILICONFLOW_API_KEY=sk-bench SILICONFLOW_BASE_URL=http://127.0.0.1:18081 NEXUS_PORT=18083 \
   NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=${NEXUS_ACCESS_LOG:-false} NEXUS_DATA_DIR="$work/data" \
-  taskset -c 0 "$nexus" 2>"$work/nexus.log" &
+  NEXUS_ADMIN_KEY=$admin_key taskset -c 0 "$nexus" 2>"$work/nexus.log" &
 sleep 1
+curl -sf -XPOST http://127.0.0.1:18083/api/token -H "Authorization: Bearer $admin_key" \
+  -d '{"name":"bench","key":"sk-nexus-bench-token"}' >/dev/null
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"model":"Qwen/Qwen2.5-7B-Instruct","messages":[{"role":"user","content":"Hello"}]}'
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer sk-client"
+wrk.headers["Authorization"] = "Bearer sk-nexus-bench-token"
 LUA
 
 run() {  # name port connections → requests/s

@@ -155,10 +155,10 @@ const std::vector<Option>& options() {
              }
              c.admin_key = std::string(v);
          }},
-        {"SILICONFLOW_API_KEY", "--siliconflow-api-key", "(none)", "key of the SiliconFlow channel",
+        {"SILICONFLOW_API_KEY", "--siliconflow-api-key", "(none)", "on an empty database, becomes the first channel",
          [](Config& c, auto, auto v) { c.siliconflow_api_key = std::string(v); }},
         {"SILICONFLOW_BASE_URL", "--siliconflow-base-url", "https://api.siliconflow.cn",
-         "SiliconFlow base URL (a trailing /v1 is tolerated)",
+         "base URL of that first channel (a trailing /v1 is tolerated)",
          [](Config& c, auto n, auto v) { c.siliconflow_base_url = parse_base_url(n, v); }},
         {"NEXUS_LOG_LEVEL", "--log-level", "info", "trace, debug, info, warn, error, critical or off",
          [](Config& c, auto n, auto v) {

@@ -45,7 +45,7 @@ struct Config {
     std::string secret;     ///< decoded 32-byte master key; empty: <data_dir>/secret.key
     std::string admin_key;  ///< empty: the stored hash, or a generated key on first start
 
-    // The one channel of the relay-core milestone
+    // The first channel of an empty database
     std::string siliconflow_api_key;
     std::string siliconflow_base_url = "https://api.siliconflow.cn";
 

@@ -258,6 +258,7 @@ void ChatRelay::note_failure(const snapshot::ChannelView& channel, const Failure
                              std::chrono::milliseconds cooldown) {
     if (failure.key_rejected) {
         spdlog::warn("channel {} ({}): the upstream rejected its key; disabling it", channel.id, channel.name);
+        channel.health->mark_key_rejected();  // not picked again, even before the store write lands
         disable_channel_(channel.id, "upstream rejected the key: " + failure.error.message);
     } else if (failure.transient) {
         if (channel.health->record_transient_failure(Clock::now(), cooldown)) {

@@ -45,6 +45,9 @@ Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vecto
         v.weight = c.weight;
         const auto it = previous_health.find(c.id);
         v.health = it != previous_health.end() ? it->second : std::make_shared<ChannelHealth>();
+        // The store says enabled: an earlier rejection was either not yet written (its write
+        // comes next on the same database thread, and rebuilds again) or undone by an admin.
+        v.health->clear_key_rejected();
         health_.emplace(c.id, v.health);
         channels_.push_back(std::move(v));
     }
@@ -68,7 +71,7 @@ const ChannelView* Snapshot::pick(const std::string& model, const std::vector<st
                                   std::mt19937_64& rng, std::chrono::steady_clock::time_point now) const {
     auto usable = [&](const ChannelView& c) {
         return c.serves(model) && std::find(tried.begin(), tried.end(), c.id) == tried.end() &&
-               !c.health->cooling_down(now);
+               !c.health->key_rejected() && !c.health->cooling_down(now);
     };
     // channels_ is sorted by priority: walk tier by tier, take the first tier with a candidate.
     for (std::size_t begin = 0; begin < channels_.size();) {

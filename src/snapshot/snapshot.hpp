@@ -29,7 +29,15 @@ public:
     bool record_transient_failure(std::chrono::steady_clock::time_point now, std::chrono::milliseconds cooldown);
     void record_success();
 
+    /// The upstream rejected the channel's key: not picked from now on, before the store's
+    /// status 3 comes back through a rebuild. A rebuild that finds the channel enabled (an admin
+    /// re-enabled it) clears this.
+    void mark_key_rejected() { key_rejected_.store(true, std::memory_order_relaxed); }
+    bool key_rejected() const { return key_rejected_.load(std::memory_order_relaxed); }
+    void clear_key_rejected() { key_rejected_.store(false, std::memory_order_relaxed); }
+
 private:
+    std::atomic<bool> key_rejected_{false};
     std::atomic<int> streak_{0};
     std::atomic<std::int64_t> cooldown_until_ns_{0};
 };

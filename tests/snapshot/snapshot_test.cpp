@@ -126,3 +126,20 @@ TEST(SnapshotMapping, MapsOnlyListedModels) {
 
 }  // namespace
 }  // namespace nexus::snapshot
+
+namespace nexus::snapshot {
+namespace {
+
+TEST(SnapshotPick, RejectedKeyIsSkippedAtOnceAndClearedWhenReEnabled) {
+    const std::vector<store::Channel> channels{ch(1, 10, 1), ch(2, 0, 1)};
+    const Snapshot s(channels, {}, {});
+    std::mt19937_64 rng(1);
+    s.channels()[0].health->mark_key_rejected();
+    EXPECT_EQ(s.pick("m", {}, rng, Clock::now())->id, 2);
+    // A rebuild that finds channel 1 enabled in the store (an admin re-enabled it) clears the mark.
+    const Snapshot rebuilt(channels, {}, s.health());
+    EXPECT_EQ(rebuilt.pick("m", {}, rng, Clock::now())->id, 1);
+}
+
+}  // namespace
+}  // namespace nexus::snapshot

@@ -186,6 +186,68 @@ TYPED_TEST(StoreTest, NoPlaintextKeyOnDisk) {
     EXPECT_EQ(this->backend_.raw_bytes().find("plaintext-must-not-appear"), std::string::npos);
 }
 
+TYPED_TEST(StoreTest, UsageRecordsBatchFilterAndPrune) {
+    auto store = this->backend_.open();
+    const auto c = store->insert_channel(sample_channel());
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < 5; ++i) {
+        UsageRecord r;
+        r.created_time = 1000 + i;
+        r.request_id = "req-" + std::to_string(i);
+        r.token_id = i % 2 + 1;
+        r.channel_id = c.id;
+        r.model = std::string(1, i < 3 ? 'a' : 'b');
+        r.status = 200;
+        r.attempts = 1;
+        r.total_tokens = 10;
+        batch.push_back(r);
+    }
+    store->insert_usage(batch);
+    EXPECT_EQ(store->list_usage({}).total, 5);
+    UsageQuery q;
+    q.model = "a";
+    EXPECT_EQ(store->list_usage(q).total, 3);
+    q = {};
+    q.token_id = 2;
+    EXPECT_EQ(store->list_usage(q).total, 2);
+    q = {};
+    q.start_time = 1002;
+    q.end_time = 1003;
+    EXPECT_EQ(store->list_usage(q).total, 2);
+    q = {};
+    q.page_size = 2;
+    const auto page = store->list_usage(q);
+    ASSERT_EQ(page.items.size(), 2u);
+    EXPECT_EQ(page.items[0].request_id, "req-4") << "newest first";
+    EXPECT_EQ(store->get_channel(c.id)->used_tokens, 50);
+    EXPECT_EQ(store->prune_usage(1003), 3);
+    EXPECT_EQ(store->list_usage({}).total, 2);
+}
+
+TYPED_TEST(StoreTest, ChannelStatusAndTestAndTokenAccess) {
+    auto store = this->backend_.open();
+    std::atomic<int> changes{0};
+    const auto c = store->insert_channel(sample_channel());
+    store->on_change([&] { ++changes; });
+    EXPECT_TRUE(store->set_channel_status(c.id, kChannelDisabledAutomatically, "upstream rejected the key"));
+    EXPECT_EQ(changes.load(), 1) << "a status change must reach the relay";
+    const auto got = store->get_channel(c.id);
+    EXPECT_EQ(got->status, kChannelDisabledAutomatically);
+    EXPECT_EQ(got->status_reason, "upstream rejected the key");
+    EXPECT_GT(got->status_time, 0);
+    EXPECT_FALSE(store->set_channel_status(999, 1, ""));
+    EXPECT_TRUE(store->record_channel_test(c.id, 123));
+    EXPECT_EQ(store->get_channel(c.id)->response_time_ms, 123);
+    EXPECT_GT(store->get_channel(c.id)->test_time, 0);
+    Token t;
+    t.name = "t";
+    t.key_hash = core::sha256_hex("k");
+    const auto token = store->insert_token(t);
+    store->touch_tokens({{token.id, 5000}});
+    store->touch_tokens({{token.id, 4000}});  // never moves backwards
+    EXPECT_EQ(store->get_token(token.id)->accessed_time, 5000);
+}
+
 TEST(SqliteStore, WrongMasterKeyIsRefusedAndNothingChanges) {
     SqliteBackend backend;
     { backend.open()->insert_channel(sample_channel()); }
