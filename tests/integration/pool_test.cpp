@@ -45,6 +45,17 @@ protected:
     json::object channel(std::int64_t id) {
         return json::parse(admin_call(port(), "GET", "/api/channel/" + std::to_string(id)).body).as_object();
     }
+    // The channel as the admin API shows it, polled until its status is `status` (the store
+    // write of an auto-disable follows the answer) or two seconds pass.
+    json::object channel_with_status(std::int64_t id, int status) {
+        json::object ch;
+        for (int i = 0; i < 100; ++i) {
+            ch = channel(id);
+            if (ch.at("status") == status) break;
+            std::this_thread::sleep_for(20ms);
+        }
+        return ch;
+    }
     // Usage records, polled until `count` are there (they are written in batches each second).
     json::array usage_records(std::size_t count, const std::string& query = "") {
         json::array data;
@@ -122,12 +133,7 @@ TEST_F(Pool, BriefOnlyChannelCWithBadKeyRelaysTheUpstreamAuthFailure) {
     EXPECT_NE(std::string(e.at("message").as_string()).find("Invalid token"), std::string::npos);
     EXPECT_EQ(res.body.find("sk-ccc-bad-key"), std::string::npos);
     // …and the channel is disabled automatically, with the reason, for the admin to see.
-    json::object ch;
-    for (int i = 0; i < 100; ++i) {
-        ch = channel(c);
-        if (ch.at("status") == 3) break;
-        std::this_thread::sleep_for(20ms);
-    }
+    const auto ch = channel_with_status(c, 3);
     EXPECT_EQ(ch.at("status"), 3);
     EXPECT_NE(std::string(ch.at("status_reason").as_string()).find("rejected"), std::string::npos);
     EXPECT_GT(ch.at("status_time").as_int64(), 0);
@@ -267,12 +273,7 @@ TEST_F(Pool, RejectedKeyFailsOverAndDisablesThatChannel) {
     const auto res = post_chat(port(), chat_body("m"));
     EXPECT_EQ(res.status, 200) << res.body;
     EXPECT_EQ(keys_seen(mock_), (std::vector<std::string>{"sk-bad-key-1234", "sk-aaa"}));
-    json::object ch;
-    for (int i = 0; i < 100; ++i) {
-        ch = channel(bad);
-        if (ch.at("status") == 3) break;
-        std::this_thread::sleep_for(20ms);
-    }
+    const auto ch = channel_with_status(bad, 3);
     EXPECT_EQ(ch.at("status"), 3);
 }
 
@@ -282,12 +283,7 @@ TEST_F(Pool, BalanceErrorDisablesTheChannel) {
     const auto res = post_chat(port(), chat_body("mock-balance"));
     EXPECT_EQ(res.status, 403);
     EXPECT_NE(message_of(res.body).find("balance is insufficient"), std::string::npos);
-    json::object ch;
-    for (int i = 0; i < 100; ++i) {
-        ch = channel(c);
-        if (ch.at("status") == 3) break;
-        std::this_thread::sleep_for(20ms);
-    }
+    const auto ch = channel_with_status(c, 3);
     EXPECT_EQ(ch.at("status"), 3);
 }
 

@@ -252,6 +252,21 @@ Page<T> list_page(sqlite3* db, const char* table, const char* columns, const Lis
     return page;
 }
 
+template <class T, class Read>
+std::optional<T> select_by_id(sqlite3* db, const char* table, const char* columns, std::int64_t id, Read read) {
+    Statement s(db, std::string("SELECT ") + columns + " FROM " + table + " WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read(s);
+}
+
+// Deletes row `id` of `table`; whether there was one.
+bool delete_by_id(sqlite3* db, const char* table, std::int64_t id) {
+    Statement s(db, std::string("DELETE FROM ") + table + " WHERE id = ?");
+    s.bind(1, id).step();
+    return sqlite3_changes(db) > 0;
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, core::SecretBox secrets) : secrets_(std::move(secrets)) {
@@ -349,10 +364,7 @@ Page<Channel> SqliteStore::list_channels(const ListQuery& query) {
 }
 
 std::optional<Channel> SqliteStore::get_channel_locked(std::int64_t id) {
-    Statement s(db_, std::string("SELECT ") + kChannelColumns + " FROM channels WHERE id = ?");
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    return channel_from(s);
+    return select_by_id<Channel>(db_, "channels", kChannelColumns, id, channel_from);
 }
 
 std::optional<Channel> SqliteStore::get_channel(std::int64_t id) {
@@ -407,9 +419,7 @@ std::optional<Channel> SqliteStore::update_channel(const Channel& c) {
 bool SqliteStore::delete_channel(std::int64_t id) {
     {
         std::lock_guard lock(mutex_);
-        Statement s(db_, "DELETE FROM channels WHERE id = ?");
-        s.bind(1, id).step();
-        if (sqlite3_changes(db_) == 0) return false;
+        if (!delete_by_id(db_, "channels", id)) return false;
     }
     notify_change();
     return true;
@@ -435,10 +445,7 @@ Page<Token> SqliteStore::list_tokens(const ListQuery& query) {
 }
 
 std::optional<Token> SqliteStore::get_token_locked(std::int64_t id) {
-    Statement s(db_, std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE id = ?");
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    return token_from(s);
+    return select_by_id<Token>(db_, "tokens", kTokenColumns, id, token_from);
 }
 
 std::optional<Token> SqliteStore::get_token(std::int64_t id) {
@@ -483,9 +490,7 @@ std::optional<Token> SqliteStore::update_token(const Token& t) {
 bool SqliteStore::delete_token(std::int64_t id) {
     {
         std::lock_guard lock(mutex_);
-        Statement s(db_, "DELETE FROM tokens WHERE id = ?");
-        s.bind(1, id).step();
-        if (sqlite3_changes(db_) == 0) return false;
+        if (!delete_by_id(db_, "tokens", id)) return false;
     }
     notify_change();
     return true;
