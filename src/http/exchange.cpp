@@ -1,6 +1,10 @@
 #include "http/exchange.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 namespace nexus::http {
 
@@ -17,6 +21,43 @@ std::string Exchange::remote_address() const {
     error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
+struct Exchange::ClientWatch::State {
+    bool done = false;
+    std::function<void()> on_gone;
+};
+
+Exchange::ClientWatch::ClientWatch(std::shared_ptr<State> state, net::ip::tcp::socket& socket)
+    : state_(std::move(state)), socket_(&socket) {}
+
+Exchange::ClientWatch::~ClientWatch() {
+    if (!state_ || state_->done) return;
+    state_->done = true;
+    // Wake the watcher so it ends now; nothing else is pending on the socket at this point.
+    error_code ignored;
+    socket_->cancel(ignored);
+}
+
+Exchange::ClientWatch Exchange::watch_client(std::function<void()> on_gone) {
+    auto state = std::make_shared<ClientWatch::State>();
+    state->on_gone = std::move(on_gone);
+    auto& socket = stream_.socket();
+    net::co_spawn(
+        socket.get_executor(),
+        [state, &socket]() -> net::awaitable<void> {
+            auto [ec] = co_await socket.async_wait(net::ip::tcp::socket::wait_read, use_nothrow);
+            // After `done` the socket may be gone: touch nothing.
+            if (state->done || ec) co_return;
+            char byte;
+            const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                state->done = true;
+                state->on_gone();
+            }
+        },
+        [](std::exception_ptr) {});
+    return ClientWatch(std::move(state), socket);
 }
 
 template <class Message>

@@ -3,6 +3,8 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -56,6 +58,30 @@ public:
     net::awaitable<bool> write_chunk(std::string_view data);
     /// Sends the last chunk.
     net::awaitable<bool> end_stream();
+
+    /// Watches the client connection while the handler waits on something else (an upstream):
+    /// when the client closes it, `on_gone` runs once on this thread. Watching stops when the
+    /// returned guard is destroyed, which must happen before the handler returns. A client that
+    /// sends more bytes (a pipelined request) is not a departure; watching then just stops.
+    class ClientWatch {
+    public:
+        ClientWatch(ClientWatch&&) = default;
+        ~ClientWatch();
+
+    private:
+        friend class Exchange;
+        struct State;
+        ClientWatch(std::shared_ptr<State> state, net::ip::tcp::socket& socket);
+        std::shared_ptr<State> state_;
+        net::ip::tcp::socket* socket_;
+    };
+    [[nodiscard]] ClientWatch watch_client(std::function<void()> on_gone);
+
+    /// The client went away before an answer: logged as 499 (nginx's "client closed request").
+    void mark_client_gone() {
+        if (status_ == 0) status_ = 499;
+        broken_ = true;
+    }
 
     bool responded() const { return status_ != 0; }
     int status() const { return status_; }

@@ -126,8 +126,33 @@ std::optional<Usage> usage_of(std::string_view text) {
     return out;
 }
 
+// Whether the client left, and the upstream connection to close when it does.
+struct ClientGone {
+    bool gone = false;
+    upstream::Connection* connection = nullptr;
+};
+
 // One attempt's connection and the parser holding the upstream's response header.
 struct ChatRelay::Attempt {
+    Attempt() = default;
+    Attempt(const Attempt&) = delete;
+    Attempt& operator=(const Attempt&) = delete;
+    ~Attempt() { forget_connection(); }
+
+    void set_connection(std::unique_ptr<upstream::Connection> c) {
+        connection = std::move(c);
+        if (client) client->connection = connection.get();
+    }
+    // The connection leaves this attempt (to the pool): the watcher must not close it any more.
+    std::unique_ptr<upstream::Connection> take_connection() {
+        forget_connection();
+        return std::move(connection);
+    }
+    void forget_connection() {
+        if (client) client->connection = nullptr;
+    }
+
+    std::shared_ptr<ClientGone> client;  ///< null when no client is watched (a channel test)
     std::unique_ptr<upstream::Connection> connection;
     std::optional<bhttp::response_parser<bhttp::empty_body>> header;
     Clock::time_point deadline;
@@ -202,6 +227,15 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     Outcome outcome;
     std::int64_t channel_id = 0;
     const auto deadline = exchange.start() + config.request_timeout;
+    // A client that leaves while we wait on the upstream cancels the upstream call at once.
+    const auto client = std::make_shared<ClientGone>();
+    auto watch = exchange.watch_client([client] {
+        client->gone = true;
+        if (client->connection != nullptr) {
+            error_code ignored;
+            client->connection->tcp().socket().close(ignored);
+        }
+    });
     while (tried.size() < config.max_attempts) {
         const auto* channel = snap.pick(inspected->model, tried, rng_, Clock::now());
         if (channel == nullptr) break;
@@ -211,15 +245,18 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
         const std::string rewritten = mapped ? with_model(request.body(), *mapped) : std::string();
         Attempt attempt;
         attempt.deadline = deadline;
+        attempt.client = client;
         outcome = co_await try_channel(exchange, *channel, mapped ? std::string_view(rewritten) : request.body(), attempt);
         if (attempt.ttfb.count() >= 0) record.upstream_ttfb = attempt.ttfb;
-        if (outcome.answered) break;
+        if (outcome.answered || client->gone) break;  // a departed client is not the channel's fault
         note_failure(*channel, *outcome.failure, config.channel_cooldown);
         last = std::move(outcome.failure);
         if (Clock::now() >= deadline) break;
     }
 
-    if (!outcome.answered) {
+    if (client->gone) {
+        exchange.mark_client_gone();
+    } else if (!outcome.answered) {
         if (!last) {
             auto e = core::Error::internal(
                 snap.any_serves(inspected->model)
@@ -296,7 +333,7 @@ net::awaitable<std::optional<ChatRelay::Failure>> ChatRelay::send_request(
             spdlog::warn("request {}: channel {}: {}", request_id, channel.id, acquired.failure->error.detail);
             co_return Failure{std::move(acquired.failure->error), {}, false, true};
         }
-        attempt.connection = std::move(acquired.connection);
+        attempt.set_connection(std::move(acquired.connection));
         auto& conn = *attempt.connection;
         conn.tcp().expires_after(upstream::step_timeout(config.upstream_header_timeout, attempt.deadline));
         auto [wec, wn] = co_await conn.visit([&](auto& s) { return bhttp::async_write(s, up, use_nothrow); });
@@ -368,7 +405,7 @@ net::awaitable<ChatRelay::Outcome> ChatRelay::try_channel(http::Exchange& exchan
         co_return outcome;
     }
     auto response = body_parser.release();
-    if (response.keep_alive()) client_.release(std::move(attempt.connection));
+    if (response.keep_alive()) client_.release(attempt.take_connection());
 
     if (!ok) {
         auto error = translate_upstream_error(status, response.body(), attempt.secret);
@@ -473,7 +510,7 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
         if (parser.is_done()) {
             if (used > 0 && !co_await exchange.write_chunk({buf.data(), used})) co_return;
             if (!co_await exchange.end_stream()) co_return;
-            if (parser.keep_alive()) client_.release(std::move(attempt.connection));
+            if (parser.keep_alive()) client_.release(attempt.take_connection());
             co_return;
         }
     }
@@ -509,7 +546,7 @@ net::awaitable<store::ChannelTestResult> ChatRelay::test_channel(const snapshot:
         result.message = "The upstream connection broke in its answer.";
         co_return result;
     }
-    if (parser.get().keep_alive()) client_.release(std::move(attempt.connection));
+    if (parser.get().keep_alive()) client_.release(attempt.take_connection());
     result.success = result.status >= 200 && result.status < 300;
     result.message = result.success ? "ok" : translate_upstream_error(result.status, parser.get().body(), channel.key).message;
     co_return result;

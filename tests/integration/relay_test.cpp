@@ -107,6 +107,29 @@ TEST_F(Relay, ClientDisconnectMidStreamCancelsTheUpstreamCall) {
     EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
 }
 
+TEST(RelayCancel, ClientLeavingBeforeTheUpstreamAnswersCancelsTheUpstreamCall) {
+    MockUpstream mock{MockUpstream::Options{}};
+    // A long header deadline: only the client's departure can end the upstream call early.
+    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                           {"SILICONFLOW_BASE_URL", mock.base_url()},
+                           {"NEXUS_UPSTREAM_HEADER_TIMEOUT_SECONDS", "60"}});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    add_token(nexus.port());
+    {
+        RawConnection c(nexus.port());
+        const auto body = chat_body("mock-hang");
+        ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           std::string(kTestToken) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body));
+        for (int i = 0; i < 200 && mock.requests().empty(); ++i) std::this_thread::sleep_for(10ms);
+        ASSERT_EQ(mock.requests().size(), 1u);
+    }  // the client goes away
+    EXPECT_TRUE(mock.wait_for_aborted_streams(1, 10s)) << "the upstream call outlived its client";
+    // The channel is not blamed for it, and the server lives on.
+    EXPECT_EQ(boost::json::parse(admin_call(nexus.port(), "GET", "/api/channel/1").body).at("status"), 1);
+    EXPECT_EQ(http_request(nexus.port(), "GET", "/healthz").status, 200);
+}
+
 TEST_F(Relay, UpstreamDyingMidStreamEndsWithErrorEvent) {
     const auto res = stream_chat(port(), chat_body("mock-die-mid-stream", true));
     ASSERT_EQ(res.status, 200);

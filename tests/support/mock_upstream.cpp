@@ -105,8 +105,10 @@ struct MockUpstream::Impl {
                 res = error(http::status::internal_server_error,
                             "{\"message\":\"bad key " + owner.options_.good_key + " in request\"}");
             } else if (model == "mock-hang") {
-                net::steady_timer t(ioc, std::chrono::hours(1));
-                co_await t.async_wait(nothrow);
+                // Never answer; count it when the caller gives up and closes the connection.
+                char byte;
+                auto [rec, rn] = co_await stream.async_read_some(net::buffer(&byte, 1), nothrow);
+                if (rec) owner.aborted_streams_.fetch_add(1);
                 co_return;
             } else if (stream_requested) {
                 co_await send_stream(stream, tcp_layer, model, frames, interval);

@@ -32,7 +32,8 @@ struct RecordedRequest {
 ///   mock-overloaded      503 {"code":50505,"message":"Model service overloaded. ...","data":null}
 ///   mock-plain-404       404 text/plain "404 page not found"
 ///   mock-echo-key        500 whose message holds the key it was sent (to test scrubbing)
-///   mock-hang            reads the request and never answers
+///   mock-hang            reads the request and never answers (counted in aborted_streams()
+///                        when the caller closes the connection)
 ///   mock-die-mid-stream  a stream that sends two frames and then drops the connection
 ///   mock-stall-stream    a stream that sends two frames and then goes silent
 /// Stream pacing: header X-Mock-Frames (default 3) and X-Mock-Interval-Ms (default 0).
@@ -57,7 +58,8 @@ public:
 
     std::vector<RecordedRequest> requests() const;
     int connections() const { return connections_.load(); }
-    /// Streams whose writes failed because the other side closed (a cancelled relay).
+    /// Calls the other side abandoned: streams whose writes failed because it closed, and
+    /// mock-hang calls it closed (a cancelled relay).
     int aborted_streams() const { return aborted_streams_.load(); }
     /// Waits until aborted_streams() >= n or the timeout passes.
     bool wait_for_aborted_streams(int n, std::chrono::milliseconds timeout) const;
