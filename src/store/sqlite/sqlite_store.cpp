@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace nexus::store::sqlite {
 
@@ -532,7 +533,8 @@ void SqliteStore::insert_usage(const std::vector<UsageRecord>& records) {
                     "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
                     "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        Statement used(db_, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
+        // One used_tokens update per channel per batch, not per record.
+        std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
         for (const auto& r : records) {
             sqlite3_reset(s.handle());
             s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
@@ -540,10 +542,12 @@ void SqliteStore::insert_usage(const std::vector<UsageRecord>& records) {
             s.bind(8, r.latency_ms).bind(9, r.ttfb_ms).bind(10, static_cast<std::int64_t>(r.attempts));
             s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
             s.step();
-            if (r.channel_id > 0 && r.total_tokens > 0) {
-                sqlite3_reset(used.handle());
-                used.bind(1, r.total_tokens).bind(2, r.channel_id).step();
-            }
+            if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
+        }
+        Statement used(db_, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
+        for (const auto& [channel_id, tokens] : used_by_channel) {
+            sqlite3_reset(used.handle());
+            used.bind(1, tokens).bind(2, channel_id).step();
         }
         exec(db_, "COMMIT");
     } catch (...) {
