@@ -81,7 +81,7 @@ struct Worker {
     explicit Worker(Shared& s)
         : ioc(1),
           client(ioc.get_executor(), s.tls, s.config),
-          usage(s.store, s.db.get_executor()),
+          usage(s.store, s.db.get_executor(), metrics),
           relay(client, metrics, s.snapshots, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }),
           admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,

@@ -46,9 +46,6 @@ Error Error::gateway_timeout(std::string message, std::string detail) {
 Error Error::internal(std::string message, std::string detail) {
     return make(500, "api_error", "internal_error", std::move(message), {}, std::move(detail));
 }
-Error Error::unavailable(std::string message) {
-    return make(503, "api_error", "unavailable", std::move(message));
-}
 
 std::string to_json(const Error& error) {
     std::string out;

@@ -24,7 +24,6 @@ struct Error {
     static Error bad_gateway(std::string message, std::string detail = {});
     static Error gateway_timeout(std::string message, std::string detail = {});
     static Error internal(std::string message, std::string detail = {});
-    static Error unavailable(std::string message);
 };
 
 /// Renders `{"error":{"message","type","param","code"}}`, OpenAI's error shape.

@@ -37,6 +37,8 @@ public:
     void record_attempt(AttemptOutcome outcome);
     void stream_opened() { open_streams_.fetch_add(1, std::memory_order_relaxed); }
     void stream_closed() { open_streams_.fetch_sub(1, std::memory_order_relaxed); }
+    /// A usage record was dropped because the database fell too far behind.
+    void usage_record_dropped() { usage_dropped_.fetch_add(1, std::memory_order_relaxed); }
 
     /// Renders the sum of `all` in the Prometheus text format (version 0.0.4).
     static std::string render(std::span<const Metrics* const> all);
@@ -52,6 +54,7 @@ private:
     std::array<Counter, kRoutes> latency_sum_ns_{};
     std::array<Counter, static_cast<std::size_t>(AttemptOutcome::kCount)> attempts_{};
     std::atomic<std::int64_t> open_streams_{0};
+    Counter usage_dropped_{0};
 };
 
 }  // namespace nexus::core

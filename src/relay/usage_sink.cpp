@@ -6,11 +6,12 @@
 
 namespace nexus::relay {
 
-UsageSink::UsageSink(store::Store& store, net::any_io_executor db) : store_(store), db_(std::move(db)) {}
+UsageSink::UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics)
+    : store_(store), db_(std::move(db)), metrics_(metrics) {}
 
 void UsageSink::record(store::UsageRecord record) {
     if (pending_.size() >= kMaxPending) {
-        ++dropped_;
+        metrics_.usage_record_dropped();
         return;
     }
     pending_.push_back(std::move(record));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/asio.hpp"
+#include "core/metrics.hpp"
 #include "store/store.hpp"
 
 namespace nexus::relay {
@@ -14,14 +15,15 @@ namespace nexus::relay {
 /// Collects what requests used on one I/O thread and hands it to the database thread in batches
 /// (every second, and at shutdown), so a burst of traffic never waits on the database. A token's
 /// accessed_time is written at most once a minute per thread. When the database falls far behind,
-/// records beyond `kMaxPending` are dropped and counted rather than held without bound.
+/// records beyond `kMaxPending` are dropped rather than held without bound, and counted in
+/// /metrics (nexus_usage_records_dropped_total).
 /// Not thread-safe: record() and touched() run on the owning I/O thread.
 class UsageSink {
 public:
     static constexpr std::size_t kMaxPending = 100'000;
     static constexpr std::int64_t kTouchEverySeconds = 60;
 
-    UsageSink(store::Store& store, net::any_io_executor db);
+    UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics);
 
     void record(store::UsageRecord record);
     void touched(std::int64_t token_id, std::int64_t now_seconds);
@@ -30,7 +32,6 @@ public:
     void start(net::any_io_executor executor);
     /// Hands what is pending to the database thread now. Safe after the I/O thread stopped.
     void flush();
-    std::uint64_t dropped() const { return dropped_; }
 
 private:
     store::Store& store_;
@@ -38,7 +39,7 @@ private:
     std::vector<store::UsageRecord> pending_;
     std::unordered_map<std::int64_t, std::int64_t> accessed_;      ///< token → last access
     std::unordered_map<std::int64_t, std::int64_t> last_written_;  ///< token → access time last written
-    std::uint64_t dropped_ = 0;
+    core::Metrics& metrics_;
     std::unique_ptr<net::steady_timer> timer_;
 };
 

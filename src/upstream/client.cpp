@@ -36,11 +36,6 @@ Connection::Connection(net::any_io_executor executor, net::ssl::context* tls) : 
 Client::Client(net::any_io_executor executor, net::ssl::context& tls, const config::Config& config)
     : executor_(executor), tls_(tls), config_(config), resolver_(executor) {}
 
-std::size_t Client::idle_count(const std::string& origin_key) const {
-    const auto it = idle_.find(origin_key);
-    return it == idle_.end() ? 0 : it->second.size();
-}
-
 net::awaitable<Client::Acquired> Client::acquire(const Origin& origin, Clock::time_point deadline,
                                                  bool allow_pooled) {
     if (allow_pooled) {

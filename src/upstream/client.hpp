@@ -38,7 +38,6 @@ public:
 
     beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
     beast::flat_buffer& buffer() { return buffer_; }
-    bool is_tls() const { return tls_.has_value(); }
     bool reused() const { return reused_; }
 
     /// Calls `f` with the stream to read and write (the TLS stream, or the TCP stream).
@@ -83,8 +82,6 @@ public:
 
     /// Gives back a connection whose last response was read whole and that may be kept alive.
     void release(std::unique_ptr<Connection> connection);
-
-    std::size_t idle_count(const std::string& origin_key) const;
 
 private:
     net::awaitable<Acquired> connect(const Origin& origin, Clock::time_point deadline);
