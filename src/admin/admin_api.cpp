@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <iostream>
+#include <limits>
 
 #include "admin/resources.hpp"
 #include "core/crypto.hpp"
@@ -22,11 +23,16 @@ namespace {
 
 constexpr std::string_view kAdminKeySetting = "admin_key_hash";
 
+// The whole of `text` as an integer in [min, max], or nullopt.
+std::optional<std::int64_t> parse_int(std::string_view text, std::int64_t min, std::int64_t max) {
+    std::int64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || v < min || v > max) return std::nullopt;
+    return v;
+}
+
 std::optional<std::int64_t> parse_id(std::string_view text) {
-    std::int64_t id = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || id <= 0) return std::nullopt;
-    return id;
+    return parse_int(text, 1, std::numeric_limits<std::int64_t>::max());
 }
 
 // ?page=&page_size=&status=&q= → ListQuery, or a 400 naming the parameter.
@@ -36,12 +42,7 @@ core::Result<store::ListQuery> parse_list_query(std::string_view query) {
     const auto url = boost::urls::parse_relative_ref(ref);
     if (!url) return Error::bad_request("The query string is malformed.");
     for (const auto& p : url->params()) {
-        auto int_param = [&](std::int64_t min, std::int64_t max) -> std::optional<std::int64_t> {
-            std::int64_t v = 0;
-            const auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v);
-            if (ec != std::errc{} || ptr != p.value.data() + p.value.size() || v < min || v > max) return std::nullopt;
-            return v;
-        };
+        auto int_param = [&](std::int64_t min, std::int64_t max) { return parse_int(p.value, min, max); };
         if (p.key == "page") {
             const auto v = int_param(1, 1'000'000);
             if (!v) return Error::bad_request("'page' must be an integer from 1.", "page", "invalid_value");
@@ -195,16 +196,14 @@ net::awaitable<void> AdminApi::handle(http::Exchange& exchange) {
         co_await exchange.send(std::move(res));
         co_return;
     }
-    const std::string_view auth = request[bhttp::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    const bool has_bearer = auth.size() > kBearer.size() && beast::iequals(auth.substr(0, kBearer.size()), kBearer);
-    if (!has_bearer || !core::constant_time_equal(admin_key_hash(auth.substr(kBearer.size())), admin_key_hash_)) {
+    const auto credential = http::bearer_token(request);
+    if (!credential || !core::constant_time_equal(admin_key_hash(*credential), admin_key_hash_)) {
         throttle_.record_failure(address);
         Error e;
         e.status = 401;
         e.type = "authentication_error";
         e.code = "invalid_admin_key";
-        e.message = has_bearer ? "The admin key is wrong." : "The admin API needs 'Authorization: Bearer <admin key>'.";
+        e.message = credential ? "The admin key is wrong." : "The admin API needs 'Authorization: Bearer <admin key>'.";
         co_await exchange.send_error(e);
         co_return;
     }
@@ -321,31 +320,31 @@ AdminApi::Reply AdminApi::usage_logs(const std::string& method, std::string_view
     const std::string ref = "?" + std::string(query);
     const auto url = boost::urls::parse_relative_ref(ref);
     if (!url) return error(Error::bad_request("The query string is malformed."));
+    constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
     for (const auto& p : url->params()) {
-        std::int64_t v = 0;
-        const auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v);
-        const bool is_int = ec == std::errc{} && ptr == p.value.data() + p.value.size();
         auto bad = [&](const std::string& what) {
             return error(Error::bad_request("'" + p.key + "' must be " + what + ".", p.key, "invalid_value"));
         };
         if (p.key == "page") {
-            if (!is_int || v < 1) return bad("an integer from 1");
-            q.page = v;
+            const auto v = parse_int(p.value, 1, 1'000'000);
+            if (!v) return bad("an integer from 1");
+            q.page = *v;
         } else if (p.key == "page_size") {
-            if (!is_int || v < 1 || v > 100) return bad("an integer from 1 to 100");
-            q.page_size = v;
+            const auto v = parse_int(p.value, 1, 100);
+            if (!v) return bad("an integer from 1 to 100");
+            q.page_size = *v;
         } else if (p.key == "token_id") {
-            if (!is_int || v < 1) return bad("a token id");
-            q.token_id = v;
+            q.token_id = parse_id(p.value);
+            if (!q.token_id) return bad("a token id");
         } else if (p.key == "channel_id") {
-            if (!is_int || v < 1) return bad("a channel id");
-            q.channel_id = v;
+            q.channel_id = parse_id(p.value);
+            if (!q.channel_id) return bad("a channel id");
         } else if (p.key == "start_time") {
-            if (!is_int || v < 0) return bad("unix seconds");
-            q.start_time = v;
+            q.start_time = parse_int(p.value, 0, kMax);
+            if (!q.start_time) return bad("unix seconds");
         } else if (p.key == "end_time") {
-            if (!is_int || v < 0) return bad("unix seconds");
-            q.end_time = v;
+            q.end_time = parse_int(p.value, 0, kMax);
+            if (!q.end_time) return bad("unix seconds");
         } else if (p.key == "model") {
             q.model = p.value;
         }

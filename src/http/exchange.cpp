@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -21,6 +22,15 @@ std::string Exchange::remote_address() const {
     error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
+std::optional<std::string_view> bearer_token(const Request& request) {
+    constexpr std::string_view kBearer = "Bearer ";
+    const std::string_view auth = request[bhttp::field::authorization];
+    if (auth.size() <= kBearer.size() || !beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
+        return std::nullopt;
+    }
+    return auth.substr(kBearer.size());
 }
 
 struct Exchange::ClientWatch::State {

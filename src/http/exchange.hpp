@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ namespace nexus::http {
 namespace bhttp = beast::http;
 using Request = bhttp::request<bhttp::string_body>;
 using Clock = std::chrono::steady_clock;
+
+/// The credential of `Authorization: Bearer <credential>` (the scheme in any case), or nullopt
+/// when the header is missing, empty, or of another scheme.
+std::optional<std::string_view> bearer_token(const Request& request);
 
 /// What the access log learns about one request from the handler that served it.
 struct AccessRecord {

@@ -188,14 +188,13 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     auto& record = exchange.record();
 
     // 1. Who is calling: the nexus token, looked up by its hash in memory.
-    const std::string_view auth = request[bhttp::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() <= kBearer.size() || !beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
+    const auto credential = http::bearer_token(request);
+    if (!credential) {
         co_await exchange.send_error(auth_error(
             "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.", "missing_api_key"));
         co_return;
     }
-    const auto* token = snap.find_token(core::sha256_hex(auth.substr(kBearer.size())));
+    const auto* token = snap.find_token(core::sha256_hex(*credential));
     const auto now_s = unix_seconds();
     if (token == nullptr) {
         co_await exchange.send_error(auth_error("Incorrect API key provided.", "invalid_api_key"));

@@ -35,3 +35,24 @@ TEST(Router, UnknownPath) {
 
 }  // namespace
 }  // namespace nexus::http
+
+namespace nexus::http {
+namespace {
+
+TEST(BearerToken, ReadsTheCredential) {
+    Request r;
+    EXPECT_FALSE(bearer_token(r));
+    r.set(bhttp::field::authorization, "Bearer sk-abc");
+    EXPECT_EQ(bearer_token(r), "sk-abc");
+    r.set(bhttp::field::authorization, "bearer sk-abc");
+    EXPECT_EQ(bearer_token(r), "sk-abc") << "the scheme is case-insensitive";
+    r.set(bhttp::field::authorization, "Bearer ");
+    EXPECT_FALSE(bearer_token(r));
+    r.set(bhttp::field::authorization, "Basic dXNlcjpwYXNz");
+    EXPECT_FALSE(bearer_token(r));
+    r.set(bhttp::field::authorization, "Bearersk-abc");
+    EXPECT_FALSE(bearer_token(r));
+}
+
+}  // namespace
+}  // namespace nexus::http

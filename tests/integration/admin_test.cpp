@@ -154,6 +154,11 @@ TEST_F(Admin, BadInputIs400AndWritesNothing) {
     EXPECT_EQ(call("GET", "/api/channel/abc").status, 404);
     EXPECT_EQ(call("GET", "/api/channel?page=0").status, 400);
     EXPECT_EQ(call("GET", "/api/channel?page_size=1000").status, 400);
+    EXPECT_EQ(call("GET", "/api/channel?status=enabled").status, 400);
+    EXPECT_EQ(call("GET", "/api/token?page=-1").status, 400);
+    // Bytes that are not UTF-8 are not JSON: refused, nothing written.
+    EXPECT_EQ(call("POST", "/api/channel", "{\"type\":\"OpenAI\",\"name\":\"\xff\xfe\",\"key\":\"k\"}").status, 400);
+    EXPECT_EQ(call("POST", "/api/token", "{\"name\":\"\xc3\"}").status, 400);
     EXPECT_EQ(call("PATCH", "/api/token").status, 405);
 }
 

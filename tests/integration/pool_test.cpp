@@ -372,7 +372,13 @@ TEST_F(Pool, UsageRecordsForStreamAndNonStream) {
     EXPECT_EQ(json::parse(admin_call(port(), "GET", "/api/log?channel_id=999").body).at("total"), 0);
     EXPECT_EQ(json::parse(admin_call(port(), "GET", "/api/log?token_id=" + std::to_string(t)).body).at("total"), 2);
     EXPECT_EQ(json::parse(admin_call(port(), "GET", "/api/log?start_time=4000000000").body).at("total"), 0);
-    EXPECT_EQ(admin_call(port(), "GET", "/api/log?page_size=0").status, 400);
+    for (const char* bad : {"page_size=0", "page=abc", "channel_id=-1", "token_id=1.5", "start_time=yesterday",
+                            "end_time=-3"}) {
+        const auto res = admin_call(port(), "GET", std::string("/api/log?") + bad);
+        EXPECT_EQ(res.status, 400) << bad;
+        const std::string param(bad, std::string_view(bad).find('='));
+        EXPECT_EQ(std::string(error_of(res.body).at("param").as_string()), param) << bad;
+    }
     // The channel's used tokens add up.
     EXPECT_EQ(channel(c).at("used_tokens"), 17);
 }

@@ -46,7 +46,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{R"({"model":"m","messages":{}})", "messages"},
                       BadCase{R"({"model":"m","messages":[]})", "messages"},
                       BadCase{R"({"model":"m","messages":[{}],"stream":"yes"})", "stream"},
-                      BadCase{R"({"model":"m","messages":[{}]} trailing)", ""}));
+                      BadCase{R"({"model":"m","messages":[{}]} trailing)", ""},
+                      BadCase{"{\"model\":\"\xff\",\"messages\":[{}]}", ""}));
 
 TEST(InspectChatRequest, DeepNestingIsRefusedNotCrashed) {
     std::string deep(100000, '[');
