@@ -159,9 +159,7 @@ net::awaitable<AdminApi::Reply> AdminApi::on_db(F work) {
 net::awaitable<AdminApi::Reply> AdminApi::test_channel(std::int64_t id) {
     std::optional<store::Channel> channel;
     auto found = co_await on_db([&] {
-        for (auto& c : store_.channels_with_keys()) {
-            if (c.id == id) channel = std::move(c);
-        }
+        channel = store_.get_channel_with_key(id);
         return channel ? Reply{200, {}, {}}
                        : Reply{404, core::to_json(Error::not_found("No channel with id " + std::to_string(id) + ".")), {}};
     });

@@ -34,6 +34,8 @@ public:
     virtual bool delete_channel(std::int64_t id) = 0;
     /// Every channel with its key decrypted, for the relay's in-memory view.
     virtual std::vector<Channel> channels_with_keys() = 0;
+    /// One channel with its key decrypted (a channel test); nullopt: no such id.
+    virtual std::optional<Channel> get_channel_with_key(std::int64_t id) = 0;
 
     virtual Page<Token> list_tokens(const ListQuery& query) = 0;
     virtual std::optional<Token> get_token(std::int64_t id) = 0;

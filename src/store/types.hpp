@@ -21,7 +21,7 @@ struct Channel {
     std::int64_t id = 0;
     std::string type;         ///< "OpenAI", "SiliconFlow" or "OpenAI-Compatible"
     std::string name;
-    std::string key;          ///< plaintext; empty unless read with channels_with_keys() or being written
+    std::string key;          ///< plaintext; empty unless read with channels_with_keys(), get_channel_with_key() or being written
     std::string key_preview;  ///< masked, safe to show
     std::string base_url;
     std::vector<std::string> models;  ///< empty: any model

@@ -76,6 +76,11 @@ TYPED_TEST(StoreTest, ChannelRoundTrip) {
     const auto with_keys = store->channels_with_keys();
     ASSERT_EQ(with_keys.size(), 1u);
     EXPECT_EQ(with_keys[0].key, "sk-abcdefghijklmnopqrstuvwxyz");
+    const auto one = store->get_channel_with_key(created.id);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->key, "sk-abcdefghijklmnopqrstuvwxyz");
+    EXPECT_EQ(one->name, "main");
+    EXPECT_FALSE(store->get_channel_with_key(created.id + 1));
 }
 
 TYPED_TEST(StoreTest, UpdateKeepsOrRotatesTheKey) {

@@ -196,6 +196,15 @@ Channel channel_from(const Statement& s) {
     return c;
 }
 
+// A channel row (kChannelColumns) with its key decrypted; throws when the key cannot be.
+Channel channel_with_key(const Statement& row, const core::SecretBox& secrets) {
+    auto c = channel_from(row);
+    const auto key = secrets.open(row.text(17));
+    if (!key) throw std::runtime_error("channel " + std::to_string(c.id) + ": its key cannot be decrypted");
+    c.key = *key;
+    return c;
+}
+
 constexpr const char* kTokenColumns =
     "id, name, key_hash, key_preview, status, user_id, created_time, accessed_time, expired_time, remain_quota, "
     "used_quota, models";
@@ -430,14 +439,14 @@ std::vector<Channel> SqliteStore::channels_with_keys() {
     std::lock_guard lock(mutex_);
     std::vector<Channel> out;
     Statement s(db_, std::string("SELECT ") + kChannelColumns + " FROM channels ORDER BY id");
-    while (s.step()) {
-        auto c = channel_from(s);
-        const auto key = secrets_.open(s.text(17));
-        if (!key) throw std::runtime_error("channel " + std::to_string(c.id) + ": its key cannot be decrypted");
-        c.key = *key;
-        out.push_back(std::move(c));
-    }
+    while (s.step()) out.push_back(channel_with_key(s, secrets_));
     return out;
+}
+
+std::optional<Channel> SqliteStore::get_channel_with_key(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    return select_by_id<Channel>(db_, "channels", kChannelColumns, id,
+                                 [this](const Statement& row) { return channel_with_key(row, secrets_); });
 }
 
 Page<Token> SqliteStore::list_tokens(const ListQuery& query) {

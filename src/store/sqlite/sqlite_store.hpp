@@ -34,6 +34,7 @@ public:
     std::optional<Channel> update_channel(const Channel& c) override;
     bool delete_channel(std::int64_t id) override;
     std::vector<Channel> channels_with_keys() override;
+    std::optional<Channel> get_channel_with_key(std::int64_t id) override;
 
     Page<Token> list_tokens(const ListQuery& query) override;
     std::optional<Token> get_token(std::int64_t id) override;
