@@ -82,9 +82,10 @@ public:
     };
     [[nodiscard]] ClientWatch watch_client(std::function<void()> on_gone);
 
-    /// The client went away before an answer: logged as 499 (nginx's "client closed request").
-    void mark_client_gone() {
-        if (status_ == 0) status_ = 499;
+    /// The connection ends without an answer; `status` is what the access log and metrics show
+    /// (499 for a client that went away, as nginx logs it; 408 for a request that timed out).
+    void mark_unanswered(int status) {
+        if (status_ == 0) status_ = status;
         broken_ = true;
     }
 

@@ -155,24 +155,8 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     const auto target = hec ? std::string_view("-") : std::string_view(request.target());
 
     if (hec) {
-        exchange.close_after();
-        if (hec == bhttp::error::header_limit) {
-            co_await exchange.send_error(core::Error::header_too_large());
-        } else if (hec == bhttp::error::body_limit) {
-            // Content-Length above the limit: refused before a byte of the body is read.
-            co_await exchange.send_error(core::Error::payload_too_large(
-                "Request body is larger than the limit of " + std::to_string(config_.max_body_bytes) + " bytes."));
-        } else if (hec == beast::error::timeout) {
-            auto e = core::Error::bad_request("Timed out reading the request headers.", {}, "request_timeout");
-            e.status = 408;
-            co_await exchange.send_error(e);
-        } else if (hec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-                   hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message) {
-            co_await exchange.send_error(core::Error::bad_request("Malformed HTTP request."));
-        } else {
-            co_return false;  // the client went away mid-header: nobody to answer
-        }
-        finish(exchange, method, target);
+        // A Content-Length above the limit fails here, before a byte of the body is read.
+        co_await refuse(exchange, hec, "headers", method, target);
         co_return false;
     }
 
@@ -187,22 +171,7 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
         stream.expires_after(config_.body_timeout);
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
         if (bec) {
-            exchange.close_after();
-            if (bec == bhttp::error::body_limit) {
-                co_await exchange.send_error(core::Error::payload_too_large(
-                    "Request body is larger than the limit of " + std::to_string(config_.max_body_bytes) +
-                    " bytes."));
-            } else if (bec == beast::error::timeout) {
-                auto e = core::Error::bad_request("Timed out reading the request body.", {}, "request_timeout");
-                e.status = 408;
-                co_await exchange.send_error(e);
-            } else if (bec != bhttp::error::end_of_stream && bec != bhttp::error::partial_message &&
-                       bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
-                co_await exchange.send_error(core::Error::bad_request("Malformed HTTP request body."));
-            } else {
-                co_return false;
-            }
-            finish(exchange, method, target);
+            co_await refuse(exchange, bec, "body", method, target);
             co_return false;
         }
     }
@@ -225,6 +194,33 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     }
     finish(exchange, method, target);
     co_return exchange.keep_alive() && !draining_;
+}
+
+// Answers a request whose `part` ("headers" or "body") could not be read, and marks the
+// connection to close: 431 / 413 for limits, 400 for malformed HTTP. A request that ran out of
+// time gets no answer (the stream closed the socket when its deadline fired) and is logged as
+// 408; a client that went away mid-request gets none either.
+net::awaitable<void> Listener::refuse(Exchange& exchange, const error_code& ec, std::string_view part,
+                                      std::string_view method, std::string_view target) {
+    exchange.close_after();
+    const bool parse_error = ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+    std::optional<core::Error> e;
+    if (ec == bhttp::error::header_limit) {
+        e = core::Error::header_too_large();
+    } else if (ec == bhttp::error::body_limit) {
+        e = core::Error::payload_too_large("Request body is larger than the limit of " +
+                                           std::to_string(config_.max_body_bytes) + " bytes.");
+    } else if (ec == beast::error::timeout) {
+        exchange.mark_unanswered(408);
+        finish(exchange, method, target);
+        co_return;
+    } else if (parse_error) {
+        e = core::Error::bad_request("Malformed HTTP request " + std::string(part) + ".");
+    }
+    if (!e) co_return;  // the client went away: nobody to answer
+    co_await exchange.send_error(*e);
+    finish(exchange, method, target);
 }
 
 // Metrics and the access-log line of one answered request.

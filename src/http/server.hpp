@@ -64,6 +64,8 @@ private:
     net::awaitable<void> accept_loop();
     net::awaitable<void> run_session(net::ip::tcp::socket socket);
     net::awaitable<bool> serve_one(Session& session, bool first);
+    net::awaitable<void> refuse(Exchange& exchange, const error_code& ec, std::string_view part,
+                                std::string_view method, std::string_view target);
     void finish(Exchange& exchange, std::string_view method, std::string_view target);
 
     net::io_context& ioc_;

@@ -254,7 +254,7 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     }
 
     if (client->gone) {
-        exchange.mark_client_gone();
+        exchange.mark_unanswered(499);
     } else if (!outcome.answered) {
         if (!last) {
             auto e = core::Error::internal(

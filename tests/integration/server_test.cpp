@@ -99,6 +99,28 @@ TEST(Server, ExpectContinueGetsTheBodyRead) {
     EXPECT_EQ(answer.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 0), 0u) << answer;
 }
 
+TEST(Server, StalledBodyIsCutOffAndLoggedAs408) {
+    auto nexus = start(Env{{"NEXUS_BODY_TIMEOUT_SECONDS", "0.3"}});
+    {
+        RawConnection c(nexus->port());
+        ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"m\""));
+        EXPECT_TRUE(c.closed_within(5s)) << "a client that stops sending its body held the connection";
+    }
+    nexus->signal(SIGTERM);
+    ASSERT_EQ(nexus->wait_exit(10s), 0);
+    EXPECT_NE(nexus->stdout_text().find(R"("status":408)"), std::string::npos) << nexus->stdout_text();
+}
+
+TEST(Server, MalformedChunkedBodyIs400) {
+    auto nexus = start(Env{});
+    RawConnection c(nexus->port());
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "zz\r\nnot hex\r\n0\r\n\r\n"));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_EQ(http_request(nexus->port(), "GET", "/healthz").status, 200);
+}
+
 TEST(Server, HeaderOverLimitIs431) {
     auto nexus = start(Env{{"NEXUS_MAX_HEADER_BYTES", "2048"}});
     RawConnection c(nexus->port());
