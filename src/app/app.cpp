@@ -21,7 +21,7 @@
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
 #include "http/server.hpp"
-#include "relay/chat_relay.hpp"
+#include "relay/relay.hpp"
 #include "relay/usage_sink.hpp"
 #include "snapshot/snapshot.hpp"
 #include "store/master_key.hpp"
@@ -83,7 +83,7 @@ struct Worker {
           client(ioc.get_executor(), s.tls, s.config),
           usage(s.store, s.db.get_executor(), metrics),
           relay(client, metrics, s.snapshots, usage,
-                [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }),
+                [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
           admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,
                 [this, &s](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
                     return test(c, s.config);
@@ -105,7 +105,7 @@ struct Worker {
     core::Metrics metrics;
     upstream::Client client;
     relay::UsageSink usage;
-    relay::ChatRelay relay;
+    relay::Relay relay;
     admin::AdminApi admin;
     http::Router router;
     http::Listener listener;
@@ -114,8 +114,14 @@ struct Worker {
 
 void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& all_metrics) {
     auto& r = w.router;
-    r.add(bhttp::verb::post, "/v1/chat/completions", core::Route::kChatCompletions,
-          [relay = &w.relay](http::Exchange& ex) { return relay->handle(ex); });
+    for (const auto& endpoint : relay::endpoints()) {
+        r.add(bhttp::verb::post, std::string(endpoint.path), endpoint.route,
+              [relay = &w.relay, e = &endpoint](http::Exchange& ex) { return relay->handle(ex, *e); });
+    }
+    r.add(bhttp::verb::get, "/v1/models", core::Route::kModels,
+          [relay = &w.relay](http::Exchange& ex) { return relay->list_models(ex); });
+    r.add_prefix("/v1/models/", core::Route::kModels,
+                 [relay = &w.relay](http::Exchange& ex) { return relay->get_model(ex); });
     r.add_prefix("/api/", core::Route::kAdmin, [api = &w.admin](http::Exchange& ex) { return api->handle(ex); });
     r.add(bhttp::verb::get, "/healthz", core::Route::kHealthz, [](http::Exchange& ex) -> net::awaitable<void> {
         co_await ex.send(bhttp::status::ok, R"({"status":"ok"})", "application/json");

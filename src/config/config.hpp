@@ -37,6 +37,7 @@ struct Config {
 
     // Channel pool
     unsigned max_attempts = 3;               ///< channels tried per request, at most
+    Millis models_refresh{300'000};          ///< upstream model lists for GET /v1/models are kept this long
     Millis channel_cooldown{30'000};         ///< a channel with 3 transient failures in a row rests this long
     unsigned log_retention_days = 30;        ///< usage records older than this are deleted; 0 keeps all
 

@@ -7,6 +7,12 @@ namespace nexus::core {
 std::string_view route_label(Route r) {
     switch (r) {
         case Route::kChatCompletions: return "/v1/chat/completions";
+        case Route::kCompletions: return "/v1/completions";
+        case Route::kEmbeddings: return "/v1/embeddings";
+        case Route::kRerank: return "/v1/rerank";
+        case Route::kImages: return "/v1/images";
+        case Route::kAudio: return "/v1/audio";
+        case Route::kModels: return "/v1/models";
         case Route::kAdmin: return "/api";
         case Route::kHealthz: return "/healthz";
         case Route::kReadyz: return "/readyz";

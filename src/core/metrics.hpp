@@ -10,7 +10,21 @@ namespace nexus::core {
 
 /// The routes the metrics tell apart. Unknown paths share one label so a scan cannot blow up
 /// the number of series.
-enum class Route : std::uint8_t { kChatCompletions, kAdmin, kHealthz, kReadyz, kMetrics, kOther, kCount };
+enum class Route : std::uint8_t {
+    kChatCompletions,
+    kCompletions,
+    kEmbeddings,
+    kRerank,
+    kImages,
+    kAudio,
+    kModels,
+    kAdmin,
+    kHealthz,
+    kReadyz,
+    kMetrics,
+    kOther,
+    kCount
+};
 std::string_view route_label(Route r);
 
 /// How one upstream attempt ended.

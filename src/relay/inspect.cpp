@@ -2,13 +2,51 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/static_resource.hpp>
+
+#include "relay/multipart.hpp"
 
 namespace nexus::relay {
 
 namespace json = boost::json;
 
-core::Result<ChatRequest> inspect_chat_request(std::string_view body) {
+namespace {
+
+std::string quoted(std::string_view name) {
+    std::string out(1, '\'');
+    out.append(name).push_back('\'');
+    return out;
+}
+
+core::Error missing(std::string_view name) {
+    return core::Error::bad_request("Missing required parameter: " + quoted(name) + ".", std::string(name),
+                                    "missing_required_parameter");
+}
+
+// Whether `v` has `shape`; the error names the field when not.
+std::optional<core::Error> check_shape(const json::value& v, const RequiredField& field) {
+    const auto name = std::string(field.name);
+    switch (field.shape) {
+        case FieldShape::kString:
+            if (!v.is_string()) return core::Error::bad_request(quoted(name) + " must be a string.", name, "invalid_type");
+            if (v.get_string().empty())
+                return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
+            return std::nullopt;
+        case FieldShape::kNonEmptyArray:
+            if (!v.is_array()) return core::Error::bad_request(quoted(name) + " must be an array.", name, "invalid_type");
+            if (v.get_array().empty())
+                return core::Error::bad_request(quoted(name) + " must hold at least one element.", name, "invalid_value");
+            return std::nullopt;
+        case FieldShape::kStringOrArray:
+            if (!v.is_string() && !v.is_array())
+                return core::Error::bad_request(quoted(name) + " must be a string or an array.", name, "invalid_type");
+            if ((v.is_string() && v.get_string().empty()) || (v.is_array() && v.get_array().empty()))
+                return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_view body) {
     // Most request bodies are small: parse them in a stack buffer, spilling to the heap beyond it.
     unsigned char stack[4096];
     json::monotonic_resource resource(stack, sizeof(stack));
@@ -17,36 +55,26 @@ core::Result<ChatRequest> inspect_chat_request(std::string_view body) {
     json::error_code ec;
     const json::value doc = json::parse(body, ec, &resource, options);
     if (ec) {
-        return core::Error::bad_request(
-            "The request body is not valid JSON. Send a JSON object with \"model\" and \"messages\".", {},
-            "invalid_json");
+        return core::Error::bad_request("The request body is not valid JSON. Send a JSON object with \"model\".", {},
+                                        "invalid_json");
     }
     const auto* object = doc.if_object();
     if (object == nullptr) {
         return core::Error::bad_request("The request body must be a JSON object.", {}, "invalid_json");
     }
 
-    ChatRequest out;
+    RequestInfo out;
     const auto* model = object->if_contains("model");
-    if (model == nullptr) {
-        return core::Error::bad_request("Missing required parameter: 'model'.", "model", "missing_required_parameter");
-    }
+    if (model == nullptr) return missing("model");
     if (!model->is_string() || model->get_string().empty()) {
         return core::Error::bad_request("'model' must be a non-empty string.", "model", "invalid_type");
     }
     out.model = std::string(model->get_string());
 
-    const auto* messages = object->if_contains("messages");
-    if (messages == nullptr) {
-        return core::Error::bad_request("Missing required parameter: 'messages'.", "messages",
-                                        "missing_required_parameter");
-    }
-    if (!messages->is_array()) {
-        return core::Error::bad_request("'messages' must be an array of message objects.", "messages",
-                                        "invalid_type");
-    }
-    if (messages->get_array().empty()) {
-        return core::Error::bad_request("'messages' must hold at least one message.", "messages", "invalid_value");
+    for (const auto& field : endpoint.required) {
+        const auto* v = object->if_contains(field.name);
+        if (v == nullptr) return missing(field.name);
+        if (auto e = check_shape(*v, field)) return *e;
     }
 
     if (const auto* stream = object->if_contains("stream"); stream != nullptr && !stream->is_null()) {
@@ -54,6 +82,10 @@ core::Result<ChatRequest> inspect_chat_request(std::string_view body) {
             return core::Error::bad_request("'stream' must be a boolean.", "stream", "invalid_type");
         }
         out.stream = stream->get_bool();
+        if (out.stream && !endpoint.streams) {
+            return core::Error::bad_request(std::string(endpoint.path) + " does not stream; leave 'stream' out.",
+                                            "stream", "invalid_value");
+        }
     }
     if (const auto* opts = object->if_contains("stream_options"); opts != nullptr && opts->is_object()) {
         if (const auto* usage = opts->get_object().if_contains("include_usage"); usage && usage->is_bool()) {
@@ -61,6 +93,42 @@ core::Result<ChatRequest> inspect_chat_request(std::string_view body) {
         }
     }
     return out;
+}
+
+core::Result<RequestInfo> inspect_form(const Endpoint& endpoint, std::string_view body, std::string_view content_type) {
+    const auto boundary = form_boundary(content_type);
+    if (!boundary) {
+        return core::Error::bad_request(std::string(endpoint.path) +
+                                            " takes a multipart/form-data body with a boundary in its Content-Type.",
+                                        {}, "invalid_content_type");
+    }
+    auto parts = parse_form(body, *boundary);
+    if (!parts) return parts.error();
+
+    RequestInfo out;
+    const FormPart* model = nullptr;
+    for (const auto& p : *parts) {
+        if (p.name == "model" && p.filename.empty()) model = &p;
+    }
+    if (model == nullptr) return missing("model");
+    if (model->value.empty()) {
+        return core::Error::bad_request("'model' must be a non-empty string.", "model", "invalid_value");
+    }
+    out.model = std::string(model->value);
+    out.model_offset = model->value_offset;
+    for (const auto& field : endpoint.required) {
+        bool found = false;
+        for (const auto& p : *parts) found = found || (p.name == field.name && !p.value.empty());
+        if (!found) return missing(field.name);
+    }
+    return out;
+}
+
+}  // namespace
+
+core::Result<RequestInfo> inspect_request(const Endpoint& endpoint, std::string_view body,
+                                          std::string_view content_type) {
+    return endpoint.multipart ? inspect_form(endpoint, body, content_type) : inspect_json(endpoint, body);
 }
 
 }  // namespace nexus::relay

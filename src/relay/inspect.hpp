@@ -3,20 +3,26 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "relay/endpoint.hpp"
 
 namespace nexus::relay {
 
-/// What the relay needs to know of a chat completion request. The body itself is forwarded as
-/// the client sent it.
-struct ChatRequest {
+/// What the relay needs to know of a request. The body itself is forwarded as the client sent
+/// it (but for a mapped model name).
+struct RequestInfo {
     std::string model;
     bool stream = false;
     bool include_usage = false;  ///< stream_options.include_usage
+    /// multipart only: where the `model` field's value lies in the body, to rewrite a mapped name.
+    std::size_t model_offset = 0;
 };
 
-/// Checks a POST /v1/chat/completions body: a JSON object with a non-empty string `model`, a
-/// non-empty array `messages`, and `stream` boolean or absent. Any other shape → a 400 Error
-/// whose `param` names the field. Never throws.
-core::Result<ChatRequest> inspect_chat_request(std::string_view body);
+/// Checks a request body for `endpoint`. JSON endpoints: a JSON object with a non-empty string
+/// `model`, the endpoint's required fields in their shapes, and `stream` boolean or absent
+/// (true only where the endpoint streams). Multipart endpoints: a multipart/form-data body with
+/// a non-empty `model` field and the required parts. Any other shape → a 400 Error whose `param`
+/// names the field. Never throws.
+core::Result<RequestInfo> inspect_request(const Endpoint& endpoint, std::string_view body,
+                                          std::string_view content_type);
 
 }  // namespace nexus::relay

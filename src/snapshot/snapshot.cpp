@@ -121,13 +121,15 @@ std::shared_ptr<const Snapshot> SnapshotHolder::current() const {
     return current_;
 }
 
-const Snapshot& SnapshotHolder::Reader::get() {
+std::shared_ptr<const Snapshot> SnapshotHolder::Reader::get() {
     const auto v = holder_.version();
     if (v != local_version_) {
-        local_ = holder_.current();
+        // Pin the shared snapshot once, and hand out pointers that share this thread's pin.
+        auto pin = std::make_shared<const std::shared_ptr<const Snapshot>>(holder_.current());
+        local_ = std::shared_ptr<const Snapshot>(pin, pin->get());
         local_version_ = v;
     }
-    return *local_;
+    return local_;
 }
 
 }  // namespace nexus::snapshot

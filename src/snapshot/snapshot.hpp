@@ -114,7 +114,11 @@ public:
     class Reader {
     public:
         explicit Reader(const SnapshotHolder& holder) : holder_(holder) {}
-        const Snapshot& get();
+        /// The current snapshot, kept alive for as long as the caller holds the pointer, even when
+        /// a newer one is published meanwhile (a request holds it across its upstream waits). The
+        /// pointer counts references on a control block of this reader's own, so copying it does
+        /// not touch a cache line other threads write.
+        std::shared_ptr<const Snapshot> get();
 
     private:
         const SnapshotHolder& holder_;

@@ -1,9 +1,14 @@
 #include "relay/inspect.hpp"
+#include "relay/multipart.hpp"
 
 #include <gtest/gtest.h>
 
 namespace nexus::relay {
 namespace {
+
+core::Result<RequestInfo> inspect_chat_request(std::string_view body) {
+    return inspect_request(*find_endpoint("/v1/chat/completions"), body, "application/json");
+}
 
 TEST(InspectChatRequest, ReadsModelAndStream) {
     const auto r = inspect_chat_request(
@@ -47,6 +52,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{R"({"model":"m","messages":[]})", "messages"},
                       BadCase{R"({"model":"m","messages":[{}],"stream":"yes"})", "stream"},
                       BadCase{R"({"model":"m","messages":[{}]} trailing)", ""},
+                      BadCase{R"({"model":"m","messages":[{}]]})", ""},
                       BadCase{"{\"model\":\"\xff\",\"messages\":[{}]}", ""}));
 
 TEST(InspectChatRequest, DeepNestingIsRefusedNotCrashed) {
@@ -60,6 +66,106 @@ TEST(InspectChatRequest, LargeBodySpillsToHeap) {
     const auto r = inspect_chat_request(R"({"model":"m","messages":[{"role":"user","content":")" + content + "\"}]}");
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->model, "m");
+}
+
+// Every JSON endpoint checks its own required fields and names the one that is wrong.
+struct EndpointCase {
+    const char* path;
+    const char* body;
+    const char* param;  // "" : accepted
+};
+
+class InspectEndpoint : public ::testing::TestWithParam<EndpointCase> {};
+
+TEST_P(InspectEndpoint, ChecksItsRequiredFields) {
+    const auto* endpoint = find_endpoint(GetParam().path);
+    ASSERT_NE(endpoint, nullptr);
+    const auto r = inspect_request(*endpoint, GetParam().body, "application/json");
+    if (std::string_view(GetParam().param).empty()) {
+        ASSERT_TRUE(r.has_value()) << r.error().message;
+        EXPECT_EQ(r->model, "m");
+    } else {
+        ASSERT_FALSE(r.has_value()) << GetParam().body;
+        EXPECT_EQ(r.error().status, 400);
+        EXPECT_EQ(r.error().param, GetParam().param);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bodies, InspectEndpoint,
+    ::testing::Values(
+        EndpointCase{"/v1/embeddings", R"({"model":"m","input":"hello"})", ""},
+        EndpointCase{"/v1/embeddings", R"({"model":"m","input":["a","b"]})", ""},
+        EndpointCase{"/v1/embeddings", R"({"model":"m"})", "input"},
+        EndpointCase{"/v1/embeddings", R"({"model":"m","input":""})", "input"},
+        EndpointCase{"/v1/embeddings", R"({"model":"m","input":[]})", "input"},
+        EndpointCase{"/v1/embeddings", R"({"model":"m","input":7})", "input"},
+        EndpointCase{"/v1/embeddings", R"({"model":"m","input":"x","stream":true})", "stream"},
+        EndpointCase{"/v1/completions", R"({"model":"m","prompt":"Once","stream":true})", ""},
+        EndpointCase{"/v1/completions", R"({"model":"m"})", "prompt"},
+        EndpointCase{"/v1/rerank", R"({"model":"m","query":"q","documents":["a"]})", ""},
+        EndpointCase{"/v1/rerank", R"({"model":"m","query":"q"})", "documents"},
+        EndpointCase{"/v1/rerank", R"({"model":"m","query":3,"documents":["a"]})", "query"},
+        EndpointCase{"/v1/images/generations", R"({"model":"m","prompt":"a cat"})", ""},
+        EndpointCase{"/v1/images/generations", R"({"prompt":"a cat"})", "model"},
+        EndpointCase{"/v1/audio/speech", R"({"model":"m","input":"hi","stream":true})", ""},
+        EndpointCase{"/v1/audio/speech", R"({"model":"m","voice":"x"})", "input"}));
+
+constexpr std::string_view kFormType = "multipart/form-data; boundary=XyZ";
+
+std::string form(std::initializer_list<std::pair<std::string, std::string>> parts) {
+    std::string out = "preamble\r\n";
+    for (const auto& [disposition, value] : parts) {
+        out.append("--XyZ\r\nContent-Disposition: form-data; ").append(disposition).append("\r\n\r\n");
+        out.append(value).append("\r\n");
+    }
+    out.append("--XyZ--\r\n");
+    return out;
+}
+
+TEST(InspectForm, ReadsModelAndWhereItLies) {
+    const auto body = form({{R"(name="file"; filename="a.mp3")", std::string("ID3\0\x01--Xy", 10)},
+                            {R"(name="model")", "FunAudioLLM/SenseVoiceSmall"}});
+    const auto r = inspect_request(*find_endpoint("/v1/audio/transcriptions"), body, kFormType);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->model, "FunAudioLLM/SenseVoiceSmall");
+    EXPECT_EQ(body.substr(r->model_offset, r->model.size()), r->model);
+}
+
+TEST(InspectForm, RefusesWhatIsNotAForm) {
+    const auto* endpoint = find_endpoint("/v1/audio/transcriptions");
+    const auto good = form({{R"(name="file"; filename="a.mp3")", "abc"}, {R"(name="model")", "m"}});
+    struct Case {
+        std::string body;
+        std::string_view type;
+        const char* param;
+    };
+    const Case cases[] = {
+        {good, "application/json", ""},
+        {good, "multipart/form-data", ""},                       // no boundary
+        {good, "multipart/form-data; boundary=Other", ""},       // boundary never appears
+        {form({{R"(name="file"; filename="a")", "abc"}}), kFormType, "model"},
+        {form({{R"(name="model")", "m"}}), kFormType, "file"},
+        {form({{R"(name="model")", ""}, {R"(name="file")", "x"}}), kFormType, "model"},
+        {"--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm", kFormType, ""},  // unterminated
+        {"--XyZ\r\nContent-Disposition: form-data\r\n\r\nm\r\n--XyZ--", kFormType, ""},           // no name
+        {"--XyZ\r\nContent-Disposition: form-data; name=\"model\"", kFormType, ""},               // no blank line
+    };
+    for (const auto& c : cases) {
+        const auto r = inspect_request(*endpoint, c.body, c.type);
+        ASSERT_FALSE(r.has_value()) << c.body;
+        EXPECT_EQ(r.error().status, 400);
+        EXPECT_EQ(r.error().param, c.param) << c.body;
+        EXPECT_FALSE(r.error().message.empty());
+    }
+}
+
+TEST(FormBoundary, ReadsQuotedAndPlainBoundaries) {
+    EXPECT_EQ(form_boundary("multipart/form-data; boundary=abc"), "abc");
+    EXPECT_EQ(form_boundary("Multipart/Form-Data; charset=utf-8; boundary=\"a b\""), "a b");
+    EXPECT_FALSE(form_boundary("multipart/mixed; boundary=abc"));
+    EXPECT_FALSE(form_boundary("multipart/form-data; boundary="));
+    EXPECT_FALSE(form_boundary("multipart/form-data; boundary=" + std::string(71, 'a')));
 }
 
 }  // namespace

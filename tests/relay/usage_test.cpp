@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "relay/chat_relay.hpp"
+#include "relay/usage.hpp"
 
 namespace nexus::relay {
 namespace {

@@ -108,11 +108,31 @@ TEST(Snapshot, FindsTokensByHash) {
 TEST(SnapshotHolder, ReaderSeesPublishedSnapshots) {
     SnapshotHolder holder;
     SnapshotHolder::Reader reader(holder);
-    EXPECT_TRUE(reader.get().channels().empty());
+    EXPECT_TRUE(reader.get()->channels().empty());
     holder.publish(std::make_shared<const Snapshot>(std::vector<store::Channel>{ch(1, 0, 1)},
                                                     std::vector<store::Token>{},
                                                     std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>{}));
-    EXPECT_EQ(reader.get().channels().size(), 1u);
+    EXPECT_EQ(reader.get()->channels().size(), 1u);
+}
+
+// A request holds its snapshot across upstream waits while another request on the same thread
+// picks up a newer one: the first must stay alive (under ASan this reads freed memory otherwise).
+TEST(SnapshotHolder, HeldSnapshotOutlivesANewerOne) {
+    SnapshotHolder holder;
+    SnapshotHolder::Reader reader(holder);
+    auto publish = [&](std::int64_t id) {
+        holder.publish(std::make_shared<const Snapshot>(std::vector<store::Channel>{ch(id, 0, 1)},
+                                                        std::vector<store::Token>{},
+                                                        std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>{}));
+    };
+    publish(1);
+    const auto held = reader.get();
+    publish(2);
+    EXPECT_EQ(reader.get()->channels().at(0).id, 2);
+    publish(3);
+    EXPECT_EQ(reader.get()->channels().at(0).id, 3);
+    ASSERT_EQ(held->channels().size(), 1u);
+    EXPECT_EQ(held->channels()[0].id, 1);
 }
 
 TEST(SnapshotMapping, MapsOnlyListedModels) {

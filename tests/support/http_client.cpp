@@ -91,16 +91,27 @@ Headers with_token(Headers headers) {
 }  // namespace
 
 HttpResponse post_chat(std::uint16_t port, const std::string& body, const Headers& headers) {
-    return http_request(port, "POST", "/v1/chat/completions", body, with_token(headers));
+    return api_call(port, "POST", "/v1/chat/completions", body, headers);
+}
+
+HttpResponse api_call(std::uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& body, const Headers& headers) {
+    return http_request(port, method, target, body, with_token(headers));
 }
 
 StreamResult stream_chat(std::uint16_t port, const std::string& body, const Headers& headers,
                          const std::function<bool(const StreamEvent&)>& on_event, std::chrono::milliseconds timeout) {
+    return stream_post(port, "/v1/chat/completions", body, headers, on_event, timeout);
+}
+
+StreamResult stream_post(std::uint16_t port, const std::string& target, const std::string& body,
+                         const Headers& headers, const std::function<bool(const StreamEvent&)>& on_event,
+                         std::chrono::milliseconds timeout) {
     net::io_context ioc;
     tcp::socket socket(ioc);
     socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     set_timeouts(socket, timeout);
-    http::write(socket, make_request(port, "POST", "/v1/chat/completions", body, with_token(headers)));
+    http::write(socket, make_request(port, "POST", target, body, with_token(headers)));
 
     StreamResult out;
     beast::flat_buffer buffer;

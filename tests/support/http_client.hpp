@@ -30,6 +30,10 @@ HttpResponse http_request(std::uint16_t port, const std::string& method, const s
 /// "Authorization: Bearer sk-nexus-test-token" unless `headers` has an Authorization.
 HttpResponse post_chat(std::uint16_t port, const std::string& body, const Headers& headers = {});
 
+/// Any call to the /v1 API, with the test token unless `headers` has an Authorization.
+HttpResponse api_call(std::uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& body = {}, const Headers& headers = {});
+
 /// One SSE event as the client saw it, and when.
 struct StreamEvent {
     std::string data;
@@ -53,6 +57,11 @@ struct StreamResult {
 /// stop reading and close the connection at once (a client that goes away).
 StreamResult stream_chat(std::uint16_t port, const std::string& body, const Headers& headers = {},
                          const std::function<bool(const StreamEvent&)>& on_event = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+/// stream_chat for any target (POST).
+StreamResult stream_post(std::uint16_t port, const std::string& target, const std::string& body,
+                         const Headers& headers = {}, const std::function<bool(const StreamEvent&)>& on_event = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 /// A raw TCP connection for malformed and slow clients.

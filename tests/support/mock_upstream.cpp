@@ -7,6 +7,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <optional>
+
 namespace nexus::testing {
 
 namespace net = boost::asio;
@@ -34,19 +36,89 @@ struct MockUpstream::Impl {
         return res;
     }
 
-    static std::string chunk_json(const std::string& model, int i, int frames) {
+    // One chunk of a chat (or, with `text`, a text completion) stream, with SiliconFlow's running usage.
+    static std::string chunk_json(const std::string& model, int i, int frames, bool text = false) {
         json::object usage{{"prompt_tokens", 5}, {"completion_tokens", i + 1}, {"total_tokens", 6 + i}};
+        const auto piece = "tok" + std::to_string(i) + " ";
         json::object choice{{"index", 0},
-                            {"delta", json::object{{"content", "tok" + std::to_string(i) + " "}}},
                             {"finish_reason", i + 1 == frames ? json::value("stop") : json::value(nullptr)}};
+        if (text) {
+            choice["text"] = piece;
+        } else {
+            choice["delta"] = json::object{{"content", piece}};
+        }
         json::object chunk{{"id", "0123456789abcdef0123456789abcdef"},
-                           {"object", "chat.completion.chunk"},
+                           {"object", text ? "text_completion" : "chat.completion.chunk"},
                            {"created", 1700000000},
                            {"model", model},
                            {"system_fingerprint", ""},
                            {"choices", json::array{choice}},
                            {"usage", usage}};
         return json::serialize(chunk);
+    }
+
+    static Response json_answer(const json::object& body) {
+        Response res{http::status::ok, 11};
+        res.set(http::field::content_type, "application/json");
+        res.set("x-siliconcloud-trace-id", "trace-abc");
+        res.set("Set-Cookie", "upstream-session=secret");
+        res.set("X-Internal-Node", "node-7");
+        res.body() = json::serialize(body);
+        res.prepare_payload();
+        return res;
+    }
+
+    // The other endpoints' answers, in SiliconFlow's shapes.
+    static std::optional<Response> other_endpoint(std::string_view target, const std::string& model,
+                                                  const http::request<http::string_body>& req, const json::value& doc) {
+        if (target == "/v1/embeddings") {
+            std::size_t n = 1;
+            if (const auto* in = doc.is_object() ? doc.as_object().if_contains("input") : nullptr; in && in->is_array()) {
+                n = in->as_array().size();
+            }
+            json::array data;
+            for (std::size_t i = 0; i < n; ++i) {
+                data.push_back(json::object{{"object", "embedding"}, {"index", i},
+                                            {"embedding", json::array{0.25, -0.5, 0.125}}});
+            }
+            return json_answer({{"object", "list"}, {"model", model}, {"data", std::move(data)},
+                                {"usage", json::object{{"prompt_tokens", 4}, {"completion_tokens", 0}, {"total_tokens", 4}}}});
+        }
+        if (target == "/v1/completions") {
+            return json_answer(
+                {{"id", "0123456789abcdef0123456789abcdef"}, {"object", "text_completion"}, {"created", 1700000000},
+                 {"model", model},
+                 {"choices", json::array{json::object{{"index", 0}, {"text", "Hello from mock"}, {"finish_reason", "stop"}}}},
+                 {"usage", json::object{{"prompt_tokens", 2}, {"completion_tokens", 3}, {"total_tokens", 5}}}});
+        }
+        if (target == "/v1/rerank") {
+            return json_answer(
+                {{"id", "rerank-1"},
+                 {"results", json::array{json::object{{"index", 0}, {"relevance_score", 0.9},
+                                                      {"document", json::object{{"text", "a"}}}}}},
+                 {"tokens", json::object{{"input_tokens", 11}, {"output_tokens", 0}}}});
+        }
+        if (target == "/v1/images/generations") {
+            json::array images{json::object{{"url", "https://example.invalid/mock.png"}}};
+            return json_answer({{"images", images}, {"data", images}, {"timings", json::object{{"inference", 0.5}}},
+                                {"seed", 42}, {"created", 1700000000}});
+        }
+        if (target == "/v1/audio/transcriptions" || target == "/v1/audio/translations") {
+            const auto type = req[http::field::content_type];
+            if (type.find("multipart/form-data") == std::string_view::npos ||
+                req.body().find("name=\"file\"") == std::string::npos) {
+                return error(http::status::bad_request, R"({"code":20015,"message":"file is required","data":null})");
+            }
+            // Echo the model field's value so tests see what nexus sent.
+            const auto at = req.body().find("name=\"model\"\r\n\r\n");
+            std::string sent_model;
+            if (at != std::string::npos) {
+                const auto begin = at + 16;
+                sent_model = req.body().substr(begin, req.body().find("\r\n", begin) - begin);
+            }
+            return json_answer({{"text", "transcribed by " + sent_model}});
+        }
+        return std::nullopt;
     }
 
     template <class Stream>
@@ -80,7 +152,13 @@ struct MockUpstream::Impl {
                 req["X-Mock-Interval-Ms"].empty() ? 0 : std::stoi(std::string(req["X-Mock-Interval-Ms"]));
 
             Response res;
-            if (req.target() != "/v1/chat/completions") {
+            const std::string_view target = req.target();
+            const bool known = target == "/v1/chat/completions" || target == "/v1/completions" ||
+                               target == "/v1/embeddings" || target == "/v1/rerank" ||
+                               target == "/v1/images/generations" || target == "/v1/audio/transcriptions" ||
+                               target == "/v1/audio/translations" || target == "/v1/audio/speech" ||
+                               target == "/v1/models";
+            if (!known) {
                 res = error(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
             } else if (!owner.accepts(req[http::field::authorization])) {
                 res = error(http::status::unauthorized, R"("Invalid token")");
@@ -110,9 +188,21 @@ struct MockUpstream::Impl {
                 auto [rec, rn] = co_await stream.async_read_some(net::buffer(&byte, 1), nothrow);
                 if (rec) owner.aborted_streams_.fetch_add(1);
                 co_return;
-            } else if (stream_requested) {
-                co_await send_stream(stream, tcp_layer, model, frames, interval);
+            } else if (target == "/v1/models") {
+                res = json_answer(
+                    {{"object", "list"},
+                     {"data", json::array{json::object{{"id", "Qwen/Qwen2.5-7B-Instruct"}, {"object", "model"},
+                                                       {"created", 0}, {"owned_by", ""}},
+                                          json::object{{"id", "BAAI/bge-m3"}, {"object", "model"}, {"created", 0},
+                                                       {"owned_by", ""}}}}});
+            } else if (target == "/v1/audio/speech") {
+                co_await send_audio(stream, frames);
+                co_return;
+            } else if (stream_requested && (target == "/v1/chat/completions" || target == "/v1/completions")) {
+                co_await send_stream(stream, tcp_layer, model, frames, interval, target == "/v1/completions");
                 co_return;  // one stream per connection keeps the scenarios simple
+            } else if (auto other = other_endpoint(target, model, req, doc)) {
+                res = std::move(*other);
             } else {
                 json::object body{
                     {"id", "0123456789abcdef0123456789abcdef"},
@@ -139,9 +229,29 @@ struct MockUpstream::Impl {
         }
     }
 
+    // Speech: `frames` chunks of 1000 bytes of audio/mpeg, byte i of the body being (i % 251).
+    template <class Stream>
+    net::awaitable<void> send_audio(Stream& stream, int frames) {
+        http::response<http::empty_body> res{http::status::ok, 11};
+        res.set(http::field::content_type, "audio/mpeg");
+        res.chunked(true);
+        http::response_serializer<http::empty_body> sr{res};
+        auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
+        if (hec) co_return;
+        std::string piece(1000, '\0');
+        for (int f = 0; f < frames; ++f) {
+            for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<char>((f * 1000 + i) % 251);
+            auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(piece)), nothrow);
+            if (ec) co_return;
+        }
+        co_await net::async_write(stream, http::make_chunk_last(), nothrow);
+        beast::flat_buffer b;
+        co_await stream.async_read_some(b.prepare(1), nothrow);
+    }
+
     template <class Stream>
     net::awaitable<void> send_stream(Stream& stream, beast::tcp_stream&, const std::string& model, int frames,
-                                     int interval_ms) {
+                                     int interval_ms, bool text) {
         http::response<http::empty_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "text/event-stream; charset=utf-8");
         res.set("x-siliconcloud-trace-id", "trace-stream");
@@ -158,7 +268,7 @@ struct MockUpstream::Impl {
                 timer.expires_after(std::chrono::milliseconds(interval_ms));
                 co_await timer.async_wait(nothrow);
             }
-            const std::string frame = "data: " + chunk_json(model, i, count) + "\n\n";
+            const std::string frame = "data: " + chunk_json(model, i, count, text) + "\n\n";
             auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(frame)), nothrow);
             if (ec) {
                 owner.aborted_streams_.fetch_add(1);
@@ -174,6 +284,15 @@ struct MockUpstream::Impl {
         if (interval_ms > 0) {
             timer.expires_after(std::chrono::milliseconds(interval_ms));
             co_await timer.async_wait(nothrow);
+        }
+        if (model == "mock-usage-chunk") {
+            // An upstream that sends OpenAI's usage-only chunk itself.
+            const std::string usage_frame =
+                R"(data: {"id":"0123456789abcdef0123456789abcdef","object":"chat.completion.chunk","created":1700000000,)"
+                R"("model":"mock-usage-chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}})"
+                "\n\n";
+            auto [uec, un] = co_await net::async_write(stream, http::make_chunk(net::buffer(usage_frame)), nothrow);
+            if (uec) co_return;
         }
         static const std::string done = "data: [DONE]\n\n";
         auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
@@ -218,7 +337,7 @@ MockUpstream::MockUpstream(Options options) : options_(std::move(options)), impl
         impl_->ssl.use_certificate_chain(net::buffer(options_.cert_pem));
         impl_->ssl.use_private_key(net::buffer(options_.key_pem), net::ssl::context::pem);
     }
-    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), options_.port);
     impl_->acceptor.open(ep.protocol());
     impl_->acceptor.set_option(net::socket_base::reuse_address(true));
     impl_->acceptor.bind(ep);

@@ -36,7 +36,15 @@ struct RecordedRequest {
 ///                        when the caller closes the connection)
 ///   mock-die-mid-stream  a stream that sends two frames and then drops the connection
 ///   mock-stall-stream    a stream that sends two frames and then goes silent
+///   mock-usage-chunk     a stream that ends with OpenAI's usage-only chunk (`choices: []`)
 /// Stream pacing: header X-Mock-Frames (default 3) and X-Mock-Interval-Ms (default 0).
+///
+/// The other endpoints answer in SiliconFlow's shapes too (the error scenarios above apply to
+/// them all): GET /v1/models (two models), POST /v1/embeddings (one 3-dimension vector per
+/// input), /v1/completions (streams like chat, `text` chunks), /v1/rerank (`tokens` usage),
+/// /v1/images/generations, /v1/audio/transcriptions and /translations (multipart; the text names
+/// the model field it received), /v1/audio/speech (X-Mock-Frames chunks of 1000 audio bytes,
+/// byte i being i % 251).
 class MockUpstream {
 public:
     struct Options {
@@ -45,6 +53,7 @@ public:
         std::string key_pem;
         std::string good_key = "sk-mock-good-key-0123456789";
         std::vector<std::string> other_good_keys;  ///< more keys it accepts (several channels, one mock)
+        std::uint16_t port = 0;                    ///< 0: any free port
     };
     explicit MockUpstream(Options options);
     ~MockUpstream();

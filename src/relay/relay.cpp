@@ -1,4 +1,4 @@
-#include "relay/chat_relay.hpp"
+#include "relay/relay.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/span_body.hpp>
@@ -10,6 +10,7 @@
 
 #include "core/crypto.hpp"
 #include "relay/inspect.hpp"
+#include "relay/multipart.hpp"
 #include "relay/upstream_error.hpp"
 #include "upstream/sse.hpp"
 
@@ -98,33 +99,54 @@ core::Error auth_error(std::string message, std::string code) {
     return e;
 }
 
-// The body with `model` replaced: the one case where the client's bytes are rewritten.
-std::string with_model(std::string_view body, const std::string& model) {
+// The body with `model` replaced: the one case where the client's bytes are rewritten. JSON is
+// re-serialised; a form keeps every byte but the model field's value.
+std::string with_model(const Endpoint& endpoint, std::string_view body, const RequestInfo& info,
+                       const std::string& model) {
+    if (endpoint.multipart) {
+        std::string out;
+        out.reserve(body.size() + model.size());
+        out.append(body.substr(0, info.model_offset))
+            .append(model)
+            .append(body.substr(info.model_offset + info.model.size()));
+        return out;
+    }
     json::value doc = json::parse(body);
     doc.as_object()["model"] = model;
     return json::serialize(doc);
 }
 
-}  // namespace
+bool is_event_stream(std::string_view content_type) {
+    return content_type.find("text/event-stream") != std::string_view::npos;
+}
+bool is_json(std::string_view content_type) {
+    return content_type.empty() || content_type.find("json") != std::string_view::npos;
+}
 
-std::optional<Usage> usage_of(std::string_view text) {
-    if (text.find("\"usage\"") == std::string_view::npos) return std::nullopt;
-    json::error_code ec;
-    const auto doc = json::parse(text, ec);
-    if (ec || !doc.is_object()) return std::nullopt;
-    const auto* u = doc.get_object().if_contains("usage");
-    if (u == nullptr || !u->is_object()) return std::nullopt;
-    auto field = [&](const char* name) -> std::int64_t {
-        const auto* v = u->get_object().if_contains(name);
-        if (v == nullptr) return 0;
-        if (v->is_int64()) return v->get_int64();
-        if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-        return 0;
+// The path of the target, percent-decoded; nullopt for a malformed escape.
+std::optional<std::string> decoded_path(std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    std::string out;
+    out.reserve(target.size());
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
     };
-    Usage out{field("prompt_tokens"), field("completion_tokens"), field("total_tokens")};
-    if (out.total_tokens == 0) out.total_tokens = out.prompt_tokens + out.completion_tokens;
+    for (std::size_t i = 0; i < target.size(); ++i) {
+        if (target[i] != '%') {
+            out.push_back(target[i]);
+            continue;
+        }
+        if (i + 2 >= target.size() || hex(target[i + 1]) < 0 || hex(target[i + 2]) < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hex(target[i + 1]) * 16 + hex(target[i + 2])));
+        i += 2;
+    }
     return out;
 }
+
+}  // namespace
 
 // Whether the client left, and the upstream connection to close when it does.
 struct ClientGone {
@@ -133,7 +155,7 @@ struct ClientGone {
 };
 
 // One attempt's connection and the parser holding the upstream's response header.
-struct ChatRelay::Attempt {
+struct Relay::Attempt {
     Attempt() = default;
     Attempt(const Attempt&) = delete;
     Attempt& operator=(const Attempt&) = delete;
@@ -161,63 +183,75 @@ struct ChatRelay::Attempt {
 };
 
 // A failed attempt before any byte reached the client.
-struct ChatRelay::Failure {
+struct Relay::Failure {
     core::Error error;
     HeaderList headers;        ///< upstream headers to pass on if this is the last failure
     bool key_rejected = false; ///< 401, 402, 403 with a balance code: disable the channel
     bool transient = false;    ///< 5xx, 429, timeout, connection: count toward the breaker
 };
 
-struct ChatRelay::Outcome {
+struct Relay::Outcome {
     bool answered = false;  ///< something was sent to the client (success or a final error)
     std::optional<Failure> failure;
     Usage usage;
 };
 
-ChatRelay::ChatRelay(upstream::Client& client, core::Metrics& metrics, const snapshot::SnapshotHolder& snapshots,
-                     UsageSink& usage, DisableChannel disable_channel)
+Relay::Relay(upstream::Client& client, core::Metrics& metrics, const snapshot::SnapshotHolder& snapshots,
+             UsageSink& usage, DisableChannel disable_channel, const config::Config& config)
     : client_(client),
       metrics_(metrics),
       snapshots_(snapshots),
       usage_(usage),
-      disable_channel_(std::move(disable_channel)) {}
+      disable_channel_(std::move(disable_channel)),
+      config_(config),
+      models_([this](const snapshot::ChannelView& c) { return fetch_models(c); }, config.models_refresh) {}
 
-net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
-    auto& request = exchange.request();
-    const auto& snap = snapshots_.get();
-    auto& record = exchange.record();
-
-    // 1. Who is calling: the nexus token, looked up by its hash in memory.
-    const auto credential = http::bearer_token(request);
+net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& exchange,
+                                                               const snapshot::Snapshot& snap) {
+    const auto credential = http::bearer_token(exchange.request());
     if (!credential) {
         co_await exchange.send_error(auth_error(
             "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.", "missing_api_key"));
-        co_return;
+        co_return nullptr;
     }
     const auto* token = snap.find_token(core::sha256_hex(*credential));
     const auto now_s = unix_seconds();
     if (token == nullptr) {
         co_await exchange.send_error(auth_error("Incorrect API key provided.", "invalid_api_key"));
-        co_return;
+        co_return nullptr;
     }
     if (token->status != store::kTokenEnabled) {
         co_await exchange.send_error(auth_error("This API key is disabled.", "token_disabled"));
-        co_return;
+        co_return nullptr;
     }
     if (token->expired_time != -1 && token->expired_time <= now_s) {
         co_await exchange.send_error(auth_error("This API key has expired.", "token_expired"));
-        co_return;
+        co_return nullptr;
     }
     usage_.touched(token->id, now_s);
+    co_return token;
+}
+
+net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& endpoint) {
+    auto& request = exchange.request();
+    // Held for the whole call: channels and tokens stay valid across the upstream waits.
+    const auto snap = snapshots_.get();
+    auto& record = exchange.record();
+
+    // 1. Who is calling: the nexus token, looked up by its hash in memory.
+    const auto* token = co_await authenticate(exchange, *snap);
+    if (token == nullptr) co_return;
+    const auto now_s = unix_seconds();
 
     // 2. What is asked.
-    auto inspected = inspect_chat_request(request.body());
+    auto inspected = inspect_request(endpoint, request.body(), request[bhttp::field::content_type]);
     if (!inspected) {
         co_await exchange.send_error(inspected.error());
         co_return;
     }
-    record.model = inspected->model;
-    record.stream = inspected->stream;
+    const RequestInfo& info = *inspected;
+    record.model = info.model;
+    record.stream = info.stream;
 
     // 3. Channels, one after another until one answers or the attempts run out.
     const auto& config = exchange.config();
@@ -236,16 +270,17 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
         }
     });
     while (tried.size() < config.max_attempts) {
-        const auto* channel = snap.pick(inspected->model, tried, rng_, Clock::now());
+        const auto* channel = snap->pick(info.model, tried, rng_, Clock::now());
         if (channel == nullptr) break;
         tried.push_back(channel->id);
         channel_id = channel->id;
-        const std::string* mapped = channel->mapped(inspected->model);
-        const std::string rewritten = mapped ? with_model(request.body(), *mapped) : std::string();
+        const std::string* mapped = channel->mapped(info.model);
+        const std::string rewritten = mapped ? with_model(endpoint, request.body(), info, *mapped) : std::string();
         Attempt attempt;
         attempt.deadline = deadline;
         attempt.client = client;
-        outcome = co_await try_channel(exchange, *channel, mapped ? std::string_view(rewritten) : request.body(), attempt);
+        outcome = co_await try_channel(exchange, endpoint, info, *channel,
+                                       mapped ? std::string_view(rewritten) : request.body(), attempt);
         if (attempt.ttfb.count() >= 0) record.upstream_ttfb = attempt.ttfb;
         if (outcome.answered || client->gone) break;  // a departed client is not the channel's fault
         note_failure(*channel, *outcome.failure, config.channel_cooldown);
@@ -258,9 +293,9 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     } else if (!outcome.answered) {
         if (!last) {
             auto e = core::Error::internal(
-                snap.any_serves(inspected->model)
-                    ? "No channel for model '" + inspected->model + "' is available right now; try again later."
-                    : "No available channel for model '" + inspected->model + "'.");
+                snap->any_serves(info.model)
+                    ? "No channel for model '" + info.model + "' is available right now; try again later."
+                    : "No available channel for model '" + info.model + "'.");
             e.code = "no_available_channel";
             co_await exchange.send_error(e);
         } else {
@@ -278,8 +313,8 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     u.request_id = std::string(exchange.request_id());
     u.token_id = token->id;
     u.channel_id = tried.empty() ? 0 : channel_id;
-    u.model = inspected->model;
-    u.stream = inspected->stream;
+    u.model = info.model;
+    u.stream = info.stream;
     u.status = exchange.status();
     u.latency_ms = millis(Clock::now() - exchange.start());
     u.ttfb_ms = record.upstream_ttfb.count() >= 0 ? millis(record.upstream_ttfb) : -1;
@@ -290,7 +325,72 @@ net::awaitable<void> ChatRelay::handle(http::Exchange& exchange) {
     usage_.record(std::move(u));
 }
 
-void ChatRelay::note_failure(const snapshot::ChannelView& channel, const Failure& failure,
+net::awaitable<void> Relay::list_models(http::Exchange& exchange) {
+    const auto snap = snapshots_.get();
+    if (co_await authenticate(exchange, *snap) == nullptr) co_return;
+    const auto models = co_await models_.models(snap);
+    co_await exchange.send(bhttp::status::ok, render_model_list(models), "application/json");
+}
+
+net::awaitable<void> Relay::get_model(http::Exchange& exchange) {
+    if (exchange.request().method() != bhttp::verb::get) {
+        co_await exchange.send_error(core::Error::method_not_allowed("Use GET for /v1/models/{model}."));
+        co_return;
+    }
+    const auto snap = snapshots_.get();
+    if (co_await authenticate(exchange, *snap) == nullptr) co_return;
+    constexpr std::string_view kPrefix = "/v1/models/";
+    const auto path = decoded_path(exchange.request().target());
+    const std::string id = path && path->size() > kPrefix.size() ? path->substr(kPrefix.size()) : std::string();
+    exchange.record().model = id;
+    const auto models = co_await models_.models(snap);
+    for (const auto& m : models) {
+        if (m.id == id) {
+            co_await exchange.send(bhttp::status::ok, render_model(m), "application/json");
+            co_return;
+        }
+    }
+    core::Error e;
+    e.status = 404;
+    e.type = "invalid_request_error";
+    e.code = "model_not_found";
+    e.param = "model";
+    e.message = "The model '" + id + "' does not exist or no channel serves it.";
+    co_await exchange.send_error(e);
+}
+
+net::awaitable<std::optional<std::vector<ModelEntry>>> Relay::fetch_models(const snapshot::ChannelView& channel) {
+    Attempt attempt;
+    attempt.deadline = Clock::now() + std::min<Clock::duration>(config_.upstream_header_timeout, std::chrono::seconds(15));
+    const auto request_id = "models-" + core::random_token(16);
+    if (auto failure = co_await send_request(channel, bhttp::verb::get, channel.origin.target("/v1/models"), {},
+                                             nullptr, request_id, attempt, config_)) {
+        spdlog::warn("channel {} ({}): fetching its model list failed: {}", channel.id, channel.name,
+                     failure->error.message);
+        co_return std::nullopt;
+    }
+    auto& conn = *attempt.connection;
+    bhttp::response_parser<bhttp::string_body> parser{std::move(*attempt.header)};
+    parser.body_limit(8u << 20);
+    conn.tcp().expires_after(upstream::step_timeout(config_.upstream_idle_timeout, attempt.deadline));
+    auto [ec, n] = co_await conn.visit([&](auto& s) { return bhttp::async_read(s, conn.buffer(), parser, use_nothrow); });
+    if (ec) {
+        spdlog::warn("channel {} ({}): reading its model list failed: {}", channel.id, channel.name, ec.message());
+        co_return std::nullopt;
+    }
+    if (parser.get().keep_alive()) client_.release(attempt.take_connection());
+    const int status = static_cast<int>(parser.get().result_int());
+    if (status != 200) {
+        spdlog::warn("channel {} ({}): its model list answered {}: {}", channel.id, channel.name, status,
+                     translate_upstream_error(status, parser.get().body(), channel.key).message);
+        co_return std::nullopt;
+    }
+    auto models = parse_model_list(parser.get().body());
+    if (!models) spdlog::warn("channel {} ({}): its model list is not OpenAI-shaped", channel.id, channel.name);
+    co_return models;
+}
+
+void Relay::note_failure(const snapshot::ChannelView& channel, const Failure& failure,
                              std::chrono::milliseconds cooldown) {
     if (failure.key_rejected) {
         spdlog::warn("channel {} ({}): the upstream rejected its key; disabling it", channel.id, channel.name);
@@ -306,10 +406,10 @@ void ChatRelay::note_failure(const snapshot::ChannelView& channel, const Failure
 
 // Sends the request to `channel` and reads the response header. A pooled connection the upstream
 // closed while idle fails before any byte of the answer; that one is retried once, fresh.
-net::awaitable<std::optional<ChatRelay::Failure>> ChatRelay::send_request(
-    const snapshot::ChannelView& channel, std::string_view target, std::string_view body,
+net::awaitable<std::optional<Relay::Failure>> Relay::send_request(
+    const snapshot::ChannelView& channel, bhttp::verb method, std::string_view target, std::string_view body,
     const http::Request* client_request, std::string_view request_id, Attempt& attempt, const config::Config& config) {
-    bhttp::request<bhttp::span_body<const char>> up{bhttp::verb::post, target, 11};
+    bhttp::request<bhttp::span_body<const char>> up{method, target, 11};
     if (client_request != nullptr) {
         for (const auto& f : *client_request) {
             if (!drop_request_header(f.name(), f.name_string())) up.insert(f.name_string(), f.value());
@@ -318,7 +418,9 @@ net::awaitable<std::optional<ChatRelay::Failure>> ChatRelay::send_request(
     up.set(bhttp::field::host, channel.origin.host_header);
     up.set(bhttp::field::authorization, "Bearer " + channel.key);
     up.set("X-Request-Id", request_id);
-    if (up[bhttp::field::content_type].empty()) up.set(bhttp::field::content_type, "application/json");
+    if (method == bhttp::verb::post && up[bhttp::field::content_type].empty()) {
+        up.set(bhttp::field::content_type, "application/json");
+    }
     up.body() = {body.data(), body.size()};
     up.keep_alive(true);
     up.prepare_payload();
@@ -366,12 +468,12 @@ net::awaitable<std::optional<ChatRelay::Failure>> ChatRelay::send_request(
     co_return std::nullopt;
 }
 
-net::awaitable<ChatRelay::Outcome> ChatRelay::try_channel(http::Exchange& exchange,
-                                                           const snapshot::ChannelView& channel, std::string_view body,
-                                                           Attempt& attempt) {
+net::awaitable<Relay::Outcome> Relay::try_channel(http::Exchange& exchange, const Endpoint& endpoint,
+                                                   const RequestInfo& info, const snapshot::ChannelView& channel,
+                                                   std::string_view body, Attempt& attempt) {
     const auto& config = exchange.config();
     Outcome outcome;
-    if (auto failure = co_await send_request(channel, channel.origin.target("/v1/chat/completions"), body,
+    if (auto failure = co_await send_request(channel, bhttp::verb::post, channel.origin.target(endpoint.path), body,
                                              &exchange.request(), exchange.request_id(), attempt, config)) {
         outcome.failure = std::move(failure);
         co_return outcome;
@@ -381,11 +483,19 @@ net::awaitable<ChatRelay::Outcome> ChatRelay::try_channel(http::Exchange& exchan
     const int status = static_cast<int>(head.result_int());
     exchange.record().upstream_status = status;
     const bool ok = status >= 200 && status < 300;
+    const std::string_view content_type = head[bhttp::field::content_type];
 
-    if (ok && head[bhttp::field::content_type].find("text/event-stream") != std::string_view::npos) {
+    // A stream: events (chat, completions) or bytes (audio) go on as they come.
+    if (ok && (is_event_stream(content_type) || !is_json(content_type))) {
         channel.health->record_success();
         outcome.answered = true;
-        co_await relay_stream(exchange, attempt, outcome.usage);
+        if (is_event_stream(content_type)) {
+            StreamUsage events(endpoint.chunk_usage && info.include_usage);
+            co_await relay_stream(exchange, attempt, &events);
+            outcome.usage = events.usage();
+        } else {
+            co_await relay_stream(exchange, attempt, nullptr);
+        }
         co_return outcome;
     }
 
@@ -430,19 +540,20 @@ net::awaitable<ChatRelay::Outcome> ChatRelay::try_channel(http::Exchange& exchan
     if (auto u = usage_of(response.body())) outcome.usage = *u;
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
     add_headers(res, passed_headers(response));
-    const std::string_view content_type = response[bhttp::field::content_type];
-    res.set(bhttp::field::content_type, content_type.empty() ? std::string_view("application/json") : content_type);
+    const std::string_view answer_type = response[bhttp::field::content_type];
+    res.set(bhttp::field::content_type, answer_type.empty() ? std::string_view("application/json") : answer_type);
     res.body() = std::move(response.body());
     outcome.answered = true;
     co_await exchange.send(std::move(res));
     co_return outcome;
 }
 
-// Relays an event stream: the header at once, then each whole SSE event as soon as it is read.
-// One read at a time, and the next only after the client took the last write (backpressure);
-// the buffer holds at most the events of one read plus a partial event. Usage is read from the
-// events as they pass.
-net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& attempt, Usage& usage) {
+// Relays a streamed answer: the header at once, then the body as it is read. An event stream
+// (`events` not null) goes on one whole SSE event at a time, and its usage is read from the
+// events as they pass; any other body (audio) goes on read by read. One read at a time, and the
+// next only after the client took the last write (backpressure); the buffer holds at most the
+// events of one read plus a partial event.
+net::awaitable<void> Relay::relay_stream(http::Exchange& exchange, Attempt& attempt, StreamUsage* events) {
     auto& conn = *attempt.connection;
     const auto& config = exchange.config();
     bhttp::response_parser<bhttp::buffer_body> parser{std::move(*attempt.header)};
@@ -462,6 +573,7 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
 
     std::vector<char> buf(kStreamBuffer);
     std::string scratch;
+    std::string spliced;  // the events of one read with the usage chunk put in before [DONE]
     std::size_t used = 0;
     for (;;) {
         if (used == buf.size()) {
@@ -483,12 +595,28 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
         if (ec == bhttp::error::need_buffer) ec = {};
         used += (buf.size() - used) - body.size;
 
-        // Forward every whole event we hold; keep a partial one for the next read.
-        if (const auto cut = upstream::sse::complete_prefix({buf.data(), used}); cut > 0) {
-            upstream::sse::for_each_event({buf.data(), cut}, scratch, [&](std::string_view data) {
-                if (auto u = usage_of(data)) usage = *u;
-            });
-            if (!co_await exchange.write_chunk({buf.data(), cut})) {
+        // Forward every whole event we hold (every byte, for a body that is not events); keep a
+        // partial event for the next read.
+        const auto cut = events ? upstream::sse::complete_prefix({buf.data(), used}) : used;
+        if (cut > 0) {
+            std::string_view out{buf.data(), cut};
+            if (events) {
+                std::size_t done_at = std::string_view::npos;
+                upstream::sse::for_each_event(out, scratch, [&](std::string_view data, std::size_t at) {
+                    if (data == "[DONE]") {
+                        if (done_at == std::string_view::npos) done_at = at;
+                    } else {
+                        events->observe(data);
+                    }
+                });
+                if (done_at != std::string_view::npos) {
+                    if (auto last = events->final_event(); !last.empty()) {
+                        spliced.assign(out.substr(0, done_at)).append(last).append(out.substr(done_at));
+                        out = spliced;
+                    }
+                }
+            }
+            if (!co_await exchange.write_chunk(out)) {
                 co_return;  // the client went away: dropping the connection cancels the upstream call
             }
             std::memmove(buf.data(), buf.data() + cut, used - cut);
@@ -499,15 +627,22 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
             // there is no retry: end the client's stream with an error event it will raise.
             metrics_.record_attempt(ec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError);
             spdlog::warn("request {}: upstream stream broke: {}", exchange.request_id(), ec.message());
-            auto e = ec == beast::error::timeout
-                         ? core::Error::gateway_timeout("The upstream stopped sending the stream in time.")
-                         : core::Error::bad_gateway("The upstream connection broke in the middle of the stream.");
-            if (co_await exchange.write_chunk(error_frame(e))) co_await exchange.end_stream();
+            if (events) {
+                auto e = ec == beast::error::timeout
+                             ? core::Error::gateway_timeout("The upstream stopped sending the stream in time.")
+                             : core::Error::bad_gateway("The upstream connection broke in the middle of the stream.");
+                if (co_await exchange.write_chunk(error_frame(e))) co_await exchange.end_stream();
+            }
+            // A body that is not events has no way to say so: it ends without its last chunk.
             exchange.close_after();
             co_return;
         }
         if (parser.is_done()) {
             if (used > 0 && !co_await exchange.write_chunk({buf.data(), used})) co_return;
+            // An upstream that ended without [DONE] still owes an include_usage client its usage.
+            if (events) {
+                if (auto last = events->final_event(); !last.empty() && !co_await exchange.write_chunk(last)) co_return;
+            }
             if (!co_await exchange.end_stream()) co_return;
             if (parser.keep_alive()) client_.release(attempt.take_connection());
             co_return;
@@ -515,7 +650,7 @@ net::awaitable<void> ChatRelay::relay_stream(http::Exchange& exchange, Attempt& 
     }
 }
 
-net::awaitable<store::ChannelTestResult> ChatRelay::test_channel(const snapshot::ChannelView& channel, std::string model,
+net::awaitable<store::ChannelTestResult> Relay::test_channel(const snapshot::ChannelView& channel, std::string model,
                                                           const config::Config& config) {
     store::ChannelTestResult result;
     const std::string body = json::serialize(json::object{
@@ -526,8 +661,8 @@ net::awaitable<store::ChannelTestResult> ChatRelay::test_channel(const snapshot:
     const auto started = Clock::now();
     attempt.deadline = started + std::min<Clock::duration>(config.request_timeout, std::chrono::seconds(60));
     const auto request_id = "test-" + core::random_token(16);
-    auto failure = co_await send_request(channel, channel.origin.target("/v1/chat/completions"), body, nullptr,
-                                         request_id, attempt, config);
+    auto failure = co_await send_request(channel, bhttp::verb::post, channel.origin.target("/v1/chat/completions"),
+                                         body, nullptr, request_id, attempt, config);
     if (failure) {
         result.message = failure->error.message;
         result.status = failure->error.status;

@@ -1,0 +1,38 @@
+#pragma once
+#include <span>
+#include <string_view>
+
+#include "core/metrics.hpp"
+
+namespace nexus::relay {
+
+/// How a required body field must look.
+enum class FieldShape : std::uint8_t {
+    kString,            ///< a non-empty string
+    kNonEmptyArray,     ///< an array with at least one element
+    kStringOrArray,     ///< a non-empty string, or an array with at least one element
+};
+
+struct RequiredField {
+    std::string_view name;
+    FieldShape shape;
+};
+
+/// A relayed POST endpoint under /v1: what its body must hold and how its answer is treated.
+/// Every endpoint goes through the same token check, channel choice, failover and usage record;
+/// the table in endpoint.cpp is the one place that lists them.
+struct Endpoint {
+    std::string_view path;                    ///< client path, also the upstream path
+    core::Route route;                        ///< metrics label
+    bool multipart = false;                   ///< multipart/form-data (audio uploads); else JSON
+    bool streams = false;                     ///< `stream: true` is allowed
+    bool chunk_usage = false;                 ///< streamed chunks carry usage (include_usage applies)
+    std::span<const RequiredField> required;  ///< besides `model`
+};
+
+/// Every relayed POST endpoint.
+std::span<const Endpoint> endpoints();
+/// The endpoint for `path` (exact), or null.
+const Endpoint* find_endpoint(std::string_view path);
+
+}  // namespace nexus::relay

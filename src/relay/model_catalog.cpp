@@ -1,0 +1,95 @@
+#include "relay/model_catalog.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/crypto.hpp"
+
+namespace nexus::relay {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+json::object model_object(const ModelEntry& m) {
+    return json::object{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
+}
+
+}  // namespace
+
+std::optional<std::vector<ModelEntry>> parse_model_list(std::string_view body) {
+    json::error_code ec;
+    const auto doc = json::parse(body, ec);
+    if (ec || !doc.is_object()) return std::nullopt;
+    const auto* data = doc.get_object().if_contains("data");
+    if (data == nullptr || !data->is_array()) return std::nullopt;
+    std::vector<ModelEntry> out;
+    for (const auto& item : data->get_array()) {
+        const auto* o = item.if_object();
+        if (o == nullptr) continue;
+        const auto* id = o->if_contains("id");
+        if (id == nullptr || !id->is_string() || id->get_string().empty()) continue;
+        ModelEntry m;
+        m.id = std::string(id->get_string());
+        if (const auto* owner = o->if_contains("owned_by"); owner && owner->is_string()) {
+            m.owned_by = std::string(owner->get_string());
+        }
+        if (const auto* created = o->if_contains("created"); created && created->is_int64()) {
+            m.created = created->get_int64();
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+std::string render_model_list(const std::vector<ModelEntry>& models) {
+    json::array data;
+    data.reserve(models.size());
+    for (const auto& m : models) data.push_back(model_object(m));
+    return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+std::string render_model(const ModelEntry& model) { return json::serialize(model_object(model)); }
+
+net::awaitable<std::vector<ModelEntry>> ModelCatalog::models(std::shared_ptr<const snapshot::Snapshot> snap) {
+    std::vector<ModelEntry> out;
+    auto add = [&out](std::string id, const std::string& owner, std::int64_t created) {
+        out.push_back(ModelEntry{std::move(id), owner, created});
+    };
+    for (const auto& channel : snap->channels()) {
+        const std::string owner = lower(channel.type);
+        for (const auto& m : channel.models) add(m, owner, 0);
+        for (const auto& [requested, upstream_name] : channel.model_mapping) add(requested, owner, 0);
+        if (!channel.models.empty()) continue;
+
+        // A channel that serves any model: its upstream's list, fetched now and then.
+        const auto now = std::chrono::steady_clock::now();
+        const auto fingerprint = channel.origin.key + channel.origin.base_path + "\n" + core::sha256_hex(channel.key);
+        auto& cached = cache_[channel.id];
+        if (cached.origin_and_key != fingerprint || now >= cached.next_fetch) {
+            auto fetched = co_await fetch_(channel);
+            const auto done = std::chrono::steady_clock::now();
+            if (cached.origin_and_key != fingerprint) cached.models.clear();
+            cached.origin_and_key = fingerprint;
+            if (fetched) {
+                cached.models = std::move(*fetched);
+                cached.next_fetch = done + refresh_;
+            } else {
+                cached.next_fetch = done + std::min<std::chrono::steady_clock::duration>(refresh_, std::chrono::seconds(30));
+            }
+        }
+        for (const auto& m : cached.models) add(m.id, m.owned_by.empty() ? owner : m.owned_by, m.created);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id == b.id; }), out.end());
+    co_return out;
+}
+
+}  // namespace nexus::relay
