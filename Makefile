@@ -8,13 +8,19 @@ FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 10
 DATA_DIR    ?= ./data
 
-.PHONY: all deps build run test test-release test-asan fuzz bench clean
+.PHONY: all deps sdk-deps build run test test-release test-asan fuzz bench clean
 
 all: build
 
 # Install what is missing from Debian's packages (idempotent, quick when all is there).
 deps:
 	@scripts/install-deps.sh
+
+# The OpenAI SDK for the SDK suite, exactly as tests/sdk/package-lock.json pins it.
+sdk-deps: deps
+	@if [ ! -f tests/sdk/node_modules/.package-lock.json ] || \
+	    [ tests/sdk/package-lock.json -nt tests/sdk/node_modules/.package-lock.json ]; then \
+	  npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error; fi
 
 # The Release binary at build/nexus-api.
 build: deps
@@ -31,12 +37,12 @@ run: build
 test: deps test-release test-asan fuzz
 	@echo "make test: all suites passed"
 
-test-release: deps
+test-release: deps sdk-deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
 
-test-asan: deps
+test-asan: deps sdk-deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNEXUS_SANITIZE=ON -DNEXUS_BUILD_TESTS=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \

@@ -11,6 +11,10 @@ packages=(
   clang libclang-rt-14-dev
   curl
 )
+# The OpenAI SDK suite runs on Node.js; the machine's own node (20) is used when there is one.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if [[ "${NEXUS_INSTALL_BENCH:-0}" == 1 ]]; then
   packages+=(nginx-light wrk gnuplot-nox)
 fi

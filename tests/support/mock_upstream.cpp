@@ -9,6 +9,8 @@
 
 #include <optional>
 
+#include "core/crypto.hpp"
+
 namespace nexus::testing {
 
 namespace net = boost::asio;
@@ -76,10 +78,20 @@ struct MockUpstream::Impl {
             if (const auto* in = doc.is_object() ? doc.as_object().if_contains("input") : nullptr; in && in->is_array()) {
                 n = in->as_array().size();
             }
+            // OpenAI's encoding_format "base64": the float32 values, little-endian, in base64.
+            bool base64 = false;
+            if (const auto* f = doc.is_object() ? doc.as_object().if_contains("encoding_format") : nullptr;
+                f && f->is_string()) {
+                base64 = f->as_string() == "base64";
+            }
+            static constexpr float kVector[] = {0.25f, -0.5f, 0.125f};
             json::array data;
             for (std::size_t i = 0; i < n; ++i) {
-                data.push_back(json::object{{"object", "embedding"}, {"index", i},
-                                            {"embedding", json::array{0.25, -0.5, 0.125}}});
+                json::value embedding = json::array{kVector[0], kVector[1], kVector[2]};
+                if (base64) {
+                    embedding = core::to_base64({reinterpret_cast<const char*>(kVector), sizeof(kVector)});
+                }
+                data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", embedding}});
             }
             return json_answer({{"object", "list"}, {"model", model}, {"data", std::move(data)},
                                 {"usage", json::object{{"prompt_tokens", 4}, {"completion_tokens", 0}, {"total_tokens", 4}}}});

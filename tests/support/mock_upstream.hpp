@@ -40,8 +40,8 @@ struct RecordedRequest {
 /// Stream pacing: header X-Mock-Frames (default 3) and X-Mock-Interval-Ms (default 0).
 ///
 /// The other endpoints answer in SiliconFlow's shapes too (the error scenarios above apply to
-/// them all): GET /v1/models (two models), POST /v1/embeddings (one 3-dimension vector per
-/// input), /v1/completions (streams like chat, `text` chunks), /v1/rerank (`tokens` usage),
+/// them all): GET /v1/models (two models), POST /v1/embeddings (the vector [0.25,-0.5,0.125]
+/// per input; float32 base64 when encoding_format asks), /v1/completions (streams like chat, `text` chunks), /v1/rerank (`tokens` usage),
 /// /v1/images/generations, /v1/audio/transcriptions and /translations (multipart; the text names
 /// the model field it received), /v1/audio/speech (X-Mock-Frames chunks of 1000 audio bytes,
 /// byte i being i % 251).
