@@ -8,7 +8,7 @@ FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 10
 DATA_DIR    ?= ./data
 
-.PHONY: all deps sdk-deps build run test test-release test-asan fuzz bench clean
+.PHONY: all deps sdk-deps build run test test-release test-asan fuzz bench bench-smoke bench-deps clean
 
 all: build
 
@@ -60,10 +60,20 @@ fuzz: deps
 	  tail -1 $(FUZZ_BUILD)/fuzz_$$f.log; \
 	done
 
-# A quick side-by-side against nginx proxy_pass (the benchmark issue grows this).
-bench: build
+# The bench beside nginx and Portkey (bench/run.sh): writes bench/RESULTS.md and bench/results.png.
+# bench-smoke runs each step for a second, to prove the bench works; it writes only bench/out/.
+bench: bench-deps
+	bench/run.sh $(BUILD)
+
+bench-smoke: bench-deps
+	bench/run.sh $(BUILD) --smoke
+
+bench-deps: build
 	@NEXUS_INSTALL_BENCH=1 scripts/install-deps.sh
-	bench/quick.sh $(BUILD)/nexus-api
+	@if [ ! -f bench/portkey/node_modules/.package-lock.json ] || \
+	    [ bench/portkey/package-lock.json -nt bench/portkey/node_modules/.package-lock.json ]; then \
+	  npm ci --prefix bench/portkey --no-audit --no-fund --loglevel=error; fi
+	@cmake --build $(BUILD) -j $(JOBS) --target nexus-mock-upstream nexus-stream-load
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

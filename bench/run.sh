@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# The bench: what a relay adds to every call, side by side with the references.
+#
+#   bench/run.sh [build-dir] [--smoke]      (make bench / make bench-smoke)
+#
+# Targets, each in front of the same upstream, each pinned to CPU 0 (the load generator and the
+# upstreams run on CPU 1):
+#   direct   the upstream itself (the floor)
+#   nginx    nginx proxy_pass with upstream keep-alive, one worker
+#   nexus    nexus-api, one I/O thread: token check, channel choice, relay, usage record
+#   portkey  Portkey's gateway from npm (bench/portkey, pinned), --headless, provider openai
+# Non-stream upstream: an nginx answering a fixed SiliconFlow-shaped completion (one worker).
+# Stream upstream: tests/support's mock (nexus-mock-upstream) with paced, numbered frames.
+#
+# Figures (median over rounds; the targets alternate within each round):
+#   requests/s at 64 connections (wrk), CPU time per request (the target's utime+stime over the
+#   run / requests), added p50 and p99 latency at 1 connection (target minus direct), memory idle
+#   (after start) and after the load; for streams: added time to first frame, and a ramp of
+#   concurrent streams (512 → 10,000) held with no lost or reordered frame, with memory per
+#   open stream (peak RSS over idle RSS, divided by the streams open at once).
+# A full run writes bench/RESULTS.md and bench/results.png; --smoke runs seconds of each step
+# and writes only to bench/out/.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${1:-build}
+[[ $build == /* ]] || build="$root/$build"
+smoke=0
+[[ ${2:-} == --smoke ]] && smoke=1
+
+if ((smoke)); then
+  seconds=1 rounds=1 steps="64" frames=4 interval=50 ramp_ms=200
+else
+  seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-3} steps=${BENCH_STREAM_STEPS:-"512 1024 2048 4096 8192 10000"}
+  frames=20 interval=250 ramp_ms=3000
+fi
+targets=${BENCH_TARGETS:-"direct nginx nexus portkey"}
+relay_cpu=0 load_cpu=1
+
+out="$root/bench/out"
+rm -rf "$out" && mkdir -p "$out"
+work=$(mktemp -d)
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)"
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+nexus="$build/nexus-api"
+mock="$build/nexus-mock-upstream"
+load="$build/nexus-stream-load"
+portkey="$here/portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
+for f in "$nexus" "$mock" "$load" "$portkey"; do
+  [[ -e $f ]] || { echo "bench: $f is missing (make bench builds and installs it)" >&2; exit 1; }
+done
+
+# --- upstreams (CPU 1) ----------------------------------------------------------------------------
+answer='{"id":"0123456789abcdef0123456789abcdef","object":"chat.completion","created":1700000000,"model":"Qwen/Qwen2.5-7B-Instruct","system_fingerprint":"","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+mkdir -p "$work/up" "$work/proxy"
+cat >"$work/up/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $work/up/nginx.pid; error_log $work/up/error.log;
+worker_rlimit_nofile 100000;
+events { worker_connections 50000; }
+http { access_log off; client_body_temp_path $work/up;
+  server { listen 127.0.0.1:18081 reuseport backlog=4096; keepalive_requests 1000000;
+    location / { default_type application/json; return 200 '$answer'; } } }
+CONF
+taskset -c $load_cpu nginx -p "$work/up" -c "$work/up/nginx.conf" &
+taskset -c $load_cpu "$mock" --port 18084 --key sk-bench >"$work/mock.out" &
+
+# --- targets (CPU 0) ------------------------------------------------------------------------------
+# nginx: one worker, keep-alive to the upstream; streams unbuffered, as an SSE relay must be.
+cat >"$work/proxy/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $work/proxy/nginx.pid; error_log $work/proxy/error.log;
+worker_rlimit_nofile 100000;
+events { worker_connections 50000; }
+http { access_log off; client_body_temp_path $work/proxy; proxy_temp_path $work/proxy;
+  upstream up { server 127.0.0.1:18081; keepalive 64; }
+  upstream mock { server 127.0.0.1:18084; keepalive 64; }
+  server { listen 127.0.0.1:18082 backlog=4096; keepalive_requests 1000000;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header Authorization "Bearer sk-bench"; } }
+  server { listen 127.0.0.1:18086 backlog=4096; keepalive_requests 1000000;
+    location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_buffering off; proxy_set_header Authorization "Bearer sk-bench"; } } }
+CONF
+taskset -c $relay_cpu nginx -p "$work/proxy" -c "$work/proxy/nginx.conf" &
+
+admin_key=bench-admin-key-0123456789
+NEXUS_PORT=18083 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data" \
+  NEXUS_ADMIN_KEY=$admin_key taskset -c $relay_cpu "$nexus" 2>"$work/nexus.log" &
+nexus_pid=$!
+
+taskset -c $relay_cpu node "$portkey" --headless --port=18085 >"$work/portkey.log" 2>&1 &
+portkey_pid=$!
+
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+for p in 18081 18082 18083 18084 18085 18086; do wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }; done
+
+admin() { curl -sf -XPOST "http://127.0.0.1:18083$1" -H "Authorization: Bearer $admin_key" -d "$2" >/dev/null; }
+admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
+admin /api/channel '{"type":"SiliconFlow","name":"mock","key":"sk-bench","base_url":"http://127.0.0.1:18084","models":["bench-stream"]}'
+admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
+
+# Per target: port, pids whose CPU and memory count, extra request headers.
+declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [portkey]=18085)
+declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [portkey]=18085)
+pids_of() {
+  case $1 in
+    direct) echo "$(cat "$work/up/nginx.pid") $(pgrep -P "$(cat "$work/up/nginx.pid")" | tr '\n' ' ')" ;;
+    nginx) echo "$(cat "$work/proxy/nginx.pid") $(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr '\n' ' ')" ;;
+    nexus) echo "$nexus_pid" ;;
+    portkey) echo "$portkey_pid" ;;
+  esac
+}
+headers_of() {  # target [upstream port] → its request headers, one per line
+  case $1 in
+    portkey) printf '%s\n' "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:${2:-18081}/v1" \
+                            "Authorization: Bearer sk-bench" ;;
+    nexus) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
+    *) printf '%s\n' "Authorization: Bearer sk-bench" ;;  # the upstreams' own key
+  esac
+}
+rss_kb() { local t=0; for p in $(pids_of "$1"); do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $t; }
+cpu_ticks() { local t=0; for p in $(pids_of "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+hz=$(getconf CLK_TCK)
+
+wrk_script() {  # target → a wrk Lua script posting the chat body with the target's headers
+  {
+    echo 'wrk.method = "POST"'
+    echo "wrk.body = '{\"model\":\"Qwen/Qwen2.5-7B-Instruct\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"
+    echo 'wrk.headers["Content-Type"] = "application/json"'
+    headers_of "$1" | while IFS=': ' read -r k v; do echo "wrk.headers[\"$k\"] = \"$v\""; done
+  } >"$work/$1.lua"
+}
+to_us() {  # wrk's "181.00us" / "1.20ms" / "1.00s" → microseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
+}
+median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "")}'; }
+
+declare -A rps cpu p50 p99 idle_kb loaded_kb ttff
+for t in $targets; do
+  wrk_script "$t"
+  idle_kb[$t]=$(rss_kb "$t")
+  # A check that the target answers what the upstream answered before it is measured.
+  args=(); while read -r h; do args+=(-H "$h"); done < <(headers_of "$t")
+  body=$(curl -s "http://127.0.0.1:${port[$t]}/v1/chat/completions" "${args[@]}" -H 'Content-Type: application/json' \
+         -d '{"model":"Qwen/Qwen2.5-7B-Instruct","messages":[{"role":"user","content":"Hello"}]}')
+  grep -q 'Hello! How can I help you today?' <<<"$body" || { echo "bench: $t answered: $body" >&2; exit 1; }
+done
+
+# --- non-stream: throughput, CPU per request, latency ---------------------------------------------
+for ((r = 1; r <= rounds; r++)); do
+  for t in $targets; do
+    log "round $r/$rounds: $t, 64 connections, ${seconds}s"
+    before=$(cpu_ticks "$t")
+    taskset -c $load_cpu wrk -t1 -c64 -d"${seconds}s" -s "$work/$t.lua" "http://127.0.0.1:${port[$t]}/v1/chat/completions" \
+      >"$out/$t-64-$r.txt"
+    after=$(cpu_ticks "$t")
+    requests=$(awk '/requests in/ {print $1}' "$out/$t-64-$r.txt")
+    errors=$(awk '/Non-2xx|Socket errors/' "$out/$t-64-$r.txt")
+    [[ -z $errors ]] || log "  $t: $errors"
+    rps[$t]+="$(awk '/Requests\/sec/ {print $2}' "$out/$t-64-$r.txt") "
+    cpu[$t]+="$(awk -v d=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.2f", d / hz * 1e6 / n}') "
+    log "round $r/$rounds: $t, 1 connection, ${seconds}s"
+    taskset -c $load_cpu wrk -t1 -c1 -d"${seconds}s" -s "$work/$t.lua" --latency \
+      "http://127.0.0.1:${port[$t]}/v1/chat/completions" >"$out/$t-1-$r.txt"
+    p50[$t]+="$(to_us "$(awk '/^ +50%/ {print $2}' "$out/$t-1-$r.txt")") "
+    p99[$t]+="$(to_us "$(awk '/^ +99%/ {print $2}' "$out/$t-1-$r.txt")") "
+  done
+done
+for t in $targets; do loaded_kb[$t]=$(rss_kb "$t"); done
+
+# --- streams: time to first frame, then the concurrency ramp ----------------------------------------
+stream_run() {  # target streams frames interval ramp-ms → the load client's key=value line
+  local t=$1 args=()
+  while read -r h; do args+=(--header "$h"); done < <(headers_of "$t" 18084)
+  taskset -c $load_cpu "$load" --port "${stream_port[$t]}" --streams "$2" --frames "$3" --interval-ms "$4" \
+    --ramp-ms "$5" "${args[@]}" || true
+}
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+declare -A held held_kb ramp_note
+for t in $targets; do
+  log "streams: $t, time to first frame"
+  line=$(stream_run "$t" 200 3 10 2000)
+  echo "$line" >"$out/$t-ttff.txt"
+  ttff[$t]=$(field ttff_p50_us "$line")
+  held[$t]=0 held_kb[$t]="" ramp_note[$t]=""
+  if [[ $(field ok "$line") == 0 ]]; then
+    # Record what the target answered, for the table.
+    args=(); while read -r h; do args+=(-H "$h"); done < <(headers_of "$t" 18084)
+    answer=$(curl -sN -m 5 "http://127.0.0.1:${stream_port[$t]}/v1/chat/completions" "${args[@]}" \
+             -H 'Content-Type: application/json' -d '{"model":"bench-stream","stream":true,"messages":[{"role":"user","content":"Hello"}]}' | head -c 120)
+    ramp_note[$t]="every stream failed; it answered: ${answer//|/\\|}"
+    ttff[$t]=""
+    log "  $t: ${ramp_note[$t]}"
+    continue
+  fi
+  for n in $steps; do
+    log "streams: $t, $n at once"
+    # Memory per stream counts from the idle process: conservative (what earlier load left in
+    # the allocator counts against the streams), never flattered by reuse of that memory.
+    base=${idle_kb[$t]}
+    stream_run "$t" "$n" "$frames" "$interval" "$ramp_ms" >"$out/$t-streams-$n.txt" &
+    loader=$!
+    peak=$base
+    while kill -0 $loader 2>/dev/null; do
+      now=$(rss_kb "$t"); ((now > peak)) && peak=$now
+      sleep 0.1
+    done
+    wait $loader || true
+    line=$(cat "$out/$t-streams-$n.txt")
+    ok=$(field ok "$line"); open=$(field peak_open "$line")
+    if [[ $ok != "$n" ]]; then
+      ramp_note[$t]="at $n: $(field ok "$line") whole, $(field failed "$line") failed, $(field lost "$line") frames lost, $(field reordered "$line") reordered"
+      log "  $t: ${ramp_note[$t]}"
+      break
+    fi
+    held[$t]=$n
+    held_kb[$t]=$(awk -v d=$((peak - base)) -v n="$open" 'BEGIN {printf "%.1f", (n > 0 ? d / n : 0)}')
+  done
+done
+
+# --- report ---------------------------------------------------------------------------------------
+direct_p50=$(median <<<"${p50[direct]:-}") direct_p99=$(median <<<"${p99[direct]:-}")
+direct_ttff=${ttff[direct]:-0}
+nginx_rps=$(median <<<"${rps[nginx]:-}")
+{
+  echo "| target | requests/s @64 | vs nginx | CPU µs/request | added p50 µs @1 | added p99 µs @1 | RSS idle MiB | RSS after load MiB | added first frame µs | streams held (no frame lost) | KiB per open stream |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  for t in $targets; do
+    m_rps=$(median <<<"${rps[$t]}")
+    ratio=$(awk -v a="$m_rps" -v b="$nginx_rps" 'BEGIN {printf (b > 0 ? "%.2f" : "-"), a / b}')
+    if [[ $t == direct ]]; then ap50="—" ap99="—" attff="—"; else
+      ap50=$(awk -v a="$(median <<<"${p50[$t]}")" -v b="$direct_p50" 'BEGIN {printf "%.0f", a - b}')
+      ap99=$(awk -v a="$(median <<<"${p99[$t]}")" -v b="$direct_p99" 'BEGIN {printf "%.0f", a - b}')
+      attff=$([[ -n ${ttff[$t]} ]] && awk -v a="${ttff[$t]}" -v b="$direct_ttff" 'BEGIN {printf "%.0f", a - b}' || echo "—")
+    fi
+    held_text=${held[$t]}
+    [[ -n ${ramp_note[$t]} ]] && held_text="${held[$t]} (${ramp_note[$t]})"
+    printf '| %s | %.0f | %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n' "$t" "$m_rps" "$ratio" \
+      "$(median <<<"${cpu[$t]}")" "$ap50" "$ap99" "$(awk -v k="${idle_kb[$t]}" 'BEGIN {print k / 1024}')" \
+      "$(awk -v k="${loaded_kb[$t]}" 'BEGIN {print k / 1024}')" "$attff" "$held_text" "${held_kb[$t]:-—}"
+  done
+} >"$out/table.md"
+{
+  echo "direct p50 µs @1: $direct_p50, p99: $direct_p99; direct first frame p50 µs: $direct_ttff"
+  for t in $targets; do echo "$t rps: ${rps[$t]}| cpu: ${cpu[$t]}| p50: ${p50[$t]}| p99: ${p99[$t]}"; done
+} >"$out/raw.txt"
+
+# The chart: throughput, and added latency, per target.
+{
+  for t in $targets; do
+    [[ $t == direct ]] && continue
+    printf '%s %s %s %s\n' "$t" "$(median <<<"${rps[$t]}")" \
+      "$(awk -v a="$(median <<<"${p50[$t]}")" -v b="$direct_p50" 'BEGIN {print a - b}')" \
+      "$(awk -v a="$(median <<<"${p99[$t]}")" -v b="$direct_p99" 'BEGIN {print a - b}')"
+  done
+} >"$out/chart.dat"
+gnuplot <<PLOT
+set terminal png size 1100,420 font ",10"
+set output "$out/results.png"
+set multiplot layout 1,2 title "Relays on one core in front of the same upstream (median of $rounds x ${seconds}s)"
+set style data histograms
+set style fill solid 0.8 border -1
+set boxwidth 0.7
+set grid ytics
+set yrange [0:*]
+set title "requests/s at 64 connections"
+plot "$out/chart.dat" using 2:xtic(1) notitle lc rgb "#3b7dd8"
+set style histogram clustered gap 1
+set title "added latency at 1 connection (us)"
+set logscale y
+set yrange [1:*]
+plot "$out/chart.dat" using 3:xtic(1) title "p50" lc rgb "#3b7dd8", "" using 4 title "p99" lc rgb "#d8703b"
+unset multiplot
+PLOT
+
+cat "$out/table.md"
+if ((!smoke)); then
+  {
+    echo "# Bench results"
+    echo
+    echo "Run on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD)."
+    echo "Machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)."
+    echo "Command: \`make bench\` (bench/run.sh): each target pinned to CPU $relay_cpu, wrk/the load client and the upstreams to CPU $load_cpu;"
+    echo "$rounds rounds of ${seconds}s per figure, targets alternating, median reported. Streams: $frames frames $interval ms apart per stream,"
+    echo "opened over ${ramp_ms} ms; the ramp stops at the first step where a stream lost or reordered a frame."
+    echo
+    cat "$out/table.md"
+    echo
+    echo "![throughput and added latency per target](results.png)"
+    echo
+    echo "Added latency = the target's percentile minus the direct call's (direct: p50 ${direct_p50} µs, p99 ${direct_p99} µs at 1 connection)."
+    echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
+    echo "Memory is RSS (nginx: master and worker together). KiB per open stream = (peak RSS − RSS before the step) / streams open at once."
+  } >"$root/bench/RESULTS.md.new"
+  cp "$out/results.png" "$root/bench/results.png"
+  mv "$root/bench/RESULTS.md.new" "$root/bench/RESULTS.md"
+  log "wrote bench/RESULTS.md and bench/results.png"
+fi
