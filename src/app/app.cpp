@@ -78,8 +78,10 @@ std::string default_test_model(const store::Channel& c) {
 // Everything one I/O thread owns. Nothing here is touched by another thread but the counters
 // (read by /metrics) and the usage sink after the thread stopped.
 struct Worker {
+    // Only this thread does I/O on this io_context's sockets and timers, so the reactor's
+    // per-descriptor locks are switched off (other threads may still post to it).
     explicit Worker(Shared& s)
-        : ioc(1),
+        : ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
           client(ioc.get_executor(), s.tls, s.config),
           usage(s.store, s.db.get_executor(), metrics),
           relay(client, metrics, s.snapshots, usage,
