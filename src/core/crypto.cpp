@@ -90,10 +90,23 @@ std::optional<std::string> from_base64(std::string_view text) {
 }
 
 std::string sha256_hex(std::string_view data) {
+    // Fetched once: OpenSSL 3 looks an implicitly named algorithm up (under a lock) on every
+    // call otherwise, which costs more than hashing a token. A context per thread is reused.
+    static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     unsigned char digest[32];
     unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-    return to_hex(std::string_view(reinterpret_cast<const char*>(digest), len));
+    if (kSha256 == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), kSha256, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
+        throw std::runtime_error("SHA-256 failed");
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(2 * len, '0');
+    for (unsigned int i = 0; i < len; ++i) {
+        out[2 * i] = kHex[digest[i] >> 4];
+        out[2 * i + 1] = kHex[digest[i] & 0xF];
+    }
+    return out;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
