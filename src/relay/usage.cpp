@@ -1,6 +1,10 @@
 #include "relay/usage.hpp"
 
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <algorithm>
+#include <cstdint>
 
 namespace nexus::relay {
 
@@ -34,14 +38,119 @@ std::optional<Usage> usage_in(const json::object& doc) {
 
 }  // namespace
 
+// A SAX handler that reads only the top-level `usage` (or `tokens`) object's counts, so a
+// whole answer is checked for JSON validity without building its DOM (that was the costliest
+// step of relaying a completion).
+class UsageHandler {
+public:
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    bool found = false;
+    bool top_is_object = false;
+    Usage usage;
+
+    bool on_document_begin(json::error_code&) { return true; }
+    bool on_document_end(json::error_code&) { return true; }
+    bool on_object_begin(json::error_code&) {
+        if (depth_ == 0) top_is_object = true;
+        ++depth_;
+        if (depth_ == 2 && (key_ == Key::kUsage || key_ == Key::kTokens)) {
+            in_usage_ = true;
+            rerank_ = key_ == Key::kTokens;
+            usage = {};
+        }
+        key_ = Key::kOther;
+        return true;
+    }
+    bool on_object_end(std::size_t, json::error_code&) {
+        if (depth_ == 2 && in_usage_) {
+            in_usage_ = false;
+            found = true;
+            if (rerank_ || usage.total_tokens == 0) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+        }
+        --depth_;
+        return true;
+    }
+    bool on_array_begin(json::error_code&) {
+        ++depth_;
+        key_ = Key::kOther;
+        return true;
+    }
+    bool on_array_end(std::size_t, json::error_code&) {
+        --depth_;
+        return true;
+    }
+    bool on_key_part(std::string_view part, std::size_t, json::error_code&) {
+        key_buf_.append(part);
+        return true;
+    }
+    bool on_key(std::string_view part, std::size_t, json::error_code&) {
+        std::string_view k = part;
+        if (!key_buf_.empty()) {
+            key_buf_.append(part);
+            k = key_buf_;
+        }
+        key_ = classify(k);
+        key_buf_.clear();
+        return true;
+    }
+    bool on_string_part(std::string_view, std::size_t, json::error_code&) { return true; }
+    bool on_string(std::string_view, std::size_t, json::error_code&) { return value_done(); }
+    bool on_number_part(std::string_view, json::error_code&) { return true; }
+    bool on_int64(std::int64_t v, std::string_view, json::error_code&) { return count(v); }
+    bool on_uint64(std::uint64_t v, std::string_view, json::error_code&) {
+        return count(static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX)));
+    }
+    bool on_double(double, std::string_view, json::error_code&) { return value_done(); }
+    bool on_bool(bool, json::error_code&) { return value_done(); }
+    bool on_null(json::error_code&) { return value_done(); }
+    bool on_comment_part(std::string_view, json::error_code&) { return true; }
+    bool on_comment(std::string_view, json::error_code&) { return true; }
+
+private:
+    enum class Key : std::uint8_t { kOther, kUsage, kTokens, kPrompt, kCompletion, kTotal };
+    Key classify(std::string_view k) const {
+        if (depth_ == 1) return k == "usage" ? Key::kUsage : k == "tokens" ? Key::kTokens : Key::kOther;
+        if (depth_ == 2 && in_usage_) {
+            if (k == (rerank_ ? "input_tokens" : "prompt_tokens")) return Key::kPrompt;
+            if (k == (rerank_ ? "output_tokens" : "completion_tokens")) return Key::kCompletion;
+            if (!rerank_ && k == "total_tokens") return Key::kTotal;
+        }
+        return Key::kOther;
+    }
+    bool count(std::int64_t v) {
+        if (in_usage_ && depth_ == 2) {
+            if (key_ == Key::kPrompt) usage.prompt_tokens = v;
+            if (key_ == Key::kCompletion) usage.completion_tokens = v;
+            if (key_ == Key::kTotal) usage.total_tokens = v;
+        }
+        return value_done();
+    }
+    bool value_done() {
+        key_ = Key::kOther;
+        return true;
+    }
+
+    int depth_ = 0;
+    bool in_usage_ = false;
+    bool rerank_ = false;
+    Key key_ = Key::kOther;
+    std::string key_buf_;
+};
+
 std::optional<Usage> usage_of(std::string_view text) {
     if (text.find("\"usage\"") == std::string_view::npos && text.find("\"tokens\"") == std::string_view::npos) {
         return std::nullopt;
     }
+    json::basic_parser<UsageHandler> parser(json::parse_options{});
     json::error_code ec;
-    const auto doc = json::parse(text, ec);
-    if (ec || !doc.is_object()) return std::nullopt;
-    return usage_in(doc.get_object());
+    const auto n = parser.write_some(false, text.data(), text.size(), ec);
+    const auto& h = parser.handler();
+    if (ec || n != text.size() || !h.top_is_object || !h.found) return std::nullopt;
+    return h.usage;
 }
 
 void StreamUsage::observe(std::string_view data) {

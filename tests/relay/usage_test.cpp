@@ -1,3 +1,4 @@
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "relay/usage.hpp"
@@ -24,6 +25,61 @@ TEST(UsageOf, TotalDerivedWhenAbsent) {
     const auto u = usage_of(R"({"usage":{"prompt_tokens":2,"completion_tokens":4}})");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->total_tokens, 6);
+}
+
+TEST(UsageOf, ReadsOnlyTheTopLevelUsage) {
+    const auto u = usage_of(
+        R"({"choices":[{"message":{"usage":{"prompt_tokens":99}}}],"usage":{"prompt_tokens":7,"completion_tokens":2,)"
+        R"("total_tokens":9,"completion_tokens_details":{"reasoning_tokens":1,"total_tokens":500}}})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 7);
+    EXPECT_EQ(u->completion_tokens, 2);
+    EXPECT_EQ(u->total_tokens, 9);
+}
+
+TEST(UsageOf, ReadsRerankTokens) {
+    const auto u = usage_of(R"({"id":"r","results":[],"tokens":{"input_tokens":11,"output_tokens":3}})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 11);
+    EXPECT_EQ(u->completion_tokens, 3);
+    EXPECT_EQ(u->total_tokens, 14);
+}
+
+TEST(UsageOf, InvalidOrNonObjectTextHasNone) {
+    EXPECT_FALSE(usage_of(R"({"usage":{"prompt_tokens":1}} trailing)"));
+    EXPECT_FALSE(usage_of(R"([{"usage":{"prompt_tokens":1}}])"));
+    EXPECT_FALSE(usage_of(R"({"usage":{"prompt_tokens":1})"));
+    EXPECT_FALSE(usage_of(R"({"usage":"many"})"));
+}
+
+TEST(StreamUsage, BuildsTheFinalChunkOnceFromTheLastRunningUsage) {
+    StreamUsage s(true);
+    s.observe(R"({"id":"a","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0}],)"
+              R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})");
+    s.observe(R"({"id":"a","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0}],)"
+              R"("usage":{"prompt_tokens":1,"completion_tokens":4,"total_tokens":5,"x":{"y":1}}})");
+    EXPECT_EQ(s.usage().completion_tokens, 4);
+    const auto event = s.final_event();
+    ASSERT_TRUE(event.starts_with("data: ") && event.ends_with("\n\n")) << event;
+    const auto chunk = boost::json::parse(event.substr(6));
+    EXPECT_TRUE(chunk.at("choices").as_array().empty());
+    EXPECT_EQ(chunk.at("usage").at("total_tokens"), 5);
+    EXPECT_EQ(chunk.at("usage").at("x").at("y"), 1);
+    EXPECT_EQ(chunk.at("id"), "a");
+    EXPECT_TRUE(s.final_event().empty()) << "only once";
+}
+
+TEST(StreamUsage, NothingWhenNotAskedOrAlreadySent) {
+    StreamUsage quiet(false);
+    quiet.observe(R"({"choices":[{}],"usage":{"prompt_tokens":1,"completion_tokens":1}})");
+    EXPECT_EQ(quiet.usage().total_tokens, 2);
+    EXPECT_TRUE(quiet.final_event().empty());
+    StreamUsage sent(true);
+    sent.observe(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}})");
+    EXPECT_TRUE(sent.final_event().empty()) << "the upstream sent its own usage chunk";
+    StreamUsage none(true);
+    none.observe(R"({"choices":[{}]})");
+    EXPECT_TRUE(none.final_event().empty()) << "no usage seen, none invented";
 }
 
 }  // namespace
