@@ -5,7 +5,10 @@
 #include <boost/beast/core/string.hpp>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
+
+#include "http/wire.hpp"
 
 namespace nexus::http {
 
@@ -84,8 +87,13 @@ net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response
     } else {
         response.prepare_payload();
     }
+    std::string head;
+    head.reserve(256);
+    append_response_head(head, response.base());
+    head.append("\r\n");
+    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(response.body())};
     stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream_, response, use_nothrow);
+    auto [ec, n] = co_await net::async_write(stream_, message, use_nothrow);
     bytes_out_ += n;
     if (ec) broken_ = true;
     co_return !ec;
