@@ -26,7 +26,7 @@ namespace {
 
 constexpr std::size_t kMaxErrorBody = 1 << 20;     // an upstream error body we translate
 constexpr std::size_t kMaxWholeBody = 256u << 20;  // a non-stream answer
-constexpr std::size_t kStreamBuffer = 8192;        // first size of a stream's frame buffer
+constexpr std::size_t kStreamBuffer = 4096;        // first size of a stream's frame buffer (grows for larger events)
 constexpr std::size_t kMaxFrame = 4u << 20;        // one SSE event larger than this is passed on raw
 
 // Request headers that never go upstream: the client's credentials, cookies, hop-by-hop
