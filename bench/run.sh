@@ -27,6 +27,7 @@ root=$(dirname "$here")
 build=${1:-build}
 [[ $build == /* ]] || build="$root/$build"
 smoke=0
+fd_note=""
 [[ ${2:-} == --smoke ]] && smoke=1
 
 if ((smoke)); then
@@ -36,6 +37,15 @@ else
   frames=20 interval=250 ramp_ms=3000
 fi
 targets=${BENCH_TARGETS:-"direct nginx nexus portkey"}
+# A relay holds two descriptors per stream (client and upstream). The ramp's last step is the
+# most streams the descriptor limit lets every target hold: 10,000 where the limit allows it.
+nofile=$(ulimit -Hn)
+nofile_conf=$([[ $nofile == unlimited ]] && echo 100000 || echo "$nofile")
+if [[ $nofile != unlimited ]] && ((nofile < 20064)); then
+  cap=$(( (nofile - 64) / 2 ))
+  steps=$(for n in $steps; do echo $(( n < cap ? n : cap )); done | uniq | tr '\n' ' ')
+  fd_note="Descriptor limit $nofile (hard): the last step is $cap streams, the most a relay can hold with two descriptors each."
+fi
 relay_cpu=0 load_cpu=1
 
 out="$root/bench/out"
@@ -63,8 +73,8 @@ answer='{"id":"0123456789abcdef0123456789abcdef","object":"chat.completion","cre
 mkdir -p "$work/up" "$work/proxy"
 cat >"$work/up/nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $work/up/nginx.pid; error_log $work/up/error.log;
-worker_rlimit_nofile 100000;
-events { worker_connections 50000; }
+worker_rlimit_nofile $nofile_conf;
+events { worker_connections $nofile_conf; }
 http { access_log off; client_body_temp_path $work/up;
   server { listen 127.0.0.1:18081 reuseport backlog=4096; keepalive_requests 1000000;
     location / { default_type application/json; return 200 '$answer'; } } }
@@ -76,8 +86,8 @@ taskset -c $load_cpu "$mock" --port 18084 --key sk-bench >"$work/mock.out" &
 # nginx: one worker, keep-alive to the upstream; streams unbuffered, as an SSE relay must be.
 cat >"$work/proxy/nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $work/proxy/nginx.pid; error_log $work/proxy/error.log;
-worker_rlimit_nofile 100000;
-events { worker_connections 50000; }
+worker_rlimit_nofile $nofile_conf;
+events { worker_connections $nofile_conf; }
 http { access_log off; client_body_temp_path $work/proxy; proxy_temp_path $work/proxy;
   upstream up { server 127.0.0.1:18081; keepalive 64; }
   upstream mock { server 127.0.0.1:18084; keepalive 64; }
@@ -290,7 +300,7 @@ if ((!smoke)); then
     echo "Machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)."
     echo "Command: \`make bench\` (bench/run.sh): each target pinned to CPU $relay_cpu, wrk/the load client and the upstreams to CPU $load_cpu;"
     echo "$rounds rounds of ${seconds}s per figure, targets alternating, median reported. Streams: $frames frames $interval ms apart per stream,"
-    echo "opened over ${ramp_ms} ms; the ramp stops at the first step where a stream lost or reordered a frame."
+    echo "opened over ${ramp_ms} ms; the ramp stops at the first step where a stream lost or reordered a frame. ${fd_note:-}"
     echo
     cat "$out/table.md"
     echo

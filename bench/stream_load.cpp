@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,11 @@ struct Totals {
     int open = 0;
     int peak_open = 0;
     std::vector<std::int64_t> ttff_us;
+    std::map<std::string, int> why;  ///< failures by cause
+    void fail(const std::string& cause) {
+        ++failed;
+        ++why[cause];
+    }
 };
 
 // Checks one event's data against the frame expected next; returns false at [DONE].
@@ -70,7 +76,7 @@ net::awaitable<void> one_stream(const Options& o, Totals& totals, std::chrono::m
     stream.expires_after(std::chrono::seconds(60) + std::chrono::milliseconds(o.frames * o.interval_ms));
     auto [cec] = co_await stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), o.port), nothrow);
     if (cec) {
-        ++totals.failed;
+        totals.fail("connect: " + cec.message());
         co_return;
     }
     http::request<http::string_body> req{http::verb::post, o.path, 11};
@@ -84,7 +90,7 @@ net::awaitable<void> one_stream(const Options& o, Totals& totals, std::chrono::m
     const auto sent = Clock::now();
     auto [wec, wn] = co_await http::async_write(stream, req, nothrow);
     if (wec) {
-        ++totals.failed;
+        totals.fail("write: " + wec.message());
         co_return;
     }
     ++totals.open;
@@ -127,7 +133,10 @@ net::awaitable<void> one_stream(const Options& o, Totals& totals, std::chrono::m
     if (ok) {
         ++totals.ok;
     } else {
-        ++totals.failed;
+        totals.fail(ec ? "read: " + ec.message()
+                       : parser.get().result_int() != 200 ? "status " + std::to_string(parser.get().result_int())
+                       : !done                            ? "no [DONE]"
+                                                          : "frames missing or out of order");
         totals.lost += std::max(0, o.frames - next);
     }
 }
@@ -185,5 +194,6 @@ int main(int argc, char** argv) {
                 o.streams, totals.ok, totals.failed, totals.lost, totals.reordered, totals.peak_open,
                 static_cast<long long>(percentile(totals.ttff_us, 0.5)),
                 static_cast<long long>(percentile(totals.ttff_us, 0.99)), seconds);
+    for (const auto& [cause, n] : totals.why) std::fprintf(stderr, "failed: %d × %s\n", n, cause.c_str());
     return totals.failed == 0 ? 0 : 1;
 }
