@@ -298,6 +298,57 @@ TEST(SqliteStore, RecordsSchemaVersion) {
     sqlite3_close(db);
 }
 
+// A version-2 database (usage_logs with AUTOINCREMENT) keeps its usage records through the v3
+// rebuild of that table.
+TEST(SqliteStore, MigratesV2UsageLogsKeepingTheirRows) {
+    SqliteBackend backend;
+    {
+        auto store = backend.open();
+        std::vector<UsageRecord> batch(3);
+        for (int i = 0; i < 3; ++i) {
+            batch[i].created_time = 1700000000 + i;
+            batch[i].request_id = "req-" + std::to_string(i);
+            batch[i].model = "m";
+            batch[i].total_tokens = 10 + i;
+        }
+        store->insert_usage(batch);
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(backend.path().c_str(), &db), SQLITE_OK);
+    // Back to what version 2 made.
+    const char* to_v2 = R"sql(
+        DELETE FROM schema_version WHERE version = 3;
+        CREATE TABLE usage_v2 AS SELECT * FROM usage_logs;
+        DROP TABLE usage_logs;
+        CREATE TABLE usage_logs (id INTEGER PRIMARY KEY AUTOINCREMENT, created_time INTEGER NOT NULL,
+          request_id TEXT NOT NULL, token_id INTEGER NOT NULL, channel_id INTEGER NOT NULL, model TEXT NOT NULL,
+          stream INTEGER NOT NULL, status INTEGER NOT NULL, latency_ms INTEGER NOT NULL, ttfb_ms INTEGER NOT NULL,
+          attempts INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+          total_tokens INTEGER NOT NULL);
+        INSERT INTO usage_logs SELECT * FROM usage_v2;
+        DROP TABLE usage_v2;
+        CREATE INDEX usage_logs_time ON usage_logs (created_time);
+        CREATE INDEX usage_logs_token ON usage_logs (token_id, created_time);
+        CREATE INDEX usage_logs_channel ON usage_logs (channel_id, created_time);)sql";
+    ASSERT_EQ(sqlite3_exec(db, to_v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+
+    auto store = backend.open();
+    const auto page = store->list_usage(UsageQuery{});
+    ASSERT_EQ(page.total, 3);
+    EXPECT_EQ(page.items.front().request_id, "req-2") << "newest first, ids kept";
+    EXPECT_EQ(page.items.back().total_tokens, 10);
+
+    ASSERT_EQ(sqlite3_open(backend.path().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'usage_logs'", -1, &s, nullptr);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))).find("AUTOINCREMENT"),
+              std::string::npos);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
 TEST(MaskKey, ShowsAtMostFourAndFour) {
     EXPECT_EQ(mask_key("sk-abcdefghijklmnop"), "sk-abcd...mnop");
     EXPECT_EQ(mask_key("abcdefghijklmnop"), "abcd...mnop");

@@ -11,7 +11,7 @@ struct sqlite3;
 namespace nexus::store::sqlite {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 /// Opens (creating if needed) a SQLite database file: WAL journal, 5 s busy timeout, foreign keys
 /// on; applies pending migrations in one transaction each, recorded in `schema_version`. A
