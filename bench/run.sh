@@ -232,7 +232,8 @@ for t in $targets; do
       break
     fi
     held[$t]=$n
-    held_kb[$t]=$(awk -v d=$((peak - base)) -v n="$open" 'BEGIN {printf "%.1f", (n > 0 ? d / n : 0)}')
+    # direct: the upstream itself holds the streams, and its memory is not a relay's.
+    [[ $t == direct ]] || held_kb[$t]=$(awk -v d=$((peak - base)) -v n="$open" 'BEGIN {printf "%.1f", (n > 0 ? d / n : 0)}')
   done
 done
 
@@ -308,7 +309,9 @@ if ((!smoke)); then
     echo
     echo "Added latency = the target's percentile minus the direct call's (direct: p50 ${direct_p50} µs, p99 ${direct_p99} µs at 1 connection)."
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
-    echo "Memory is RSS (nginx: master and worker together). KiB per open stream = (peak RSS − RSS before the step) / streams open at once."
+    echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
+    echo
+    echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
   } >"$root/bench/RESULTS.md.new"
   cp "$out/results.png" "$root/bench/results.png"
   mv "$root/bench/RESULTS.md.new" "$root/bench/RESULTS.md"

@@ -208,11 +208,14 @@ struct MockUpstream::Impl {
                                           json::object{{"id", "BAAI/bge-m3"}, {"object", "model"}, {"created", 0},
                                                        {"owned_by", ""}}}}});
             } else if (target == "/v1/audio/speech") {
-                co_await send_audio(stream, frames);
-                co_return;
+                if (!co_await send_audio(stream, frames) || !req.keep_alive()) co_return;
+                continue;  // a whole answer: the connection may carry the next request
             } else if (stream_requested && (target == "/v1/chat/completions" || target == "/v1/completions")) {
-                co_await send_stream(stream, tcp_layer, model, frames, interval, target == "/v1/completions");
-                co_return;  // one stream per connection keeps the scenarios simple
+                if (!co_await send_stream(stream, tcp_layer, model, frames, interval, target == "/v1/completions") ||
+                    !req.keep_alive()) {
+                    co_return;
+                }
+                continue;
             } else if (auto other = other_endpoint(target, model, req, doc)) {
                 res = std::move(*other);
             } else {
@@ -242,27 +245,28 @@ struct MockUpstream::Impl {
     }
 
     // Speech: `frames` chunks of 1000 bytes of audio/mpeg, byte i of the body being (i % 251).
+    // Returns whether the whole answer was written (the connection may then be kept alive).
     template <class Stream>
-    net::awaitable<void> send_audio(Stream& stream, int frames) {
+    net::awaitable<bool> send_audio(Stream& stream, int frames) {
         http::response<http::empty_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "audio/mpeg");
         res.chunked(true);
         http::response_serializer<http::empty_body> sr{res};
         auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
-        if (hec) co_return;
+        if (hec) co_return false;
         std::string piece(1000, '\0');
         for (int f = 0; f < frames; ++f) {
             for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<char>((f * 1000 + i) % 251);
             auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(piece)), nothrow);
-            if (ec) co_return;
+            if (ec) co_return false;
         }
-        co_await net::async_write(stream, http::make_chunk_last(), nothrow);
-        beast::flat_buffer b;
-        co_await stream.async_read_some(b.prepare(1), nothrow);
+        auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
+        co_return !lec;
     }
 
+    // Returns whether the whole stream was written (the connection may then be kept alive).
     template <class Stream>
-    net::awaitable<void> send_stream(Stream& stream, beast::tcp_stream&, const std::string& model, int frames,
+    net::awaitable<bool> send_stream(Stream& stream, beast::tcp_stream&, const std::string& model, int frames,
                                      int interval_ms, bool text) {
         http::response<http::empty_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "text/event-stream; charset=utf-8");
@@ -270,7 +274,7 @@ struct MockUpstream::Impl {
         res.chunked(true);
         http::response_serializer<http::empty_body> sr{res};
         auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
-        if (hec) co_return;
+        if (hec) co_return false;
         const bool die = model == "mock-die-mid-stream";
         const bool stall = model == "mock-stall-stream";
         const int count = (die || stall) ? 2 : frames;
@@ -284,14 +288,14 @@ struct MockUpstream::Impl {
             auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(frame)), nothrow);
             if (ec) {
                 owner.aborted_streams_.fetch_add(1);
-                co_return;
+                co_return false;
             }
         }
-        if (die) co_return;  // the caller closes the socket without the last chunk
+        if (die) co_return false;  // the caller closes the socket without the last chunk
         if (stall) {
             timer.expires_after(std::chrono::hours(1));
             co_await timer.async_wait(nothrow);
-            co_return;
+            co_return false;
         }
         if (interval_ms > 0) {
             timer.expires_after(std::chrono::milliseconds(interval_ms));
@@ -304,18 +308,16 @@ struct MockUpstream::Impl {
                 R"("model":"mock-usage-chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}})"
                 "\n\n";
             auto [uec, un] = co_await net::async_write(stream, http::make_chunk(net::buffer(usage_frame)), nothrow);
-            if (uec) co_return;
+            if (uec) co_return false;
         }
         static const std::string done = "data: [DONE]\n\n";
         auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
         if (ec) {
             owner.aborted_streams_.fetch_add(1);
-            co_return;
+            co_return false;
         }
-        co_await net::async_write(stream, http::make_chunk_last(), nothrow);
-        // Wait for the peer to close (or reuse) so the caller's close does not race the last bytes.
-        beast::flat_buffer b;
-        co_await stream.async_read_some(b.prepare(1), nothrow);
+        auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
+        co_return !lec;
     }
 
     net::awaitable<void> accept_loop() {
