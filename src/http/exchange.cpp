@@ -56,20 +56,17 @@ Exchange::ClientWatch Exchange::watch_client(std::function<void()> on_gone) {
     auto state = std::make_shared<ClientWatch::State>();
     state->on_gone = std::move(on_gone);
     auto& socket = stream_.socket();
-    net::co_spawn(
-        socket.get_executor(),
-        [state, &socket]() -> net::awaitable<void> {
-            auto [ec] = co_await socket.async_wait(net::ip::tcp::socket::wait_read, use_nothrow);
-            // After `done` the socket may be gone: touch nothing.
-            if (state->done || ec) co_return;
-            char byte;
-            const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-                state->done = true;
-                state->on_gone();
-            }
-        },
-        [](std::exception_ptr) {});
+    // A plain completion handler, not a coroutine: this runs for every relayed call.
+    socket.async_wait(net::ip::tcp::socket::wait_read, [state, &socket](error_code ec) {
+        // After `done` the socket may be gone: touch nothing.
+        if (state->done || ec) return;
+        char byte;
+        const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            state->done = true;
+            state->on_gone();
+        }
+    });
     return ClientWatch(std::move(state), socket);
 }
 
