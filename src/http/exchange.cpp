@@ -103,6 +103,27 @@ net::awaitable<bool> Exchange::send(bhttp::status status, std::string body, std:
     co_return co_await send(std::move(response));
 }
 
+net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, std::string_view body) {
+    const auto code = static_cast<bhttp::status>(status);
+    const bool bodiless = code == bhttp::status::no_content || code == bhttp::status::not_modified;
+    std::string head;
+    head.reserve(128 + fields.size());
+    head.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+    head.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields);
+    append_field(head, "X-Request-Id", request_id_);
+    if (!bodiless) append_field(head, "Content-Length", std::to_string(body.size()));
+    if (!keep_alive_) append_field(head, "Connection", "close");
+    head.append("\r\n");
+    status_ = static_cast<int>(status);
+    const std::array<net::const_buffer, 2> message{net::buffer(head),
+                                                   net::buffer(body.data(), bodiless ? 0 : body.size())};
+    stream_.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, message, use_nothrow);
+    bytes_out_ += n;
+    if (ec) broken_ = true;
+    co_return !ec;
+}
+
 net::awaitable<bool> Exchange::send_error(const core::Error& error) {
     co_return co_await send(static_cast<bhttp::status>(error.status), core::to_json(error), "application/json");
 }

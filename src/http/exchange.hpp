@@ -54,6 +54,9 @@ public:
     /// Sends a whole answer; sets X-Request-Id, Content-Length and keep-alive.
     net::awaitable<bool> send(bhttp::response<bhttp::string_body> response);
     net::awaitable<bool> send(bhttp::status status, std::string body, std::string_view content_type);
+    /// Sends a whole answer whose fields are given as text ("Name: value\r\n" each, e.g. an
+    /// upstream's passed headers); adds X-Request-Id, Content-Length and keep-alive.
+    net::awaitable<bool> send(unsigned status, std::string_view fields, std::string_view body);
     /// Sends `error` in OpenAI's shape with its status.
     net::awaitable<bool> send_error(const core::Error& error);
 

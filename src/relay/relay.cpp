@@ -546,13 +546,22 @@ net::awaitable<Relay::Outcome> Relay::try_channel(http::Exchange& exchange, cons
     }
     channel.health->record_success();
     if (auto u = usage_of(response.body())) outcome.usage = *u;
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-    add_headers(res, passed_headers(response));
-    const std::string_view answer_type = response[bhttp::field::content_type];
-    res.set(bhttp::field::content_type, answer_type.empty() ? std::string_view("application/json") : answer_type);
-    res.body() = std::move(response.body());
+    // The answer's head straight from the upstream's (filtered) fields, without a second
+    // Beast message: this is the path of every non-stream call.
+    std::string fields;
+    fields.reserve(256);
+    bool typed = false;
+    for (const auto& f : response) {
+        if (f.name() == bhttp::field::content_type) {
+            typed = true;
+            http::append_field(fields, "Content-Type", f.value());
+        } else if (pass_response_header(f.name_string())) {
+            http::append_field(fields, f.name_string(), f.value());
+        }
+    }
+    if (!typed) http::append_field(fields, "Content-Type", "application/json");
     outcome.answered = true;
-    co_await exchange.send(std::move(res));
+    co_await exchange.send(static_cast<unsigned>(status), fields, response.body());
     co_return outcome;
 }
 
