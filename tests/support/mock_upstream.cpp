@@ -330,6 +330,10 @@ struct MockUpstream::Impl {
     }
 
     net::awaitable<void> handle(tcp::socket socket) {
+        // As real upstreams do: without it a frame written right after the header on a reused
+        // connection waits for the relay's delayed ACK (~40 ms).
+        beast::error_code nodelay_ec;
+        socket.set_option(tcp::no_delay(true), nodelay_ec);
         if (owner.options_.tls) {
             beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ssl);
             auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, nothrow);
