@@ -217,6 +217,7 @@ int run(const config::Config& config) {
         w->listener.listen(tcp::endpoint(address, port), true);
         w->listener.start();
         w->usage.start(w->ioc.get_executor());
+        w->client.start_sweeping();
     }
     spdlog::info("nexus-api listening on {}:{} with {} I/O thread(s)", config.host, port, threads);
 

@@ -65,6 +65,39 @@ void Client::release(std::unique_ptr<Connection> connection) {
     stack.push_back(std::move(connection));
 }
 
+void Client::close_stale(Clock::time_point now) {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        auto& stack = it->second;
+        // Released in time order: the oldest are at the front.
+        std::size_t stale = 0;
+        while (stale < stack.size() && now - stack[stale]->idle_since_ >= config_.upstream_keepalive) ++stale;
+        stack.erase(stack.begin(), stack.begin() + static_cast<std::ptrdiff_t>(stale));
+        it = stack.empty() ? idle_.erase(it) : std::next(it);
+    }
+}
+
+std::size_t Client::idle_count() const {
+    std::size_t n = 0;
+    for (const auto& [origin, stack] : idle_) n += stack.size();
+    return n;
+}
+
+void Client::start_sweeping() {
+    sweep_timer_ = std::make_unique<net::steady_timer>(executor_);
+    const auto every = std::max<std::chrono::milliseconds>(config_.upstream_keepalive / 2, std::chrono::seconds(1));
+    net::co_spawn(
+        executor_,
+        [this, every]() -> net::awaitable<void> {
+            for (;;) {
+                sweep_timer_->expires_after(every);
+                auto [ec] = co_await sweep_timer_->async_wait(use_nothrow);
+                if (ec) co_return;
+                close_stale(Clock::now());
+            }
+        },
+        [](std::exception_ptr) {});
+}
+
 net::awaitable<Client::Acquired> Client::connect(const Origin& origin, Clock::time_point deadline) {
     using namespace net::experimental::awaitable_operators;
     auto fail = [&](core::AttemptOutcome outcome, core::Error error) {

@@ -1,5 +1,6 @@
 #pragma once
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -83,6 +84,15 @@ public:
     /// Gives back a connection whose last response was read whole and that may be kept alive.
     void release(std::unique_ptr<Connection> connection);
 
+    /// Closes idle connections older than `upstream_keepalive` now, and from now on every so
+    /// often, so that a pool nobody draws from does not hold descriptors (or sockets the
+    /// upstream already closed) for ever. Runs on the client's executor until it stops.
+    void start_sweeping();
+    /// Closes idle connections that were idle `upstream_keepalive` or longer at `now`.
+    void close_stale(Clock::time_point now);
+    /// Idle pooled connections, over all origins.
+    std::size_t idle_count() const;
+
 private:
     net::awaitable<Acquired> connect(const Origin& origin, Clock::time_point deadline);
 
@@ -91,6 +101,7 @@ private:
     const config::Config& config_;
     net::ip::tcp::resolver resolver_;
     std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+    std::unique_ptr<net::steady_timer> sweep_timer_;
 };
 
 }  // namespace nexus::upstream

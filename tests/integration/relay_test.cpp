@@ -227,6 +227,22 @@ TEST_F(Relay, UpstreamConnectionsAreKeptAlive) {
     EXPECT_LE(mock_.connections(), 2);
 }
 
+// An idle pooled connection nobody draws from is closed once it is older than the keep-alive
+// time, not held (with its descriptor) until the next call to that upstream.
+TEST_F(Relay, IdlePooledConnectionsAreClosedAfterTheKeepAlive) {
+    nexus_.reset();
+    auto env = env_for(mock_, mock_.good_key());
+    env["NEXUS_UPSTREAM_KEEPALIVE_SECONDS"] = "1";
+    nexus_ = std::make_unique<NexusProcess>(env);
+    ASSERT_TRUE(nexus_->wait_ready()) << nexus_->stderr_text();
+    add_token(port());
+    ASSERT_EQ(post_chat(port(), chat_body("m")).status, 200);
+    const int closed_before = mock_.closed_connections();
+    EXPECT_EQ(mock_.connections() - closed_before, 1) << "the connection is pooled";
+    for (int i = 0; i < 60 && mock_.closed_connections() == closed_before; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(mock_.closed_connections(), closed_before + 1) << "the sweep closed it without a new call";
+}
+
 TEST_F(Relay, LogsHoldNoKeyNoTokenNoBody) {
     post_chat(port(), chat_body("m"));
     post_chat(port(), chat_body("m"), {{"Authorization", "Bearer client-secret-token-1"}});

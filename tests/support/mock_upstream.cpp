@@ -325,7 +325,7 @@ struct MockUpstream::Impl {
             auto [ec, socket] = co_await acceptor.async_accept(nothrow);
             if (ec) co_return;
             owner.connections_.fetch_add(1);
-            net::co_spawn(ioc, handle(std::move(socket)), net::detached);
+            net::co_spawn(ioc, handle(std::move(socket)), [this](std::exception_ptr) { owner.closed_connections_.fetch_add(1); });
         }
     }
 

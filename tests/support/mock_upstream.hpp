@@ -67,6 +67,8 @@ public:
 
     std::vector<RecordedRequest> requests() const;
     int connections() const { return connections_.load(); }
+    /// Connections whose session ended (the caller closed it, or a scenario did).
+    int closed_connections() const { return closed_connections_.load(); }
     /// Calls the other side abandoned: streams whose writes failed because it closed, and
     /// mock-hang calls it closed (a cancelled relay).
     int aborted_streams() const { return aborted_streams_.load(); }
@@ -84,6 +86,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<RecordedRequest> requests_;
     std::atomic<int> connections_{0};
+    std::atomic<int> closed_connections_{0};
     std::atomic<int> aborted_streams_{0};
     friend struct Impl;
 };
