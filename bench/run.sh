@@ -41,8 +41,8 @@ targets=${BENCH_TARGETS:-"direct nginx nexus portkey"}
 # most streams the descriptor limit lets every target hold: 10,000 where the limit allows it.
 nofile=$(ulimit -Hn)
 nofile_conf=$([[ $nofile == unlimited ]] && echo 100000 || echo "$nofile")
-if [[ $nofile != unlimited ]] && ((nofile < 20064)); then
-  cap=$(( (nofile - 64) / 2 ))
+if [[ $nofile != unlimited ]] && ((nofile < 20256)); then
+  cap=$(( (nofile - 256) / 2 ))  # room for listeners, pools and files besides the streams
   steps=$(for n in $steps; do echo $(( n < cap ? n : cap )); done | uniq | tr '\n' ' ')
   fd_note="Descriptor limit $nofile (hard): the last step is $cap streams, the most a relay can hold with two descriptors each."
 fi
