@@ -159,7 +159,16 @@ const std::vector<Option>& options() {
              c.admin_key = std::string(v);
          }},
         {"SILICONFLOW_API_KEY", "--siliconflow-api-key", "(none)", "on an empty database, becomes the first channel",
-         [](Config& c, auto, auto v) { c.siliconflow_api_key = std::string(v); }},
+         [](Config& c, auto n, auto v) {
+             // The key goes into a request header: a stray newline from `$(cat keyfile)` must
+             // stop start-up, not reach the wire.
+             for (const char ch : v) {
+                 if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+                     throw ConfigError(std::string(n) + ": must not hold spaces or control characters (a trailing newline?)");
+                 }
+             }
+             c.siliconflow_api_key = std::string(v);
+         }},
         {"SILICONFLOW_BASE_URL", "--siliconflow-base-url", "https://api.siliconflow.cn",
          "base URL of that first channel (a trailing /v1 is tolerated)",
          [](Config& c, auto n, auto v) { c.siliconflow_base_url = parse_base_url(n, v); }},

@@ -69,6 +69,8 @@ TEST(Config, BadValuesNameTheVariable) {
     EXPECT_NE(error_of({{"SILICONFLOW_BASE_URL", "ftp://x"}}).find("SILICONFLOW_BASE_URL"), std::string::npos);
     EXPECT_NE(error_of({{"NEXUS_LOG_LEVEL", "loud"}}).find("NEXUS_LOG_LEVEL"), std::string::npos);
     EXPECT_NE(error_of({{"NEXUS_ACCESS_LOG", "maybe"}}).find("NEXUS_ACCESS_LOG"), std::string::npos);
+    EXPECT_NE(error_of({{"SILICONFLOW_API_KEY", "sk-abc\n"}}).find("SILICONFLOW_API_KEY"), std::string::npos);
+    EXPECT_NE(error_of({{"SILICONFLOW_API_KEY", "sk-abc\r\nX-Evil: 1"}}).find("control"), std::string::npos);
     const auto flag_error = error_of({}, {"--port", "x"});
     EXPECT_NE(flag_error.find("--port"), std::string::npos);
     EXPECT_NE(flag_error.find("NEXUS_PORT"), std::string::npos);
