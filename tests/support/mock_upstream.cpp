@@ -230,13 +230,7 @@ struct MockUpstream::Impl {
                                     {"message", json::object{{"role", "assistant"}, {"content", "Hello from mock"}}},
                                     {"finish_reason", "stop"}}}},
                     {"usage", json::object{{"prompt_tokens", 5}, {"completion_tokens", 3}, {"total_tokens", 8}}}};
-                res = Response{http::status::ok, 11};
-                res.set(http::field::content_type, "application/json");
-                res.set("x-siliconcloud-trace-id", "trace-abc");
-                res.set("Set-Cookie", "upstream-session=secret");
-                res.set("X-Internal-Node", "node-7");
-                res.body() = json::serialize(body);
-                res.prepare_payload();
+                res = json_answer(body);
             }
             res.keep_alive(req.keep_alive());
             auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
