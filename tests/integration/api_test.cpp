@@ -189,6 +189,18 @@ TEST_F(Api, AnUpstreamUsageChunkIsNotDoubled) {
     EXPECT_EQ(usage_records(1).at(0).at("completion_tokens"), 9);
 }
 
+TEST_F(Api, AStreamEndingWithoutDoneStillGetsItsUsageChunkLast) {
+    add_mock_channel();
+    const std::string body = R"({"model":"mock-no-done","stream":true,"stream_options":{"include_usage":true},)"
+                             R"("messages":[{"role":"user","content":"hi"}]})";
+    const auto res = stream_chat(port(), body, {{"X-Mock-Frames", "2"}});
+    ASSERT_TRUE(res.complete) << res.error;
+    ASSERT_EQ(res.events.size(), 3u) << res.raw;
+    const auto last = json::parse(res.events[2].data).as_object();
+    EXPECT_TRUE(last.at("choices").as_array().empty());
+    EXPECT_EQ(last.at("usage").at("completion_tokens"), 2);
+}
+
 TEST_F(Api, CompletionsStreamGetsATextCompletionUsageChunk) {
     add_mock_channel();
     const auto res = stream_post(port(), "/v1/completions",

@@ -304,11 +304,13 @@ struct MockUpstream::Impl {
             auto [uec, un] = co_await net::async_write(stream, http::make_chunk(net::buffer(usage_frame)), nothrow);
             if (uec) co_return false;
         }
-        static const std::string done = "data: [DONE]\n\n";
-        auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
-        if (ec) {
-            owner.aborted_streams_.fetch_add(1);
-            co_return false;
+        if (model != "mock-no-done") {
+            static const std::string done = "data: [DONE]\n\n";
+            auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
+            if (ec) {
+                owner.aborted_streams_.fetch_add(1);
+                co_return false;
+            }
         }
         auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
         co_return !lec;

@@ -37,6 +37,7 @@ struct RecordedRequest {
 ///   mock-die-mid-stream  a stream that sends two frames and then drops the connection
 ///   mock-stall-stream    a stream that sends two frames and then goes silent
 ///   mock-usage-chunk     a stream that ends with OpenAI's usage-only chunk (`choices: []`)
+///   mock-no-done         a stream that ends properly but without `data: [DONE]`
 /// Stream pacing: header X-Mock-Frames (default 3) and X-Mock-Interval-Ms (default 0).
 ///
 /// The other endpoints answer in SiliconFlow's shapes too (the error scenarios above apply to
