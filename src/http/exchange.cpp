@@ -78,22 +78,17 @@ void Exchange::stamp(Message& message) {
 }
 
 net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response) {
-    stamp(response);
-    if (response.result() == bhttp::status::no_content || response.result() == bhttp::status::not_modified) {
-        response.body().clear();  // no body and no Content-Length (RFC 9110 §8.6)
-    } else {
-        response.prepare_payload();
+    std::string fields;
+    fields.reserve(128);
+    for (const auto& f : response) {
+        // Framing and the request id are the Exchange's to write.
+        if (f.name() == bhttp::field::content_length || f.name() == bhttp::field::connection ||
+            f.name() == bhttp::field::transfer_encoding || beast::iequals(f.name_string(), "x-request-id")) {
+            continue;
+        }
+        append_field(fields, f.name_string(), f.value());
     }
-    std::string head;
-    head.reserve(256);
-    append_response_head(head, response.base());
-    head.append("\r\n");
-    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(response.body())};
-    stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, message, use_nothrow);
-    bytes_out_ += n;
-    if (ec) broken_ = true;
-    co_return !ec;
+    co_return co_await send(response.result_int(), fields, response.body());
 }
 
 net::awaitable<bool> Exchange::send(bhttp::status status, std::string body, std::string_view content_type) {

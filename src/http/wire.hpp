@@ -1,12 +1,8 @@
 #pragma once
-#include <boost/beast/http/message.hpp>
-
 #include <string>
 #include <string_view>
 
 namespace nexus::http {
-
-namespace bhttp = boost::beast::http;
 
 /// HTTP/1.1 message heads as text, for writing a head and a body in one gather write. Beast's
 /// serializer walks a variant buffer sequence several times per write; for a whole message we
@@ -17,14 +13,6 @@ namespace bhttp = boost::beast::http;
 /// Appends `name: value\r\n`.
 inline void append_field(std::string& out, std::string_view name, std::string_view value) {
     out.append(name).append(": ").append(value).append("\r\n");
-}
-
-/// Appends a response's status line and fields, without the blank line that ends the head.
-template <class Fields>
-void append_response_head(std::string& out, const bhttp::header<false, Fields>& head) {
-    out.append("HTTP/1.1 ").append(std::to_string(head.result_int())).push_back(' ');
-    out.append(head.reason().empty() ? bhttp::obsolete_reason(head.result()) : head.reason()).append("\r\n");
-    for (const auto& f : head) append_field(out, f.name_string(), f.value());
 }
 
 }  // namespace nexus::http
