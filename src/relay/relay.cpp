@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -124,27 +125,12 @@ bool is_json(std::string_view content_type) {
     return content_type.empty() || content_type.find("json") != std::string_view::npos;
 }
 
-// The path of the target, percent-decoded; nullopt for a malformed escape.
+// The path of the target, percent-decoded; nullopt for a target that is not a valid origin-form
+// (a malformed escape, say).
 std::optional<std::string> decoded_path(std::string_view target) {
-    target = target.substr(0, target.find('?'));
-    std::string out;
-    out.reserve(target.size());
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < target.size(); ++i) {
-        if (target[i] != '%') {
-            out.push_back(target[i]);
-            continue;
-        }
-        if (i + 2 >= target.size() || hex(target[i + 1]) < 0 || hex(target[i + 2]) < 0) return std::nullopt;
-        out.push_back(static_cast<char>(hex(target[i + 1]) * 16 + hex(target[i + 2])));
-        i += 2;
-    }
-    return out;
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return std::nullopt;
+    return url->path();
 }
 
 }  // namespace

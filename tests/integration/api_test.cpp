@@ -303,6 +303,9 @@ TEST_F(Api, ModelsListsDeclaredMappedAndFetchedModels) {
     const auto missing = api_call(port(), "GET", "/v1/models/no-such-model");
     EXPECT_EQ(missing.status, 404);
     EXPECT_EQ(error_of(missing.body).at("code"), "model_not_found");
+    const auto malformed = api_call(port(), "GET", "/v1/models/Qwen%2");
+    EXPECT_EQ(malformed.status, 404) << "a malformed escape names no model";
+    EXPECT_EQ(error_of(malformed.body).at("code"), "model_not_found");
     EXPECT_EQ(api_call(port(), "POST", "/v1/models").status, 405);
     EXPECT_EQ(api_call(port(), "DELETE", "/v1/models/gpt-4o").status, 405);
 }
