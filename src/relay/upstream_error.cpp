@@ -10,6 +10,9 @@ namespace json = boost::json;
 
 namespace {
 
+constexpr std::size_t kMaxMessage = 1024;  // of the upstream's message, after scrubbing
+constexpr std::size_t kMaxField = 256;     // of its code, type and param
+
 std::string code_text(const json::value* v) {
     if (v == nullptr) return {};
     if (v->is_string()) return std::string(v->get_string());
@@ -64,10 +67,17 @@ core::Error translate_upstream_error(int status, std::string_view body, std::str
     } else if (!ec && doc.is_string()) {
         upstream_message = doc.get_string();
     } else {
-        upstream_message = trim(body.substr(0, 512));
+        upstream_message = trim(body);
+    }
+    // Scrub before cutting: a key that straddles the cut would otherwise leave its head behind.
+    for (auto* field : {&upstream_message, &upstream_code, &upstream_type, &upstream_param}) {
+        scrub(*field, secret);
     }
     if (upstream_message.empty()) upstream_message = "no message";
-    if (upstream_message.size() > 1024) upstream_message.resize(1024);
+    if (upstream_message.size() > kMaxMessage) upstream_message.resize(kMaxMessage);
+    for (auto* field : {&upstream_code, &upstream_type, &upstream_param}) {
+        if (field->size() > kMaxField) field->resize(kMaxField);
+    }
 
     const bool balance = upstream_code == "30001";
     switch (status) {
@@ -114,8 +124,6 @@ core::Error translate_upstream_error(int status, std::string_view body, std::str
     e.message += upstream_message;
     e.code = upstream_code;
     e.param = upstream_param;
-    scrub(e.message, secret);
-    scrub(e.code, secret);
     e.detail = "upstream status " + std::to_string(status);
     return e;
 }

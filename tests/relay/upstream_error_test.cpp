@@ -69,6 +69,27 @@ TEST(TranslateUpstreamError, ScrubsTheKey) {
     EXPECT_NE(e.message.find("[redacted]"), std::string::npos);
 }
 
+TEST(TranslateUpstreamError, ScrubsBeforeCuttingSoNoHeadOfTheKeyIsLeft) {
+    const std::string key = "sk-abcdefghijklmnopqrstuvwxyz123456";
+    // The key starts just before the message limit: cut first, its head would survive unscrubbed.
+    const std::string filler(1010, 'x');
+    for (const auto& body : {R"({"message":")" + filler + key + R"("})", filler + key}) {
+        const auto e = translate_upstream_error(400, body, key);
+        EXPECT_EQ(e.message.find("sk-abcdefghij"), std::string::npos) << e.message.substr(1000);
+        EXPECT_NE(e.message.find("[redacted]"), std::string::npos);
+    }
+}
+
+TEST(TranslateUpstreamError, ScrubsTypeAndParamToo) {
+    const std::string key = "sk-abcdef123456";
+    const auto e = translate_upstream_error(
+        400, R"({"error":{"message":"m","type":"t-)" + key + R"(","param":"p-)" + key + R"(","code":"c-)" + key + R"("}})",
+        key);
+    EXPECT_EQ(e.type, "t-[redacted]");
+    EXPECT_EQ(e.param, "p-[redacted]");
+    EXPECT_EQ(e.code, "c-[redacted]");
+}
+
 TEST(TranslateUpstreamError, EmptyAndHugeBodies) {
     EXPECT_EQ(translate_upstream_error(500, "", "k").message, "The upstream failed: no message");
     const auto e = translate_upstream_error(500, std::string(100000, 'x'), "k");
