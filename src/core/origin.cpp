@@ -2,6 +2,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <charconv>
+
 namespace nexus::core {
 
 std::optional<Origin> Origin::parse(std::string_view base_url) {
@@ -25,8 +27,12 @@ std::optional<Origin> Origin::parse(std::string_view base_url) {
     const std::string default_port = o.tls ? "443" : "80";
     o.port = url->has_port() ? std::string(url->port()) : default_port;
     if (o.port.empty()) o.port = default_port;
-    const auto port_number = std::stoul(o.port);
-    if (port_number == 0 || port_number > 65535) return std::nullopt;
+    // The port as text may be any run of digits: read it without overflow or exceptions.
+    unsigned port_number = 0;
+    const auto [end, ec] = std::from_chars(o.port.data(), o.port.data() + o.port.size(), port_number);
+    if (ec != std::errc{} || end != o.port.data() + o.port.size() || port_number == 0 || port_number > 65535) {
+        return std::nullopt;
+    }
 
     std::string path(url->encoded_path());
     while (!path.empty() && path.back() == '/') path.pop_back();

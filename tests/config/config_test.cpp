@@ -67,6 +67,8 @@ TEST(Config, BadValuesNameTheVariable) {
     EXPECT_NE(error_of({{"NEXUS_SHUTDOWN_GRACE_SECONDS", "soon"}}).find("NEXUS_SHUTDOWN_GRACE_SECONDS"),
               std::string::npos);
     EXPECT_NE(error_of({{"SILICONFLOW_BASE_URL", "ftp://x"}}).find("SILICONFLOW_BASE_URL"), std::string::npos);
+    EXPECT_NE(error_of({{"SILICONFLOW_BASE_URL", "http://127.0.0.1:99999999999999999999"}}).find("SILICONFLOW_BASE_URL"),
+              std::string::npos);
     EXPECT_NE(error_of({{"NEXUS_LOG_LEVEL", "loud"}}).find("NEXUS_LOG_LEVEL"), std::string::npos);
     EXPECT_NE(error_of({{"NEXUS_ACCESS_LOG", "maybe"}}).find("NEXUS_ACCESS_LOG"), std::string::npos);
     EXPECT_NE(error_of({{"SILICONFLOW_API_KEY", "sk-abc\n"}}).find("SILICONFLOW_API_KEY"), std::string::npos);

@@ -49,5 +49,13 @@ TEST(Origin, RefusesOtherShapes) {
     }
 }
 
+TEST(Origin, PortsOutOfRangeAreRefusedWithoutThrowing) {
+    for (const auto* url : {"http://127.0.0.1:65536", "http://127.0.0.1:99999999999999999999",
+                            "https://x.com:18446744073709551616"}) {
+        EXPECT_NO_THROW(EXPECT_FALSE(Origin::parse(url)) << url);
+    }
+    EXPECT_TRUE(Origin::parse("http://127.0.0.1:65535"));
+}
+
 }  // namespace
 }  // namespace nexus::core
