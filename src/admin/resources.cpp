@@ -15,6 +15,9 @@ namespace {
 
 constexpr std::size_t kMaxName = 256;
 constexpr std::size_t kMaxKey = 4096;
+// Bounded so that the weights of every channel add up without overflow.
+constexpr std::int64_t kMaxWeight = 1'000'000;
+constexpr std::int64_t kMaxPriority = 1'000'000;
 
 Error bad(std::string field, std::string message) {
     return Error::bad_request(std::move(message), std::move(field), "invalid_value");
@@ -138,9 +141,12 @@ core::Result<store::Channel> apply_channel(const json::object& body, store::Chan
             }
         } else if (name == "priority") {
             e = read_int(v, name, c.priority);
+            if (!e && (c.priority < -kMaxPriority || c.priority > kMaxPriority)) {
+                e = bad("priority", "'priority' must be from -1000000 to 1000000.");
+            }
         } else if (name == "weight") {
             e = read_int(v, name, c.weight);
-            if (!e && c.weight < 0) e = bad("weight", "'weight' must be 0 or more.");
+            if (!e && (c.weight < 0 || c.weight > kMaxWeight)) e = bad("weight", "'weight' must be from 0 to 1000000.");
         } else if (name == "status") {
             std::int64_t s = 0;
             e = read_int(v, name, s);

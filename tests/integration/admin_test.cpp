@@ -135,6 +135,9 @@ TEST_F(Admin, BadInputIs400AndWritesNothing) {
              {R"({"type":"OpenAI","name":"n","key":"k","weight":-1})", "weight"},
              {R"({"type":"OpenAI","name":"n","key":"k","priority":"high"})", "priority"},
              {R"({"type":"OpenAI","name":"n","key":"k","base_url":"mailto:x@y"})", "base_url"},
+             {R"({"type":"OpenAI","name":"n","key":"k","base_url":"http://h:65536"})", "base_url"},
+             {R"({"type":"OpenAI","name":"n","key":"k","base_url":"http://h:99999999999999999999"})", "base_url"},
+             {R"({"type":"OpenAI","name":"n","key":"k","weight":1000001})", "weight"},
              {R"({"type":"OpenAI","name":"n","key":"k","surprise":true})", "surprise"},
              {R"({"type":"OpenAI-Compatible","name":"n","key":"k"})", "base_url"}}) {
         const auto res = call("POST", "/api/channel", body);
