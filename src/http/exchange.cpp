@@ -101,6 +101,8 @@ net::awaitable<bool> Exchange::send(bhttp::status status, std::string body, std:
 net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, std::string_view body) {
     const auto code = static_cast<bhttp::status>(status);
     const bool bodiless = code == bhttp::status::no_content || code == bhttp::status::not_modified;
+    // A HEAD answer has GET's head, Content-Length included, and no body.
+    const bool head_only = request_.method() == bhttp::verb::head;
     std::string head;
     head.reserve(128 + fields.size());
     head.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
@@ -111,7 +113,7 @@ net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, st
     head.append("\r\n");
     status_ = static_cast<int>(status);
     const std::array<net::const_buffer, 2> message{net::buffer(head),
-                                                   net::buffer(body.data(), bodiless ? 0 : body.size())};
+                                                   net::buffer(body.data(), bodiless || head_only ? 0 : body.size())};
     stream_.expires_after(config_.write_timeout);
     auto [ec, n] = co_await net::async_write(stream_, message, use_nothrow);
     bytes_out_ += n;

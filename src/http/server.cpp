@@ -27,6 +27,8 @@ void Router::add_prefix(std::string prefix, core::Route route, Handler handler) 
 
 Router::Match Router::find(bhttp::verb method, std::string_view target) const {
     const auto path = target.substr(0, target.find('?'));
+    // HEAD is GET without the body (Exchange leaves the body out).
+    if (method == bhttp::verb::head) method = bhttp::verb::get;
     Match match;
     for (const auto& e : prefixes_) {
         if (path.starts_with(e.path)) return {&e.handler, e.route, true};

@@ -28,6 +28,32 @@ TEST(Server, HealthAndReadiness) {
     EXPECT_EQ(res.body, R"({"status":"ready"})");
 }
 
+TEST(Server, HeadAnswersWithGetsHeadersAndNoBody) {
+    auto nexus = start(Env{});
+    RawConnection c(nexus->port());
+    // The GET after the HEAD on the same connection parses only if the HEAD answer had no body.
+    ASSERT_TRUE(c.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const auto answer = c.read_until_close(3s);
+    ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+    const auto head_end = answer.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    const auto head = answer.substr(0, head_end);
+    EXPECT_NE(head.find("Content-Length: 15"), std::string::npos) << head;  // as GET's {"status":"ok"}
+    EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos) << head;
+    EXPECT_EQ(answer.substr(head_end + 4, 12), "HTTP/1.1 200") << answer;
+    EXPECT_NE(answer.find(R"({"status":"ready"})"), std::string::npos);
+    EXPECT_EQ(answer.find(R"({"status":"ok"})"), std::string::npos) << "the HEAD answer carried a body";
+}
+
+TEST(Server, SigpipeIsIgnored) {
+    auto nexus = start(Env{});
+    const auto status = read_file("/proc/" + std::to_string(nexus->pid()) + "/status");
+    const auto at = status.find("SigIgn:");
+    ASSERT_NE(at, std::string::npos);
+    const auto mask = std::stoull(status.substr(at + 7, status.find('\n', at) - at - 7), nullptr, 16);
+    EXPECT_TRUE(mask & (1ull << (SIGPIPE - 1))) << status.substr(at, 40);
+}
+
 TEST(Server, MetricsCountRequestsAttemptsAndStreams) {
     MockUpstream mock{MockUpstream::Options{}};
     auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
