@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -288,6 +289,8 @@ int run(const config::Config& config) {
 }
 
 int main(int argc, char** argv) {
+    // A write to a peer that closed must fail with EPIPE on that connection, never kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
     config::Config config;
     try {
         config = config::load(argc, argv);

@@ -46,6 +46,7 @@ public:
     /// Waits for the "listening on" log line; false when the process exited or it timed out.
     bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20));
     std::uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
 
     void signal(int signo);
     /// Waits for the process to exit; its exit code, or nullopt on timeout (or a signal death: -signo).
