@@ -205,11 +205,8 @@ net::awaitable<void> AdminApi::handle(http::Exchange& exchange) {
         co_await exchange.send_error(e);
         co_return;
     }
-    if (request.body().size() > kMaxBody) {
-        co_await exchange.send_error(
-            Error::payload_too_large("Admin request bodies are limited to " + std::to_string(kMaxBody) + " bytes."));
-        co_return;
-    }
+    // Only now, with the caller known, is the body read.
+    if (!co_await exchange.read_body(kMaxBody)) co_return;
 
     const std::string method(request.method_string());
     const std::string_view target = request.target();

@@ -39,7 +39,8 @@ namespace {
 // What every thread shares: read-only configuration, the TLS context, the store (used only on
 // the database thread), the snapshot holder, the admin login throttle.
 struct Shared {
-    Shared(const config::Config& c, store::Store& s) : config(c), store(s) {}
+    Shared(const config::Config& c, store::Store& s, std::size_t max_connections)
+        : config(c), store(s), connections(max_connections) {}
 
     const config::Config& config;
     net::ssl::context tls = upstream::make_tls_context();
@@ -48,6 +49,7 @@ struct Shared {
     net::thread_pool db{1};  // every database call runs here, never on an I/O thread
     std::string admin_hash;
     admin::AuthThrottle throttle;
+    http::ConnectionLimit connections;
     std::atomic<bool> draining{false};
 
     // Rebuilds the relay's view from the store; runs on the database thread.
@@ -91,7 +93,7 @@ struct Worker {
                 [this, &s](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
                     return test(c, s.config);
                 }),
-          listener(ioc, s.config, router, metrics) {}
+          listener(ioc, s.config, router, metrics, s.connections) {}
 
     net::awaitable<store::ChannelTestResult> test(store::Channel c, const config::Config& config) {
         snapshot::ChannelView view;
@@ -169,6 +171,10 @@ void prune_usage(store::Store& store, const config::Config& config) {
 
 int run(const config::Config& config) {
     const unsigned threads = config.threads ? config.threads : config::affinity_cpu_count();
+    // Every client connection and every upstream call holds a descriptor: take all we may.
+    const auto descriptors = config::raise_descriptor_limit();
+    const auto max_connections =
+        config.max_connections ? config.max_connections : config::default_max_connections(descriptors);
 
     // Storage: the data directory (owner only), the database, the master key, the admin key.
     std::filesystem::create_directories(config.data_dir);
@@ -178,7 +184,7 @@ int run(const config::Config& config) {
         config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string() : config.db;
     store::sqlite::SqliteStore store(db_path,
                                      core::SecretBox(store::load_master_key(config.secret, config.data_dir, db_path)));
-    Shared shared(config, store);
+    Shared shared(config, store, max_connections);
     // The database thread writes in the background: on a busy core it yields to the I/O threads
     // (nice 10 for that thread alone), so batch writes do not show up as latency spikes.
     net::post(shared.db, [] {
@@ -220,7 +226,8 @@ int run(const config::Config& config) {
         w->usage.start(w->ioc.get_executor());
         w->client.start_sweeping();
     }
-    spdlog::info("nexus-api listening on {}:{} with {} I/O thread(s)", config.host, port, threads);
+    spdlog::info("nexus-api listening on {}:{} with {} I/O thread(s), at most {} connections ({} descriptors)",
+                 config.host, port, threads, max_connections, descriptors);
 
     auto& main_ioc = workers.front()->ioc;
     // Usage retention: once an hour, on the database thread.

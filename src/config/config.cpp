@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <charconv>
 #include <cmath>
@@ -91,6 +92,9 @@ const std::vector<Option>& options() {
          }},
         {"NEXUS_MAX_HEADER_BYTES", "--max-header-bytes", "16384", "largest request header block (larger → 431)",
          [](Config& c, auto n, auto v) { c.max_header_bytes = parse_int<std::uint32_t>(n, v, 1024, 1u << 20); }},
+        {"NEXUS_MAX_CONNECTIONS", "--max-connections", "(descriptor limit - 256) / 2",
+         "open client connections at most; more are answered 503 overloaded",
+         [](Config& c, auto n, auto v) { c.max_connections = parse_int<std::size_t>(n, v, 1, 10'000'000); }},
         {"NEXUS_HEADER_TIMEOUT_SECONDS", "--header-timeout", "10", "time to read a request's headers",
          [](Config& c, auto n, auto v) { c.header_timeout = parse_seconds(n, v, 0.01); }},
         {"NEXUS_BODY_TIMEOUT_SECONDS", "--body-timeout", "60", "time to read a request's body",
@@ -225,6 +229,26 @@ Config load(int argc, const char* const* argv, const EnvLookup& env) {
         o.apply(config, std::string(o.flag) + " (" + o.env + ")", values[i]);
     }
     return config;
+}
+
+std::uint64_t raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::uint64_t>::max() : limit.rlim_cur;
+}
+
+std::size_t default_max_connections(std::uint64_t descriptors) {
+    // A relayed call holds two descriptors (client and upstream); keep 256 for listeners, the
+    // database, logs and idle pooled connections.
+    constexpr std::uint64_t kReserve = 256;
+    constexpr std::uint64_t kCeiling = 1'000'000;
+    const std::uint64_t n = descriptors > 2 * kReserve ? (descriptors - kReserve) / 2 : std::max<std::uint64_t>(descriptors / 4, 1);
+    return static_cast<std::size_t>(std::min(n, kCeiling));
 }
 
 unsigned affinity_cpu_count() {

@@ -20,6 +20,7 @@ struct Config {
     unsigned threads = 0;  ///< 0: one per CPU in the process's affinity mask
     std::uint64_t max_body_bytes = 32ull << 20;
     std::uint32_t max_header_bytes = 16u << 10;
+    std::size_t max_connections = 0;  ///< open client connections at most; 0: derived from the descriptor limit
     Millis header_timeout{10'000};   ///< to read a request's headers once its first byte came
     Millis body_timeout{60'000};     ///< to read a request's body
     Millis idle_timeout{60'000};     ///< keep-alive connection with no request
@@ -79,6 +80,12 @@ using EnvLookup = std::function<const char*(const char*)>;
 /// Builds the Config from `env` (default: the process environment) and then `argv`.
 /// Throws ConfigError for a bad value, ExitRequest after printing --help or a flag error.
 Config load(int argc, const char* const* argv, const EnvLookup& env = {});
+
+/// Raises this process's RLIMIT_NOFILE soft limit to its hard limit; returns the limit now in force.
+std::uint64_t raise_descriptor_limit();
+
+/// NEXUS_MAX_CONNECTIONS when unset: what `descriptors` can hold with two per relayed call.
+std::size_t default_max_connections(std::uint64_t descriptors);
 
 /// The number of CPUs in this process's affinity mask (at least 1).
 unsigned affinity_cpu_count();

@@ -47,6 +47,10 @@ Error Error::internal(std::string message, std::string detail) {
     return make(500, "api_error", "internal_error", std::move(message), {}, std::move(detail));
 }
 
+Error Error::overloaded(std::string message, std::string detail) {
+    return make(503, "api_error", "overloaded", std::move(message), {}, std::move(detail));
+}
+
 std::string to_json(const Error& error) {
     std::string out;
     out.reserve(96 + error.message.size());

@@ -24,6 +24,9 @@ struct Error {
     static Error bad_gateway(std::string message, std::string detail = {});
     static Error gateway_timeout(std::string message, std::string detail = {});
     static Error internal(std::string message, std::string detail = {});
+    /// 503 `overloaded`: this server is out of a resource of its own (connections, descriptors);
+    /// no channel is to blame and none is tried.
+    static Error overloaded(std::string message, std::string detail = {});
 };
 
 /// Renders `{"error":{"message","type","param","code"}}`, OpenAI's error shape.

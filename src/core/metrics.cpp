@@ -33,6 +33,10 @@ std::string_view outcome_label(AttemptOutcome o) {
     }
 }
 
+std::string_view overload_label(Overload o) {
+    return o == Overload::kConnections ? "connections" : "descriptors";
+}
+
 void Metrics::record_request(Route route, int status, std::chrono::nanoseconds latency) {
     const auto r = static_cast<std::size_t>(route);
     if (status >= kMinStatus && status < kMinStatus + kStatuses) {
@@ -98,6 +102,12 @@ std::string Metrics::render(std::span<const Metrics* const> all) {
     out += "# TYPE nexus_usage_records_dropped_total counter\n";
     out += fmt::format("nexus_usage_records_dropped_total {}\n",
                        sum([](const Metrics& m) -> const Counter& { return m.usage_dropped_; }));
+    out += "# HELP nexus_overloaded_total Connections and calls refused (503 overloaded) because this server ran out of a resource.\n";
+    out += "# TYPE nexus_overloaded_total counter\n";
+    for (std::size_t o = 0; o < static_cast<std::size_t>(Overload::kCount); ++o) {
+        out += fmt::format("nexus_overloaded_total{{cause=\"{}\"}} {}\n", overload_label(static_cast<Overload>(o)),
+                           sum([&](const Metrics& m) -> const Counter& { return m.overloaded_[o]; }));
+    }
     return out;
 }
 

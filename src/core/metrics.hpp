@@ -40,6 +40,14 @@ enum class AttemptOutcome : std::uint8_t {
 };
 std::string_view outcome_label(AttemptOutcome o);
 
+/// A resource of our own that ran out (answered 503 `overloaded`).
+enum class Overload : std::uint8_t {
+    kConnections,  ///< NEXUS_MAX_CONNECTIONS reached
+    kDescriptors,  ///< EMFILE / ENFILE: no descriptor for a socket
+    kCount
+};
+std::string_view overload_label(Overload o);
+
 /// Counters of one I/O thread. Only that thread writes them (relaxed atomics, no contention);
 /// the /metrics handler reads every thread's copy and adds them up.
 class Metrics {
@@ -53,6 +61,8 @@ public:
     void stream_closed() { open_streams_.fetch_sub(1, std::memory_order_relaxed); }
     /// A usage record was dropped because the database fell too far behind.
     void usage_record_dropped() { usage_dropped_.fetch_add(1, std::memory_order_relaxed); }
+    /// A connection or a call was refused because we ran out of `what`.
+    void overloaded(Overload what) { overloaded_[static_cast<std::size_t>(what)].fetch_add(1, std::memory_order_relaxed); }
 
     /// Renders the sum of `all` in the Prometheus text format (version 0.0.4).
     static std::string render(std::span<const Metrics* const> all);
@@ -69,6 +79,7 @@ private:
     std::array<Counter, static_cast<std::size_t>(AttemptOutcome::kCount)> attempts_{};
     std::atomic<std::int64_t> open_streams_{0};
     Counter usage_dropped_{0};
+    std::array<Counter, static_cast<std::size_t>(Overload::kCount)> overloaded_{};
 };
 
 }  // namespace nexus::core

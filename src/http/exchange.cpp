@@ -12,19 +12,72 @@
 
 namespace nexus::http {
 
-Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::string request_id, Clock::time_point start,
-                   const config::Config& config, bool keep_alive)
+Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                   std::string request_id, Clock::time_point start, const config::Config& config, bool keep_alive)
     : stream_(stream),
-      request_(request),
+      buffer_(buffer),
+      parser_(parser),
       request_id_(std::move(request_id)),
       start_(start),
       config_(config),
-      keep_alive_(keep_alive) {}
+      keep_alive_(keep_alive),
+      body_limit_(config.max_body_bytes) {}
 
 std::string Exchange::remote_address() const {
     error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
+net::awaitable<bool> Exchange::read_body(std::uint64_t limit) {
+    if (parser_.is_done()) co_return true;
+    body_limit_ = std::min<std::uint64_t>(limit, config_.max_body_bytes);
+    if (const auto length = parser_.content_length(); length && *length > body_limit_) {
+        co_await send_error(body_too_large());
+        co_return false;
+    }
+    parser_.body_limit(body_limit_);
+    // curl and others wait for "100 Continue" before sending a large body.
+    if (beast::iequals(request()[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream_.expires_after(config_.write_timeout);
+        auto [wec, wn] = co_await net::async_write(stream_, net::buffer(kContinue), use_nothrow);
+        if (wec) {
+            mark_unanswered(499);
+            co_return false;
+        }
+    }
+    stream_.expires_after(config_.body_timeout);
+    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser_, use_nothrow);
+    if (ec) {
+        co_await refuse(ec, "body");
+        co_return false;
+    }
+    // A large body may have grown the read buffer; do not keep that memory for the connection's life.
+    if (buffer_.capacity() > 16384 && buffer_.size() == 0) buffer_.shrink_to_fit();
+    co_return true;
+}
+
+core::Error Exchange::body_too_large() const {
+    return core::Error::payload_too_large("Request body is larger than the limit of " + std::to_string(body_limit_) +
+                                          " bytes.");
+}
+
+net::awaitable<void> Exchange::refuse(const error_code& ec, std::string_view part) {
+    close_after();
+    const bool parse_error = ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+    if (ec == bhttp::error::header_limit) {
+        co_await send_error(core::Error::header_too_large());
+    } else if (ec == bhttp::error::body_limit) {
+        co_await send_error(body_too_large());
+    } else if (ec == beast::error::timeout) {
+        mark_unanswered(408);  // the stream closed the socket when the deadline fired
+    } else if (parse_error) {
+        co_await send_error(core::Error::bad_request("Malformed HTTP request " + std::string(part) + "."));
+    } else if (part == "body") {
+        mark_unanswered(499);  // the client went away mid-body
+    }
 }
 
 std::optional<std::string_view> bearer_token(const Request& request) {
@@ -72,6 +125,7 @@ Exchange::ClientWatch Exchange::watch_client(std::function<void()> on_gone) {
 
 template <class Message>
 void Exchange::stamp(Message& message) {
+    if (!parser_.is_done()) keep_alive_ = false;
     message.set("X-Request-Id", request_id_);
     message.keep_alive(keep_alive_);
     status_ = static_cast<int>(message.result_int());
@@ -102,7 +156,9 @@ net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, st
     const auto code = static_cast<bhttp::status>(status);
     const bool bodiless = code == bhttp::status::no_content || code == bhttp::status::not_modified;
     // A HEAD answer has GET's head, Content-Length included, and no body.
-    const bool head_only = request_.method() == bhttp::verb::head;
+    const bool head_only = request().method() == bhttp::verb::head;
+    // A body left unread would be read as the next request: this answer ends the connection.
+    if (!parser_.is_done()) keep_alive_ = false;
     std::string head;
     head.reserve(128 + fields.size());
     head.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');

@@ -1,4 +1,5 @@
 #pragma once
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
@@ -18,6 +19,7 @@ namespace nexus::http {
 
 namespace bhttp = beast::http;
 using Request = bhttp::request<bhttp::string_body>;
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
 using Clock = std::chrono::steady_clock;
 
 /// The credential of `Authorization: Bearer <credential>` (the scheme in any case), or nullopt
@@ -33,17 +35,33 @@ struct AccessRecord {
     std::chrono::nanoseconds upstream_ttfb{-1};  ///< attempt start → upstream response headers
 };
 
-/// One request and its answer on a client connection. A handler gets it by reference and answers
-/// through it: either send() once, or begin_stream(), write_chunk()…, end_stream().
+/// One request and its answer on a client connection. A handler gets it with the request's head
+/// read (the body not yet), decides from the head whether to go on, reads the body with
+/// read_body() when it wants it, and answers: either send() once, or begin_stream(),
+/// write_chunk()…, end_stream(). An answer sent without the body read closes the connection
+/// after it (the unread body would be taken for the next request).
 /// Every answer carries X-Request-Id. Every write has the write deadline. Not thread-safe: it
 /// lives on the I/O thread of its connection. The awaitables return false when the client is
 /// gone (or too slow); the handler then stops, and the connection is closed.
 class Exchange {
 public:
-    Exchange(beast::tcp_stream& stream, Request& request, std::string request_id, Clock::time_point start,
-             const config::Config& config, bool keep_alive);
+    Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser, std::string request_id,
+             Clock::time_point start, const config::Config& config, bool keep_alive);
 
-    Request& request() { return request_; }
+    /// The request: its head from the start, its body after read_body().
+    Request& request() { return parser_.get(); }
+    /// Reads the request's body under the body deadline (answering "100 Continue" first when the
+    /// client waits for it). A body over `limit` bytes (its Content-Length at once, a chunked
+    /// one as it grows) is answered 413; malformed framing 400; a body too slow to come is cut
+    /// off (logged 408). Returns false when there is no body to handle: the answer, if any, was
+    /// sent, and the handler just stops.
+    net::awaitable<bool> read_body(std::uint64_t limit);
+    /// Whether the whole request, body included, has been read.
+    bool body_read() const { return parser_.is_done(); }
+    /// Answers a request whose `part` ("headers" or "body") could not be read because of `ec`:
+    /// 431 / 413 for limits, 400 for malformed HTTP; a request that ran out of time gets no
+    /// answer (its socket is closed) and is logged 408, one whose client left is logged 499.
+    net::awaitable<void> refuse(const error_code& ec, std::string_view part);
     std::string_view request_id() const { return request_id_; }
     /// The client's IP address as text ("unknown" if the socket no longer knows it).
     std::string remote_address() const;
@@ -102,14 +120,17 @@ public:
 private:
     template <class Message>
     void stamp(Message& message);
+    core::Error body_too_large() const;
 
     beast::tcp_stream& stream_;
-    Request& request_;
+    beast::flat_buffer& buffer_;
+    RequestParser& parser_;
     std::string request_id_;
     Clock::time_point start_;
     const config::Config& config_;
     AccessRecord record_;
     bool keep_alive_;
+    std::uint64_t body_limit_;
     bool broken_ = false;
     int status_ = 0;
     std::uint64_t bytes_out_ = 0;

@@ -1,11 +1,13 @@
 #include "http/server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 #include <ctime>
 
@@ -45,15 +47,55 @@ Router::Match Router::find(bhttp::verb method, std::string_view target) const {
     return match;
 }
 
+// One client connection. Its bookkeeping (the listener's session set, the active count and the
+// connection slot) is undone by the destructor, so no exception and no early return can skip it.
 struct Listener::Session {
-    explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+    Session(Listener& owner, tcp::socket socket) : owner(owner), stream(std::move(socket)) {
+        owner.sessions_.insert(this);
+        owner.active_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    ~Session() {
+        owner.sessions_.erase(this);
+        owner.active_.fetch_sub(1, std::memory_order_acq_rel);
+        owner.limit_.release();
+    }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    Listener& owner;
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     bool idle = true;  ///< between requests: drain() may close it at once
 };
 
-Listener::Listener(net::io_context& ioc, const config::Config& config, const Router& router, core::Metrics& metrics)
-    : ioc_(ioc), config_(config), router_(router), metrics_(metrics), acceptor_(ioc) {}
+namespace {
+
+constexpr auto kLingerTime = std::chrono::seconds(1);
+constexpr std::size_t kLingerBytes = 1u << 20;
+
+// Closes a connection whose client may still be sending a body we will not read. Closing at once
+// with unread bytes makes the kernel send a reset, which can destroy the answer before the client
+// reads it; so stop writing, read and discard for a moment (at most kLingerTime, kLingerBytes),
+// then close.
+net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+    error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(kLingerTime);
+    std::array<char, 16384> discard;
+    std::size_t total = 0;
+    while (total < kLingerBytes) {
+        auto [ec, n] = co_await stream.async_read_some(net::buffer(discard), use_nothrow);
+        if (ec) break;
+        total += n;
+    }
+    stream.close();
+}
+
+}  // namespace
+
+Listener::Listener(net::io_context& ioc, const config::Config& config, const Router& router, core::Metrics& metrics,
+                   ConnectionLimit& limit)
+    : ioc_(ioc), config_(config), router_(router), metrics_(metrics), limit_(limit), acceptor_(ioc) {}
 
 void Listener::listen(const tcp::endpoint& endpoint, bool reuse_port) {
     acceptor_.open(endpoint.protocol());
@@ -87,10 +129,18 @@ net::awaitable<void> Listener::accept_loop() {
         auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
         if (ec) {
             if (ec == net::error::operation_aborted || draining_) break;
-            // EMFILE and the like: log, wait a little, go on. The listener must not die.
+            // EMFILE and the like: count, log, wait a little, go on. The listener must not die.
+            if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+                metrics_.overloaded(core::Overload::kDescriptors);
+            }
             spdlog::warn("accept failed: {}", ec.message());
             net::steady_timer pause(ioc_, std::chrono::milliseconds(50));
             co_await pause.async_wait(use_nothrow);
+            continue;
+        }
+        if (!limit_.try_acquire()) {
+            metrics_.overloaded(core::Overload::kConnections);
+            net::co_spawn(ioc_, refuse_connection(std::move(socket)), net::detached);
             continue;
         }
         net::co_spawn(ioc_, run_session(std::move(socket)), [](std::exception_ptr e) {
@@ -99,12 +149,22 @@ net::awaitable<void> Listener::accept_loop() {
     }
 }
 
+// A connection over the cap: answered 503 before its request is read, then closed.
+net::awaitable<void> Listener::refuse_connection(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    const auto body = core::to_json(core::Error::overloaded("This server has too many open connections; try again shortly."));
+    const std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1"
+                               "\r\nConnection: close\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body;
+    stream.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream, net::buffer(answer), use_nothrow);
+    if (!ec) co_await linger_close(stream);
+}
+
 net::awaitable<void> Listener::run_session(tcp::socket socket) {
-    Session session(std::move(socket));
+    Session session(*this, std::move(socket));
     error_code ignored;
     session.stream.socket().set_option(tcp::no_delay(true), ignored);
-    sessions_.insert(&session);
-    active_.fetch_add(1, std::memory_order_acq_rel);
 
     bool first = true;
     while (!draining_) {
@@ -116,8 +176,6 @@ net::awaitable<void> Listener::run_session(tcp::socket socket) {
     // Say we are done writing; the client may already have gone.
     session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     session.stream.close();
-    sessions_.erase(&session);
-    active_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 // Reads and answers one request. Returns whether the connection may carry another.
@@ -137,14 +195,14 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     session.idle = false;
     const auto start = Clock::now();
 
-    // Read the header under its deadline: a client trickling bytes is cut off when it expires.
-    bhttp::request_parser<bhttp::string_body> parser;
+    // Read the head under its deadline: a client trickling bytes is cut off when it expires.
+    RequestParser parser;
     parser.header_limit(config_.max_header_bytes);
     parser.body_limit(config_.max_body_bytes);
     stream.expires_after(config_.header_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
 
-    Request& request = parser.get();
+    const Request& request = parser.get();
     std::string request_id;
     if (!hec) {
         const auto sent = request["X-Request-Id"];
@@ -152,77 +210,57 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     } else {
         request_id = core::make_request_id();
     }
-    Exchange exchange(stream, request, std::move(request_id), start, config_, !hec && request.keep_alive());
+    Exchange exchange(stream, buffer, parser, std::move(request_id), start, config_, !hec && request.keep_alive());
     const auto method = hec ? std::string_view("-") : std::string_view(request.method_string());
     const auto target = hec ? std::string_view("-") : std::string_view(request.target());
 
     if (hec) {
         // A Content-Length above the limit fails here, before a byte of the body is read.
-        co_await refuse(exchange, hec, "headers", method, target);
+        co_await exchange.refuse(hec, "headers");
+        if (exchange.status() != 0) finish(exchange, method, target);
+        if (exchange.responded()) co_await linger_close(stream);
         co_return false;
     }
-
-    if (!parser.is_done()) {
-        // curl and others wait for "100 Continue" before sending a large body.
-        if (beast::iequals(request[bhttp::field::expect], "100-continue")) {
-            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream.expires_after(config_.write_timeout);
-            auto [wec, wn] = co_await net::async_write(stream, net::buffer(kContinue), use_nothrow);
-            if (wec) co_return false;
-        }
-        stream.expires_after(config_.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-        if (bec) {
-            co_await refuse(exchange, bec, "body", method, target);
-            co_return false;
-        }
+    co_await dispatch(exchange);
+    if (exchange.status() != 0) finish(exchange, method, target);
+    if (!exchange.body_read()) {
+        // The client may still be sending a body nobody will read.
+        co_await linger_close(stream);
+        co_return false;
     }
-    // A large body may have grown the read buffer; do not keep that memory for the connection's life.
-    if (buffer.capacity() > 16384 && buffer.size() == 0) buffer.shrink_to_fit();
-
-    const auto match = router_.find(request.method(), request.target());
-    exchange.record().route = match.route;
-    if (match.handler != nullptr) {
-        co_await (*match.handler)(exchange);
-        if (!exchange.responded()) {
-            co_await exchange.send_error(core::Error::internal("The request could not be answered."));
-        }
-    } else if (match.path_known) {
-        co_await exchange.send_error(core::Error::method_not_allowed("Method " + std::string(method) +
-                                                                     " is not allowed on this path."));
-    } else {
-        co_await exchange.send_error(core::Error::not_found("Unknown path: " +
-                                                            std::string(target.substr(0, target.find('?')))));
-    }
-    finish(exchange, method, target);
     co_return exchange.keep_alive() && !draining_;
 }
 
-// Answers a request whose `part` ("headers" or "body") could not be read, and marks the
-// connection to close: 431 / 413 for limits, 400 for malformed HTTP. A request that ran out of
-// time gets no answer (the stream closed the socket when its deadline fired) and is logged as
-// 408; a client that went away mid-request gets none either.
-net::awaitable<void> Listener::refuse(Exchange& exchange, const error_code& ec, std::string_view part,
-                                      std::string_view method, std::string_view target) {
-    exchange.close_after();
-    const bool parse_error = ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-                             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
-    std::optional<core::Error> e;
-    if (ec == bhttp::error::header_limit) {
-        e = core::Error::header_too_large();
-    } else if (ec == bhttp::error::body_limit) {
-        e = core::Error::payload_too_large("Request body is larger than the limit of " +
-                                           std::to_string(config_.max_body_bytes) + " bytes.");
-    } else if (ec == beast::error::timeout) {
-        exchange.mark_unanswered(408);
-        finish(exchange, method, target);
+// Routes a request by its head and runs its handler. A handler that throws still gets its
+// request answered (500, when nothing was sent yet) and its connection closed.
+net::awaitable<void> Listener::dispatch(Exchange& exchange) {
+    const auto& request = exchange.request();
+    const auto match = router_.find(request.method(), request.target());
+    exchange.record().route = match.route;
+    if (match.handler == nullptr) {
+        // Built before the co_await: GCC 12 mishandles temporaries of a conditional inside one.
+        const std::string_view target = request.target();
+        const auto error = match.path_known ? core::Error::method_not_allowed("Method " + std::string(request.method_string()) +
+                                                                              " is not allowed on this path.")
+                                            : core::Error::not_found("Unknown path: " +
+                                                                     std::string(target.substr(0, target.find('?'))));
+        co_await exchange.send_error(error);
         co_return;
-    } else if (parse_error) {
-        e = core::Error::bad_request("Malformed HTTP request " + std::string(part) + ".");
     }
-    if (!e) co_return;  // the client went away: nobody to answer
-    co_await exchange.send_error(*e);
-    finish(exchange, method, target);
+    bool threw = false;
+    try {
+        co_await (*match.handler)(exchange);
+    } catch (const std::exception& e) {
+        spdlog::error("request {}: the handler failed: {}", exchange.request_id(), e.what());
+        threw = true;
+    } catch (...) {
+        spdlog::error("request {}: the handler failed", exchange.request_id());
+        threw = true;
+    }
+    if (threw) exchange.close_after();
+    if (!exchange.responded()) {
+        co_await exchange.send_error(core::Error::internal("The request could not be answered."));
+    }
 }
 
 // Metrics and the access-log line of one answered request.

@@ -225,12 +225,14 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     const auto snap = snapshots_.get();
     auto& record = exchange.record();
 
-    // 1. Who is calling: the nexus token, looked up by its hash in memory.
+    // 1. Who is calling: the nexus token, looked up by its hash in memory, from the request's
+    //    head alone: a caller without a valid token never gets its body read.
     const auto* token = co_await authenticate(exchange, *snap);
     if (token == nullptr) co_return;
     const auto now_s = unix_seconds();
 
     // 2. What is asked.
+    if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
     auto inspected = inspect_request(endpoint, request.body(), request[bhttp::field::content_type]);
     if (!inspected) {
         co_await exchange.send_error(inspected.error());

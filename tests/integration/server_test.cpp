@@ -12,6 +12,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The Authorization line of the test token, for raw requests.
+const std::string kAuth = std::string("Authorization: Bearer ") + kTestToken + "\r\n";
+
 std::unique_ptr<NexusProcess> start(std::map<std::string, std::string> env) {
     auto p = std::make_unique<NexusProcess>(std::move(env));
     EXPECT_TRUE(p->wait_ready()) << p->stderr_text();
@@ -102,9 +105,10 @@ TEST(Server, BodyOverLimitIs413BeforeTheBodyIsRead) {
 
 TEST(Server, ChunkedBodyOverLimitIs413) {
     auto nexus = start(Env{{"NEXUS_MAX_BODY_BYTES", "1000"}});
+    add_token(nexus->port());
     RawConnection c(nexus->port());
     std::string big(3000, 'a');
-    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" + kAuth + "\r\n"
                        "bb8\r\n" + big + "\r\n0\r\n\r\n"));
     const auto answer = c.read_until_close(5s);
     EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
@@ -127,9 +131,11 @@ TEST(Server, ExpectContinueGetsTheBodyRead) {
 
 TEST(Server, StalledBodyIsCutOffAndLoggedAs408) {
     auto nexus = start(Env{{"NEXUS_BODY_TIMEOUT_SECONDS", "0.3"}});
+    add_token(nexus->port());
     {
         RawConnection c(nexus->port());
-        ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"m\""));
+        ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n" + kAuth +
+                           "\r\n{\"m\""));
         EXPECT_TRUE(c.closed_within(5s)) << "a client that stops sending its body held the connection";
     }
     nexus->signal(SIGTERM);
@@ -139,8 +145,9 @@ TEST(Server, StalledBodyIsCutOffAndLoggedAs408) {
 
 TEST(Server, MalformedChunkedBodyIs400) {
     auto nexus = start(Env{});
+    add_token(nexus->port());
     RawConnection c(nexus->port());
-    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" + kAuth + "\r\n"
                        "zz\r\nnot hex\r\n0\r\n\r\n"));
     const auto answer = c.read_until_close(5s);
     EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;

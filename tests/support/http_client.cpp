@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -191,6 +193,35 @@ std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
         const auto n = ::recv(fd_, buf, sizeof(buf), 0);
         if (n <= 0) break;
         out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+RawConnection::Upload RawConnection::upload(std::size_t bytes, std::chrono::milliseconds timeout) {
+    Upload out;
+    const std::string filler(64 * 1024, 'x');
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    while (!out.closed) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd_, static_cast<short>(POLLIN | (out.sent < bytes ? POLLOUT : 0)), 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            const auto n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
+            if (n > 0) {
+                out.answer.append(buf, static_cast<std::size_t>(n));
+            } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                out.closed = true;
+            }
+        } else if (p.revents & POLLOUT) {
+            const auto n = ::send(fd_, filler.data(), std::min(filler.size(), bytes - out.sent), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                out.sent += static_cast<std::size_t>(n);
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                out.closed = true;
+            }
+        }
     }
     return out;
 }

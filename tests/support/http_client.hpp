@@ -76,6 +76,17 @@ public:
     /// True when the peer closed the connection within `timeout`.
     bool closed_within(std::chrono::milliseconds timeout);
 
+    /// What upload() saw.
+    struct Upload {
+        std::string answer;     ///< every byte the peer sent meanwhile
+        std::size_t sent = 0;   ///< body bytes the peer's kernel took
+        bool closed = false;    ///< the peer closed (or reset) the connection
+    };
+    /// Sends up to `bytes` bytes of filler (a body after a head sent with send()) while reading
+    /// what the peer answers, as a client uploading a large body does; stops when the peer
+    /// closes, all is sent, or `timeout` passes.
+    Upload upload(std::size_t bytes, std::chrono::milliseconds timeout);
+
 private:
     int fd_ = -1;
 };

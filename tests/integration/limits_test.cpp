@@ -1,0 +1,116 @@
+// What a client can make nexus-api hold: bodies it never gets to send, connections past the cap,
+// names past their bound. Each limit answers in OpenAI's shape and the server lives on.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/fixtures.hpp"
+
+namespace nexus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<NexusProcess> start(Env env) {
+    auto p = std::make_unique<NexusProcess>(std::move(env));
+    EXPECT_TRUE(p->wait_ready()) << p->stderr_text();
+    return p;
+}
+
+// A caller without a valid token (or admin key) is answered from the request's head: its body is
+// not read, the connection is closed, and a 30 MiB upload stops long before it is sent.
+TEST(Limits, ACallerWithoutCredentialsIsRefusedBeforeItsBodyIsRead) {
+    auto nexus = start(Env{});
+    add_token(nexus->port());
+    constexpr std::size_t kBody = 30u << 20;
+    for (const auto& [target, credential] : std::vector<std::pair<std::string, std::string>>{
+             {"/v1/chat/completions", "sk-not-a-token"}, {"/v1/embeddings", ""}, {"/api/channel", "not-the-admin-key"}}) {
+        RawConnection c(nexus->port());
+        std::string head = "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(kBody) + "\r\n";
+        if (!credential.empty()) head += "Authorization: Bearer " + credential + "\r\n";
+        ASSERT_TRUE(c.send(head + "\r\n"));
+        const auto up = c.upload(kBody, 20s);
+        EXPECT_EQ(up.answer.rfind("HTTP/1.1 401", 0), 0u) << target << ": " << up.answer.substr(0, 200);
+        EXPECT_NE(up.answer.find("Connection: close"), std::string::npos) << up.answer.substr(0, 300);
+        EXPECT_TRUE(up.closed) << target;
+        EXPECT_LT(up.sent, kBody / 4) << target << ": the body was read";
+    }
+    EXPECT_EQ(http_request(nexus->port(), "GET", "/healthz").status, 200);
+}
+
+// A client that waits for "100 Continue" is refused without ever sending its body.
+TEST(Limits, ExpectContinueWithABadTokenNeverGetsContinue) {
+    auto nexus = start(Env{});
+    RawConnection c(nexus->port());
+    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-nope-nope\r\n"
+                       "Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n"));
+    const auto answer = c.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos);
+}
+
+TEST(Limits, AModelNameOver256BytesIs400AndIsNotEchoed) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    add_token(nexus->port());
+    const std::string model = "m-" + std::string(300, 'q');
+    auto res = post_chat(nexus->port(), chat_body(model));
+    EXPECT_EQ(res.status, 400);
+    EXPECT_EQ(error_of(res.body).at("param"), "model");
+    EXPECT_EQ(res.body.find(std::string(100, 'q')), std::string::npos) << res.body;
+    // 256 bytes is still a model name.
+    EXPECT_EQ(post_chat(nexus->port(), chat_body(std::string(256, 'm'))).status, 200);
+    res = api_call(nexus->port(), "GET", "/v1/models/" + model);
+    EXPECT_EQ(res.status, 400);
+    EXPECT_EQ(res.body.find(std::string(100, 'q')), std::string::npos) << res.body;
+    EXPECT_TRUE(mock.requests().size() == 1u);
+    nexus->signal(SIGTERM);
+    ASSERT_EQ(nexus->wait_exit(10s), 0);
+    std::istringstream lines(nexus->stdout_text());
+    std::string line;
+    int logged = 0;
+    while (std::getline(lines, line)) {
+        const auto entry = boost::json::parse(line).as_object();
+        if (entry.at("path") != "/v1/chat/completions") continue;
+        ++logged;
+        EXPECT_TRUE(entry.at("model").is_null() || entry.at("model").as_string().size() <= 256) << line;
+    }
+    EXPECT_EQ(logged, 2);
+}
+
+TEST(Limits, ConnectionsOverTheCapAreAnswered503Overloaded) {
+    auto nexus = start(Env{{"NEXUS_MAX_CONNECTIONS", "2"}});
+    // Two kept-alive connections, each served once so that both are surely open sessions.
+    std::vector<std::unique_ptr<RawConnection>> open;
+    for (int i = 0; i < 2; ++i) {
+        open.push_back(std::make_unique<RawConnection>(nexus->port()));
+        ASSERT_TRUE(open.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+        const auto answer = open.back()->read_until_close(300ms);
+        ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+    }
+    {
+        RawConnection third(nexus->port());
+        const auto answer = third.read_until_close(5s);
+        EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+        EXPECT_NE(answer.find(R"("code":"overloaded")"), std::string::npos) << answer;
+        EXPECT_NE(answer.find("Retry-After: 1"), std::string::npos) << answer;
+    }
+    // A slot freed is a slot to use (once the server saw the close: until then, another 503).
+    open.pop_back();
+    HttpResponse res;
+    int refused = 1;
+    for (int i = 0; i < 100; ++i) {
+        res = http_request(nexus->port(), "GET", "/metrics");
+        if (res.status != 503) break;
+        ++refused;
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(res.status, 200);
+    EXPECT_NE(res.body.find("nexus_overloaded_total{cause=\"connections\"} " + std::to_string(refused) + "\n"),
+              std::string::npos)
+        << res.body;
+}
+
+}  // namespace
+}  // namespace nexus::testing
