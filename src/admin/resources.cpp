@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/json.hpp"
 #include "core/origin.hpp"
 
 namespace nexus::admin {
@@ -100,7 +101,7 @@ std::string_view default_base_url(std::string_view type) {
 
 core::Result<json::object> parse_object(std::string_view body) {
     json::error_code ec;
-    auto v = json::parse(body, ec);
+    auto v = json::parse(body, ec, {}, core::json_parse_options());
     if (ec) return Error::bad_request("The request body is not valid JSON.", {}, "invalid_json");
     if (!v.is_object()) return Error::bad_request("The request body must be a JSON object.", {}, "invalid_json");
     return std::move(v.get_object());

@@ -3,6 +3,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
+#include "core/json.hpp"
 #include "relay/multipart.hpp"
 
 namespace nexus::relay {
@@ -50,10 +51,8 @@ core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_vie
     // Most request bodies are small: parse them in a stack buffer, spilling to the heap beyond it.
     unsigned char stack[4096];
     json::monotonic_resource resource(stack, sizeof(stack));
-    json::parse_options options;
-    options.max_depth = 64;
     json::error_code ec;
-    const json::value doc = json::parse(body, ec, &resource, options);
+    const json::value doc = json::parse(body, ec, &resource, core::json_parse_options());
     if (ec) {
         return core::Error::bad_request("The request body is not valid JSON. Send a JSON object with \"model\".", {},
                                         "invalid_json");
@@ -69,6 +68,7 @@ core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_vie
     if (!model->is_string() || model->get_string().empty()) {
         return core::Error::bad_request("'model' must be a non-empty string.", "model", "invalid_type");
     }
+    if (auto e = check_model_length(model->get_string())) return *e;
     out.model = std::string(model->get_string());
 
     for (const auto& field : endpoint.required) {
@@ -114,6 +114,7 @@ core::Result<RequestInfo> inspect_form(const Endpoint& endpoint, std::string_vie
     if (model->value.empty()) {
         return core::Error::bad_request("'model' must be a non-empty string.", "model", "invalid_value");
     }
+    if (auto e = check_model_length(model->value)) return *e;
     out.model = std::string(model->value);
     out.model_offset = model->value_offset;
     for (const auto& field : endpoint.required) {
@@ -125,6 +126,12 @@ core::Result<RequestInfo> inspect_form(const Endpoint& endpoint, std::string_vie
 }
 
 }  // namespace
+
+std::optional<core::Error> check_model_length(std::string_view model) {
+    if (model.size() <= kMaxModelBytes) return std::nullopt;
+    return core::Error::bad_request("'model' is longer than " + std::to_string(kMaxModelBytes) + " bytes.", "model",
+                                    "invalid_value");
+}
 
 core::Result<RequestInfo> inspect_request(const Endpoint& endpoint, std::string_view body,
                                           std::string_view content_type) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,11 +18,18 @@ struct RequestInfo {
     std::size_t model_offset = 0;
 };
 
+/// The longest model name a request may carry.
+inline constexpr std::size_t kMaxModelBytes = 256;
+
+/// A model name is echoed into logs, usage rows and error messages, so it is bounded: a 400
+/// naming `model` (and not echoing it) when it is longer than kMaxModelBytes.
+std::optional<core::Error> check_model_length(std::string_view model);
+
 /// Checks a request body for `endpoint`. JSON endpoints: a JSON object with a non-empty string
-/// `model`, the endpoint's required fields in their shapes, and `stream` boolean or absent
-/// (true only where the endpoint streams). Multipart endpoints: a multipart/form-data body with
-/// a non-empty `model` field and the required parts. Any other shape → a 400 Error whose `param`
-/// names the field. Never throws.
+/// `model` of at most kMaxModelBytes, the endpoint's required fields in their shapes, and
+/// `stream` boolean or absent (true only where the endpoint streams). Multipart endpoints: a
+/// multipart/form-data body with a non-empty `model` field (at most kMaxModelBytes) and the
+/// required parts. Any other shape → a 400 Error whose `param` names the field. Never throws.
 core::Result<RequestInfo> inspect_request(const Endpoint& endpoint, std::string_view body,
                                           std::string_view content_type);
 

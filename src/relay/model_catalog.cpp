@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 
 namespace nexus::relay {
 
@@ -26,7 +27,7 @@ json::object model_object(const ModelEntry& m) {
 
 std::optional<std::vector<ModelEntry>> parse_model_list(std::string_view body) {
     json::error_code ec;
-    const auto doc = json::parse(body, ec);
+    const auto doc = json::parse(body, ec, {}, core::json_parse_options());
     if (ec || !doc.is_object()) return std::nullopt;
     const auto* data = doc.get_object().if_contains("data");
     if (data == nullptr || !data->is_array()) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 #include "http/wire.hpp"
 #include "relay/inspect.hpp"
 #include "relay/multipart.hpp"
@@ -102,9 +103,10 @@ core::Error auth_error(std::string message, std::string code) {
 }
 
 // The body with `model` replaced: the one case where the client's bytes are rewritten. JSON is
-// re-serialised; a form keeps every byte but the model field's value.
-std::string with_model(const Endpoint& endpoint, std::string_view body, const RequestInfo& info,
-                       const std::string& model) {
+// re-serialised (parsed by the same rule as inspection, so what passed inspection parses here);
+// a form keeps every byte but the model field's value.
+core::Result<std::string> with_model(const Endpoint& endpoint, std::string_view body, const RequestInfo& info,
+                                     const std::string& model) {
     if (endpoint.multipart) {
         std::string out;
         out.reserve(body.size() + model.size());
@@ -113,8 +115,13 @@ std::string with_model(const Endpoint& endpoint, std::string_view body, const Re
             .append(body.substr(info.model_offset + info.model.size()));
         return out;
     }
-    json::value doc = json::parse(body);
-    doc.as_object()["model"] = model;
+    json::error_code ec;
+    json::value doc = json::parse(body, ec, {}, core::json_parse_options());
+    if (ec || !doc.is_object()) {
+        return core::Error::bad_request("The request body is not valid JSON. Send a JSON object with \"model\".", {},
+                                        "invalid_json");
+    }
+    doc.get_object()["model"] = model;
     return json::serialize(doc);
 }
 
@@ -264,12 +271,18 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
         tried.push_back(channel->id);
         channel_id = channel->id;
         const std::string* mapped = channel->mapped(info.model);
-        const std::string rewritten = mapped ? with_model(endpoint, request.body(), info, *mapped) : std::string();
+        core::Result<std::string> rewritten{std::string()};
+        if (mapped) rewritten = with_model(endpoint, request.body(), info, *mapped);
+        if (!rewritten) {
+            co_await exchange.send_error(rewritten.error());
+            outcome.answered = true;
+            break;
+        }
         Attempt attempt;
         attempt.deadline = deadline;
         attempt.client = client;
         outcome = co_await try_channel(exchange, endpoint, info, *channel,
-                                       mapped ? std::string_view(rewritten) : request.body(), attempt);
+                                       mapped ? std::string_view(*rewritten) : std::string_view(request.body()), attempt);
         if (attempt.ttfb.count() >= 0) record.upstream_ttfb = attempt.ttfb;
         if (outcome.answered || client->gone) break;  // a departed client is not the channel's fault
         note_failure(*channel, *outcome.failure, config.channel_cooldown);
@@ -331,6 +344,10 @@ net::awaitable<void> Relay::get_model(http::Exchange& exchange) {
     constexpr std::string_view kPrefix = "/v1/models/";
     const auto path = decoded_path(exchange.request().target());
     const std::string id = path && path->size() > kPrefix.size() ? path->substr(kPrefix.size()) : std::string();
+    if (auto e = check_model_length(id)) {
+        co_await exchange.send_error(*e);
+        co_return;
+    }
     exchange.record().model = id;
     const auto models = co_await models_.models(snap);
     for (const auto& m : models) {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "core/json.hpp"
+
 namespace nexus::relay {
 
 namespace json = boost::json;
@@ -49,7 +51,7 @@ core::Error translate_upstream_error(int status, std::string_view body, std::str
     std::string upstream_param;
 
     json::error_code ec;
-    const auto doc = json::parse(body, ec);
+    const auto doc = json::parse(body, ec, {}, core::json_parse_options());
     if (!ec && doc.is_object()) {
         const auto& o = doc.get_object();
         if (const auto* inner = o.if_contains("error"); inner && inner->is_object()) {

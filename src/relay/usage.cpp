@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/json.hpp"
+
 namespace nexus::relay {
 
 namespace json = boost::json;
@@ -145,7 +147,7 @@ std::optional<Usage> usage_of(std::string_view text) {
     if (text.find("\"usage\"") == std::string_view::npos && text.find("\"tokens\"") == std::string_view::npos) {
         return std::nullopt;
     }
-    json::basic_parser<UsageHandler> parser(json::parse_options{});
+    json::basic_parser<UsageHandler> parser(core::json_parse_options());
     json::error_code ec;
     const auto n = parser.write_some(false, text.data(), text.size(), ec);
     const auto& h = parser.handler();
@@ -159,7 +161,7 @@ void StreamUsage::observe(std::string_view data) {
         return;
     }
     json::error_code ec;
-    auto doc = json::parse(data, ec);
+    auto doc = json::parse(data, ec, {}, core::json_parse_options());
     if (ec || !doc.is_object()) return;
     auto& chunk = doc.as_object();
     auto u = usage_in(chunk);

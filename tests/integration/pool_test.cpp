@@ -246,6 +246,29 @@ TEST_F(Pool, ModelMappingRewritesOnlyTheModel) {
     EXPECT_EQ(seen[1].body, chat_body("other-model")) << "unmapped models go byte for byte";
 }
 
+// A body nested 50 deep passes inspection (depth 64). Rewriting its model for a mapped channel
+// once parsed it by another rule (Boost.JSON's default depth, 32, and throwing): the handler
+// threw, the client got no answer and the session was never counted out, so SIGTERM waited the
+// whole grace period.
+TEST_F(Pool, DeeplyNestedBodyIsRelayedWithItsMappedModelAndShutdownIsPrompt) {
+    add_channel(port(), channel_body("A", "sk-aaa", mock_.base_url(), R"(,"model_mapping":{"gpt-4o":"mapped-model"})"));
+    add_token(port());
+    std::string deep = "1";
+    for (int i = 0; i < 50; ++i) deep = "[" + deep + "]";
+    const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"x":)" + deep + "}";
+    const auto res = post_chat(port(), body);
+    ASSERT_EQ(res.status, 200) << res.body;
+    ASSERT_EQ(mock_.requests().size(), 1u);
+    const auto sent = json::parse(mock_.requests()[0].body, {}, {.max_depth = 64});
+    EXPECT_EQ(sent.at("model"), "mapped-model");
+    EXPECT_EQ(json::serialize(sent.at("x")), deep);
+
+    const auto signalled = std::chrono::steady_clock::now();
+    nexus_->signal(SIGTERM);
+    EXPECT_EQ(nexus_->wait_exit(5s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 1s) << "a session was left in the count";
+}
+
 // --- Failover -------------------------------------------------------------------------------------
 
 TEST_F(Pool, DeadChannelFailsOverToTheNext) {

@@ -132,6 +132,21 @@ TEST(InspectForm, ReadsModelAndWhereItLies) {
     EXPECT_EQ(body.substr(r->model_offset, r->model.size()), r->model);
 }
 
+TEST(InspectModel, NamesOver256BytesAreRefusedWithoutEchoInJsonAndForms) {
+    const std::string long_model(257, 'q');
+    const auto json = inspect_chat_request(R"({"model":")" + long_model + R"(","messages":[{"role":"user"}]})");
+    const auto multipart = inspect_request(*find_endpoint("/v1/audio/transcriptions"),
+                                           form({{R"(name="file"; filename="a.mp3")", "ID3"}, {R"(name="model")", long_model}}),
+                                           kFormType);
+    for (const auto* r : {&json, &multipart}) {
+        ASSERT_FALSE(r->has_value());
+        EXPECT_EQ(r->error().status, 400);
+        EXPECT_EQ(r->error().param, "model");
+        EXPECT_EQ(r->error().message.find("qqqq"), std::string::npos) << r->error().message;
+    }
+    EXPECT_TRUE(inspect_chat_request(R"({"model":")" + std::string(256, 'q') + R"(","messages":[{"role":"user"}]})"));
+}
+
 TEST(InspectForm, RefusesWhatIsNotAForm) {
     const auto* endpoint = find_endpoint("/v1/audio/transcriptions");
     const auto good = form({{R"(name="file"; filename="a.mp3")", "abc"}, {R"(name="model")", "m"}});
