@@ -1,33 +1,13 @@
 #pragma once
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
+#include "admin/auth_throttle.hpp"
 #include "http/exchange.hpp"
 #include "store/store.hpp"
 
 namespace nexus::admin {
-
-/// Counts failed admin logins per client address in one-minute windows; past the limit the
-/// address is answered 429 until its window ends. Thread-safe (the admin path is not hot).
-class AuthThrottle {
-public:
-    explicit AuthThrottle(int max_failures_per_minute = 10) : max_(max_failures_per_minute) {}
-    /// Seconds until `address` may try again, or 0 when it may try now.
-    int blocked_for(const std::string& address);
-    void record_failure(const std::string& address);
-
-private:
-    struct Window {
-        std::chrono::steady_clock::time_point start;
-        int failures = 0;
-    };
-    int max_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, Window> windows_;
-};
 
 /// Hash of the admin key as stored: SHA-256 hex.
 std::string admin_key_hash(std::string_view key);

@@ -1,6 +1,8 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace nexus::core {
 
@@ -15,6 +17,7 @@ struct Error {
     std::string param;               ///< the offending field; empty → null
     std::string detail;              ///< for logs only
     bool allow_fallbacks = false;    ///< whether the next channel may be tried after this failure
+    std::vector<std::pair<std::string, std::string>> headers;  ///< sent with the answer (e.g. Retry-After)
 
     static Error bad_request(std::string message, std::string param = {}, std::string code = {});
     static Error not_found(std::string message);

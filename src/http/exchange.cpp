@@ -23,12 +23,6 @@ Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Reques
       keep_alive_(keep_alive),
       body_limit_(config.max_body_bytes) {}
 
-std::string Exchange::remote_address() const {
-    error_code ec;
-    const auto endpoint = stream_.socket().remote_endpoint(ec);
-    return ec ? std::string("unknown") : endpoint.address().to_string();
-}
-
 net::awaitable<bool> Exchange::read_body(std::uint64_t limit) {
     if (parser_.is_done()) co_return true;
     body_limit_ = std::min<std::uint64_t>(limit, config_.max_body_bytes);
@@ -78,6 +72,12 @@ net::awaitable<void> Exchange::refuse(const error_code& ec, std::string_view par
     } else if (part == "body") {
         mark_unanswered(499);  // the client went away mid-body
     }
+}
+
+net::ip::address Exchange::remote_ip() const {
+    error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    return ec ? net::ip::address() : endpoint.address();
 }
 
 std::optional<std::string_view> bearer_token(const Request& request) {
@@ -178,7 +178,10 @@ net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, st
 }
 
 net::awaitable<bool> Exchange::send_error(const core::Error& error) {
-    co_return co_await send(static_cast<bhttp::status>(error.status), core::to_json(error), "application/json");
+    std::string fields;
+    append_field(fields, "Content-Type", "application/json");
+    for (const auto& [name, value] : error.headers) append_field(fields, name, value);
+    co_return co_await send(static_cast<unsigned>(error.status), fields, core::to_json(error));
 }
 
 net::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body> header) {

@@ -63,8 +63,8 @@ public:
     /// answer (its socket is closed) and is logged 408, one whose client left is logged 499.
     net::awaitable<void> refuse(const error_code& ec, std::string_view part);
     std::string_view request_id() const { return request_id_; }
-    /// The client's IP address as text ("unknown" if the socket no longer knows it).
-    std::string remote_address() const;
+    /// The client's IP address (unspecified if the socket no longer knows it).
+    net::ip::address remote_ip() const;
     Clock::time_point start() const { return start_; }
     const config::Config& config() const { return config_; }
     AccessRecord& record() { return record_; }
@@ -75,7 +75,7 @@ public:
     /// Sends a whole answer whose fields are given as text ("Name: value\r\n" each, e.g. an
     /// upstream's passed headers); adds X-Request-Id, Content-Length and keep-alive.
     net::awaitable<bool> send(unsigned status, std::string_view fields, std::string_view body);
-    /// Sends `error` in OpenAI's shape with its status.
+    /// Sends `error` in OpenAI's shape with its status and its headers.
     net::awaitable<bool> send_error(const core::Error& error);
 
     /// Sends the header of a chunked answer (an event stream) at once.

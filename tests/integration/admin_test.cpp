@@ -70,6 +70,17 @@ TEST_F(Admin, EveryRouteNeedsTheAdminKey) {
     EXPECT_EQ(res.status, 401);
 }
 
+TEST_F(Admin, TheRightKeyIsNeverRefusedByTheLimiter) {
+    for (int i = 0; i < 12; ++i) call("GET", "/api/channel", {}, "guess-" + std::to_string(i));
+    EXPECT_EQ(call("GET", "/api/channel", {}, "one-more-guess").status, 429);
+    EXPECT_EQ(call("GET", "/api/channel").status, 200) << "a guesser locked the admin out";
+}
+
+TEST_F(Admin, ACallWithoutCredentialsIsNotAFailedLogin) {
+    for (int i = 0; i < 15; ++i) EXPECT_EQ(call("GET", "/api/channel", {}, "").status, 401) << i;
+    EXPECT_EQ(call("GET", "/api/channel", {}, "a-wrong-key").status, 401) << "calls without a key were counted";
+}
+
 TEST_F(Admin, RepeatedFailuresAreSlowedDown) {
     int last = 0;
     for (int i = 0; i < 12; ++i) last = call("GET", "/api/channel", {}, "guess-" + std::to_string(i)).status;
