@@ -36,6 +36,10 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// The operations listener has its own small cap, so a flood on the public port never locks out
+// the operator.
+constexpr std::size_t kOperationsConnections = 256;
+
 // What every thread shares: read-only configuration, the TLS context, the store (used only on
 // the database thread), the snapshot holder, the admin login throttle.
 struct Shared {
@@ -50,6 +54,7 @@ struct Shared {
     std::string admin_hash;
     admin::AuthThrottle throttle;
     http::ConnectionLimit connections;
+    http::ConnectionLimit operations_connections{kOperationsConnections};
     std::atomic<bool> draining{false};
 
     // Rebuilds the relay's view from the store; runs on the database thread.
@@ -114,11 +119,22 @@ struct Worker {
     admin::AdminApi admin;
     http::Router router;
     http::Listener listener;
+    // The operations listener (NEXUS_ADMIN_LISTEN), on the first worker only.
+    http::Router operations_router;
+    std::unique_ptr<http::Listener> operations_listener;
     std::thread thread;
+
+    std::size_t active_sessions() const {
+        return listener.active_sessions() + (operations_listener ? operations_listener->active_sessions() : 0);
+    }
+    void drain() {
+        listener.drain();
+        if (operations_listener) operations_listener->drain();
+    }
 };
 
-void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& all_metrics) {
-    auto& r = w.router;
+// /v1: the relay. Only on the public port.
+void add_relay_routes(http::Router& r, Worker& w) {
     for (const auto& endpoint : relay::endpoints()) {
         r.add(bhttp::verb::post, std::string(endpoint.path), endpoint.route,
               [relay = &w.relay, e = &endpoint](http::Exchange& ex) { return relay->handle(ex, *e); });
@@ -127,7 +143,10 @@ void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& a
           [relay = &w.relay](http::Exchange& ex) { return relay->list_models(ex); });
     r.add_prefix("/v1/models/", core::Route::kModels,
                  [relay = &w.relay](http::Exchange& ex) { return relay->get_model(ex); });
-    r.add_prefix("/api/", core::Route::kAdmin, [api = &w.admin](http::Exchange& ex) { return api->handle(ex); });
+}
+
+// /healthz and /readyz: on every port, so a load balancer and an operator see the same.
+void add_health_routes(http::Router& r, Shared& s) {
     r.add(bhttp::verb::get, "/healthz", core::Route::kHealthz, [](http::Exchange& ex) -> net::awaitable<void> {
         co_await ex.send(bhttp::status::ok, R"({"status":"ok"})", "application/json");
     });
@@ -138,9 +157,27 @@ void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& a
             co_await ex.send(bhttp::status::ok, R"({"status":"ready"})", "application/json");
         }
     });
+}
+
+// /api and /metrics: on the operations port when there is one, else on the public port.
+void add_operations_routes(http::Router& r, Worker& w, const std::vector<const core::Metrics*>& all_metrics) {
+    r.add_prefix("/api/", core::Route::kAdmin, [api = &w.admin](http::Exchange& ex) { return api->handle(ex); });
     r.add(bhttp::verb::get, "/metrics", core::Route::kMetrics, [&all_metrics](http::Exchange& ex) -> net::awaitable<void> {
         co_await ex.send(bhttp::status::ok, core::Metrics::render(all_metrics), "text/plain; version=0.0.4; charset=utf-8");
     });
+}
+
+void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& all_metrics, bool first) {
+    add_relay_routes(w.router, w);
+    add_health_routes(w.router, s);
+    if (s.config.admin_listen_host.empty()) {
+        add_operations_routes(w.router, w, all_metrics);
+    } else if (first) {
+        add_health_routes(w.operations_router, s);
+        add_operations_routes(w.operations_router, w, all_metrics);
+        w.operations_listener = std::make_unique<http::Listener>(w.ioc, s.config, w.operations_router, w.metrics,
+                                                                 s.operations_connections);
+    }
 }
 
 // SILICONFLOW_API_KEY with an empty database: the first channel, so the quick start needs nothing else.
@@ -205,7 +242,7 @@ int run(const config::Config& config) {
         workers.push_back(std::make_unique<Worker>(shared));
         all_metrics.push_back(&workers.back()->metrics);
     }
-    for (auto& w : workers) add_routes(*w, shared, all_metrics);
+    for (std::size_t i = 0; i < workers.size(); ++i) add_routes(*workers[i], shared, all_metrics, i == 0);
 
     // Listen: every thread its own acceptor on one port (SO_REUSEPORT); the kernel spreads
     // connections. SO_REUSEPORT would also let a second nexus-api (or anything of the same user)
@@ -225,6 +262,11 @@ int run(const config::Config& config) {
         w->listener.start();
         w->usage.start(w->ioc.get_executor());
         w->client.start_sweeping();
+    }
+    if (auto& ops = workers.front()->operations_listener) {
+        ops->listen(tcp::endpoint(net::ip::make_address(config.admin_listen_host), config.admin_listen_port), false);
+        ops->start();
+        spdlog::info("operations listener (/api, /metrics) on {}:{}", config.admin_listen_host, ops->port());
     }
     spdlog::info("nexus-api listening on {}:{} with {} I/O thread(s), at most {} connections ({} descriptors)",
                  config.host, port, threads, max_connections, descriptors);
@@ -248,7 +290,7 @@ int run(const config::Config& config) {
     net::steady_timer grace(main_ioc);
     auto count_active = [&] {
         std::size_t n = 0;
-        for (auto& w : workers) n += w->listener.active_sessions();
+        for (auto& w : workers) n += w->active_sessions();
         return n;
     };
     const auto grace_end = std::make_shared<upstream::Clock::time_point>();
@@ -268,7 +310,7 @@ int run(const config::Config& config) {
         spdlog::info("signal {}: draining (grace {} ms)", signo, config.shutdown_grace.count());
         shared.draining.store(true);
         *grace_end = upstream::Clock::now() + config.shutdown_grace;
-        for (auto& w : workers) net::post(w->ioc, [&l = w->listener] { l.drain(); });
+        for (auto& w : workers) net::post(w->ioc, [w = w.get()] { w->drain(); });
         poll();
     });
 

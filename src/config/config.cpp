@@ -4,6 +4,7 @@
 #include "core/origin.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -62,6 +63,30 @@ std::string parse_base_url(std::string_view name, std::string_view v) {
     return std::string(v);
 }
 
+// "host:port" or "[v6]:port" with an IP literal host; port 0 picks a free one.
+void parse_listen_address(std::string_view name, std::string_view v, std::string& host, std::uint16_t& port) {
+    const auto fail = [&] {
+        return ConfigError(std::string(name) + ": must be an IP address and a port, as 127.0.0.1:3001 or [::1]:3001, got " +
+                           quoted(v));
+    };
+    const auto colon = v.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) throw fail();
+    std::string_view h = v.substr(0, colon);
+    if (h.front() == '[') {
+        if (h.size() < 3 || h.back() != ']') throw fail();
+        h = h.substr(1, h.size() - 2);
+    }
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(std::string(h), ec);
+    if (ec || (address.is_v6() && v.front() != '[')) throw fail();
+    const auto p = v.substr(colon + 1);
+    unsigned number = 0;
+    const auto [end, pec] = std::from_chars(p.data(), p.data() + p.size(), number);
+    if (p.empty() || pec != std::errc{} || end != p.data() + p.size() || number > 65535) throw fail();
+    host = std::string(h);
+    port = static_cast<std::uint16_t>(number);
+}
+
 using Apply = std::function<void(Config&, std::string_view name, std::string_view value)>;
 
 struct Option {
@@ -79,6 +104,9 @@ const std::vector<Option>& options() {
          [](Config& c, auto, auto v) { c.host = std::string(v); }},
         {"NEXUS_PORT", "--port", "3000", "port to listen on (0: any free port)",
          [](Config& c, auto n, auto v) { c.port = parse_int<std::uint16_t>(n, v, 0, 65535); }},
+        {"NEXUS_ADMIN_LISTEN", "--admin-listen", "(unset: one port for everything)",
+         "host:port of an operations listener: /api/* and /metrics move there from the public port",
+         [](Config& c, auto n, auto v) { parse_listen_address(n, v, c.admin_listen_host, c.admin_listen_port); }},
         {"NEXUS_DATA_DIR", "--data-dir", "./data", "directory for the database and key files",
          [](Config& c, auto n, auto v) {
              if (v.empty()) throw ConfigError(std::string(n) + ": must not be empty");

@@ -16,6 +16,10 @@ struct Config {
     // Server
     std::string host = "0.0.0.0";
     std::uint16_t port = 3000;
+    /// The operations listener ("host:port", IPv6 in brackets): when set, /api/* and /metrics are
+    /// served there and not on the public port. Empty: everything on the public port.
+    std::string admin_listen_host;
+    std::uint16_t admin_listen_port = 0;
     std::string data_dir = "./data";
     unsigned threads = 0;  ///< 0: one per CPU in the process's affinity mask
     std::uint64_t max_body_bytes = 32ull << 20;

@@ -254,10 +254,45 @@ TEST(Server, IdleConnectionsDoNotHoldShutdown) {
     EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
 }
 
+TEST(Server, OperationsListenerTakesTheAdminApiAndMetricsOffThePublicPort) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                           {"SILICONFLOW_BASE_URL", mock.base_url()},
+                           {"NEXUS_ADMIN_LISTEN", "127.0.0.1:0"}});
+    const auto err = nexus->stderr_text();
+    const std::string marker = "operations listener (/api, /metrics) on 127.0.0.1:";
+    const auto at = err.find(marker);
+    ASSERT_NE(at, std::string::npos) << err;
+    const auto ops = static_cast<std::uint16_t>(std::stoi(err.substr(at + marker.size())));
+    const auto pub = nexus->port();
+    ASSERT_NE(ops, pub);
+
+    // The public port: the relay and health, no admin API, no metrics (JSON 404s).
+    for (const auto* target : {"/api/channel", "/api/token", "/metrics"}) {
+        const auto res = admin_call(pub, "GET", target);
+        EXPECT_EQ(res.status, 404) << target;
+        EXPECT_EQ(error_of(res.body).at("code"), "not_found") << target;
+    }
+    EXPECT_EQ(http_request(pub, "GET", "/healthz").status, 200);
+    EXPECT_EQ(http_request(pub, "GET", "/readyz").status, 200);
+    // The operations port: the admin API, metrics and health, no relay.
+    ASSERT_EQ(admin_call(ops, "GET", "/api/channel").status, 200);
+    add_token(ops);
+    EXPECT_EQ(http_request(ops, "GET", "/metrics").status, 200);
+    EXPECT_EQ(http_request(ops, "GET", "/healthz").status, 200);
+    EXPECT_EQ(http_request(ops, "GET", "/readyz").status, 200);
+    EXPECT_EQ(post_chat(ops, chat_body("m")).status, 404);
+    EXPECT_EQ(post_chat(pub, chat_body("m")).status, 200) << "the token made on the operations port works";
+
+    nexus->signal(SIGTERM);
+    EXPECT_EQ(nexus->wait_exit(10s), 0);
+}
+
 TEST(ServerConfig, InvalidConfigurationStopsWithOneLineNamingTheVariable) {
     for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
              {"NEXUS_PORT", "not-a-port"}, {"NEXUS_MAX_BODY_BYTES", "0"}, {"SILICONFLOW_BASE_URL", "gopher://x"},
-             {"NEXUS_THREADS", "-2"}}) {
+             {"NEXUS_THREADS", "-2"}, {"NEXUS_ADMIN_LISTEN", "localhost:3001"}, {"NEXUS_ADMIN_LISTEN", "127.0.0.1"},
+             {"NEXUS_ADMIN_LISTEN", "::1:3001"}, {"NEXUS_ADMIN_LISTEN", "127.0.0.1:70000"}}) {
         const auto r = run_nexus(Env{{name, value}}, {});
         EXPECT_EQ(r.exit_code, 2) << name;
         EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
