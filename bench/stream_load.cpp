@@ -82,10 +82,10 @@ net::awaitable<void> one_stream(const Options& o, Totals& totals, std::chrono::m
     http::request<http::string_body> req{http::verb::post, o.path, 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::content_type, "application/json");
-    req.set("X-Mock-Frames", std::to_string(o.frames));
-    req.set("X-Mock-Interval-Ms", std::to_string(o.interval_ms));
     for (const auto& [k, v] : o.headers) req.set(k, v);
-    req.body() = R"({"model":"bench-stream","stream":true,"messages":[{"role":"user","content":"Hello"}]})";
+    // mock_frames and mock_interval_ms pace the mock upstream (the relay forwards the body as it is).
+    req.body() = R"({"model":"bench-stream","stream":true,"messages":[{"role":"user","content":"Hello"}],"mock_frames":)" +
+                 std::to_string(o.frames) + R"(,"mock_interval_ms":)" + std::to_string(o.interval_ms) + "}";
     req.prepare_payload();
     const auto sent = Clock::now();
     auto [wec, wn] = co_await http::async_write(stream, req, nothrow);

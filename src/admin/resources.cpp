@@ -6,6 +6,7 @@
 
 #include "core/json.hpp"
 #include "core/origin.hpp"
+#include "core/provider.hpp"
 
 namespace nexus::admin {
 
@@ -89,14 +90,11 @@ std::int64_t now_seconds() {
 
 }  // namespace
 
-bool is_channel_type(std::string_view type) {
-    return type == "OpenAI" || type == "SiliconFlow" || type == "OpenAI-Compatible";
-}
+bool is_channel_type(std::string_view type) { return core::find_provider(type) != nullptr; }
 
 std::string_view default_base_url(std::string_view type) {
-    if (type == "SiliconFlow") return "https://api.siliconflow.cn";
-    if (type == "OpenAI") return "https://api.openai.com";
-    return "";
+    const auto* p = core::find_provider(type);
+    return p ? p->default_base_url : std::string_view();
 }
 
 core::Result<json::object> parse_object(std::string_view body) {

@@ -78,10 +78,6 @@ struct Shared {
     }
 };
 
-std::string default_test_model(const store::Channel& c) {
-    if (!c.models.empty()) return c.models.front();
-    return c.type == "SiliconFlow" ? "Qwen/Qwen2.5-7B-Instruct" : "gpt-4o-mini";
-}
 
 // Everything one I/O thread owns. Nothing here is touched by another thread but the counters
 // (read by /metrics) and the usage sink after the thread stopped.
@@ -90,25 +86,21 @@ struct Worker {
     // per-descriptor locks are switched off (other threads may still post to it).
     explicit Worker(Shared& s)
         : ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-          client(ioc.get_executor(), s.tls, s.config),
+          client(ioc.get_executor(), s.tls, s.config, metrics),
           usage(s.store, s.db.get_executor(), metrics),
           relay(client, metrics, s.snapshots, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
           admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,
-                [this, &s](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
-                    return test(c, s.config);
+                [this](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
+                    return test(c);
                 }),
           listener(ioc, s.config, router, metrics, s.connections) {}
 
-    net::awaitable<store::ChannelTestResult> test(store::Channel c, const config::Config& config) {
-        snapshot::ChannelView view;
-        auto origin = core::Origin::parse(c.base_url);
-        if (!origin) co_return store::ChannelTestResult{false, 0, "The channel's base_url is not usable.", 0};
-        view.id = c.id;
-        view.origin = std::move(*origin);
-        view.key = c.key;
-        view.health = std::make_shared<snapshot::ChannelHealth>();
-        co_return co_await relay.test_channel(view, default_test_model(c), config);
+    net::awaitable<store::ChannelTestResult> test(store::Channel c) {
+        auto view = snapshot::make_channel_view(c);
+        if (!view) co_return store::ChannelTestResult{false, 0, "The channel's base_url is not usable.", 0};
+        view->health = std::make_shared<snapshot::ChannelHealth>();
+        co_return co_await relay.test_channel(*view);
     }
 
     net::io_context ioc;

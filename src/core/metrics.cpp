@@ -29,6 +29,7 @@ std::string_view outcome_label(AttemptOutcome o) {
         case AttemptOutcome::kConnectError: return "connect_error";
         case AttemptOutcome::kTlsError: return "tls_error";
         case AttemptOutcome::kTimeout: return "timeout";
+        case AttemptOutcome::kProtocolError: return "protocol_error";
         default: return "io_error";
     }
 }

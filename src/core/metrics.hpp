@@ -36,6 +36,7 @@ enum class AttemptOutcome : std::uint8_t {
     kTlsError,     ///< TLS handshake or certificate verification failed
     kTimeout,      ///< a deadline expired
     kIoError,      ///< the connection broke after it was made
+    kProtocolError,///< the answer was not HTTP/1.1 as it should be (status line, framing, head too large)
     kCount
 };
 std::string_view outcome_label(AttemptOutcome o);

@@ -8,9 +8,13 @@
 #include <array>
 #include <cerrno>
 
-#include "http/wire.hpp"
+#include "core/wire.hpp"
+
+#include <cstdio>
 
 namespace nexus::http {
+
+using core::append_field;
 
 Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
                    std::string request_id, Clock::time_point start, const config::Config& config, bool keep_alive)
@@ -123,14 +127,6 @@ Exchange::ClientWatch Exchange::watch_client(std::function<void()> on_gone) {
     return ClientWatch(std::move(state), socket);
 }
 
-template <class Message>
-void Exchange::stamp(Message& message) {
-    if (!parser_.is_done()) keep_alive_ = false;
-    message.set("X-Request-Id", request_id_);
-    message.keep_alive(keep_alive_);
-    status_ = static_cast<int>(message.result_int());
-}
-
 net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response) {
     std::string fields;
     fields.reserve(128);
@@ -146,10 +142,40 @@ net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response
 }
 
 net::awaitable<bool> Exchange::send(bhttp::status status, std::string body, std::string_view content_type) {
-    bhttp::response<bhttp::string_body> response{status, 11};
-    response.set(bhttp::field::content_type, content_type);
-    response.body() = std::move(body);
-    co_return co_await send(std::move(response));
+    std::string fields;
+    append_field(fields, "Content-Type", content_type);
+    co_return co_await send(static_cast<unsigned>(status), fields, body);
+}
+
+std::string Exchange::head(unsigned status, std::string_view fields, std::optional<std::uint64_t> length) {
+    // A body left unread would be read as the next request: this answer ends the connection.
+    if (!parser_.is_done()) keep_alive_ = false;
+    const auto code = static_cast<bhttp::status>(status);
+    std::string out;
+    out.reserve(128 + fields.size());
+    out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+    out.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields);
+    append_field(out, "X-Request-Id", request_id_);
+    if (code != bhttp::status::no_content && code != bhttp::status::not_modified) {
+        if (length) {
+            append_field(out, "Content-Length", std::to_string(*length));
+        } else {
+            append_field(out, "Transfer-Encoding", "chunked");
+        }
+    }
+    if (!keep_alive_) append_field(out, "Connection", "close");
+    out.append("\r\n");
+    status_ = static_cast<int>(status);
+    return out;
+}
+
+template <class Buffers>
+net::awaitable<bool> Exchange::write(const Buffers& buffers) {
+    stream_.expires_after(config_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
+    bytes_out_ += n;
+    if (ec) broken_ = true;
+    co_return !ec;
 }
 
 net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, std::string_view body) {
@@ -157,24 +183,10 @@ net::awaitable<bool> Exchange::send(unsigned status, std::string_view fields, st
     const bool bodiless = code == bhttp::status::no_content || code == bhttp::status::not_modified;
     // A HEAD answer has GET's head, Content-Length included, and no body.
     const bool head_only = request().method() == bhttp::verb::head;
-    // A body left unread would be read as the next request: this answer ends the connection.
-    if (!parser_.is_done()) keep_alive_ = false;
-    std::string head;
-    head.reserve(128 + fields.size());
-    head.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
-    head.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields);
-    append_field(head, "X-Request-Id", request_id_);
-    if (!bodiless) append_field(head, "Content-Length", std::to_string(body.size()));
-    if (!keep_alive_) append_field(head, "Connection", "close");
-    head.append("\r\n");
-    status_ = static_cast<int>(status);
-    const std::array<net::const_buffer, 2> message{net::buffer(head),
+    const auto text = head(status, fields, body.size());
+    const std::array<net::const_buffer, 2> message{net::buffer(text),
                                                    net::buffer(body.data(), bodiless || head_only ? 0 : body.size())};
-    stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, message, use_nothrow);
-    bytes_out_ += n;
-    if (ec) broken_ = true;
-    co_return !ec;
+    co_return co_await write(message);
 }
 
 net::awaitable<bool> Exchange::send_error(const core::Error& error) {
@@ -184,32 +196,34 @@ net::awaitable<bool> Exchange::send_error(const core::Error& error) {
     co_return co_await send(static_cast<unsigned>(error.status), fields, core::to_json(error));
 }
 
-net::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body> header) {
-    stamp(header);
-    header.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> serializer{header};
-    stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, use_nothrow);
-    bytes_out_ += n;
-    if (ec) broken_ = true;
-    co_return !ec;
+net::awaitable<bool> Exchange::begin_body(unsigned status, std::string_view fields, std::optional<std::uint64_t> length,
+                                          std::string_view first) {
+    chunked_ = !length;
+    const auto text = head(status, fields, length);
+    if (first.empty()) co_return co_await write(net::buffer(text));
+    if (!chunked_) co_return co_await write(std::array<net::const_buffer, 2>{net::buffer(text), net::buffer(first)});
+    const auto size_line = chunk_size_line(first.size());
+    co_return co_await write(std::array<net::const_buffer, 4>{net::buffer(text), net::buffer(size_line),
+                                                              net::buffer(first), net::buffer("\r\n", 2)});
 }
 
-net::awaitable<bool> Exchange::write_chunk(std::string_view data) {
+net::awaitable<bool> Exchange::write_body(std::string_view data) {
     if (data.empty()) co_return !broken_;
-    stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(data)), use_nothrow);
-    bytes_out_ += n;
-    if (ec) broken_ = true;
-    co_return !ec;
+    if (!chunked_) co_return co_await write(net::buffer(data));
+    const auto size_line = chunk_size_line(data.size());
+    co_return co_await write(
+        std::array<net::const_buffer, 3>{net::buffer(size_line), net::buffer(data), net::buffer("\r\n", 2)});
 }
 
-net::awaitable<bool> Exchange::end_stream() {
-    stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), use_nothrow);
-    bytes_out_ += n;
-    if (ec) broken_ = true;
-    co_return !ec;
+net::awaitable<bool> Exchange::end_body() {
+    if (!chunked_) co_return !broken_;
+    co_return co_await write(net::buffer("0\r\n\r\n", 5));
+}
+
+std::string Exchange::chunk_size_line(std::size_t size) {
+    char line[24];
+    const int n = std::snprintf(line, sizeof(line), "%zx\r\n", size);
+    return std::string(line, static_cast<std::size_t>(n));
 }
 
 }  // namespace nexus::http

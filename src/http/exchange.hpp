@@ -37,8 +37,8 @@ struct AccessRecord {
 
 /// One request and its answer on a client connection. A handler gets it with the request's head
 /// read (the body not yet), decides from the head whether to go on, reads the body with
-/// read_body() when it wants it, and answers: either send() once, or begin_stream(),
-/// write_chunk()…, end_stream(). An answer sent without the body read closes the connection
+/// read_body() when it wants it, and answers: either send() once, or begin_body(),
+/// write_body()…, end_body(). An answer sent without the body read closes the connection
 /// after it (the unread body would be taken for the next request).
 /// Every answer carries X-Request-Id. Every write has the write deadline. Not thread-safe: it
 /// lives on the I/O thread of its connection. The awaitables return false when the client is
@@ -78,12 +78,15 @@ public:
     /// Sends `error` in OpenAI's shape with its status and its headers.
     net::awaitable<bool> send_error(const core::Error& error);
 
-    /// Sends the header of a chunked answer (an event stream) at once.
-    net::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body> header);
-    /// Sends `data` as one chunk. Returns when the client's kernel took it (backpressure).
-    net::awaitable<bool> write_chunk(std::string_view data);
-    /// Sends the last chunk.
-    net::awaitable<bool> end_stream();
+    /// Sends the head of an answer whose body follows in parts (`fields` as text, as above).
+    /// With `length` the head says Content-Length and the parts go as they are; without, the
+    /// body is chunked. `first`, the body's first part, goes in the same write as the head.
+    net::awaitable<bool> begin_body(unsigned status, std::string_view fields, std::optional<std::uint64_t> length,
+                                    std::string_view first = {});
+    /// Sends the next part of the body. Returns when the client's kernel took it (backpressure).
+    net::awaitable<bool> write_body(std::string_view data);
+    /// Ends the body (the last chunk of a chunked one).
+    net::awaitable<bool> end_body();
 
     /// Watches the client connection while the handler waits on something else (an upstream):
     /// when the client closes it, `on_gone` runs once on this thread. Watching stops when the
@@ -110,6 +113,13 @@ public:
         broken_ = true;
     }
 
+    /// The answer begun cannot be finished (its upstream broke midway): the connection is closed
+    /// on it, which is how a client learns a body is short.
+    void abort() {
+        broken_ = true;
+        keep_alive_ = false;
+    }
+
     bool responded() const { return status_ != 0; }
     int status() const { return status_; }
     bool keep_alive() const { return keep_alive_ && !broken_; }
@@ -118,8 +128,11 @@ public:
     std::uint64_t bytes_out() const { return bytes_out_; }
 
 private:
-    template <class Message>
-    void stamp(Message& message);
+    // The status line and fields of an answer, with X-Request-Id, the framing and Connection.
+    std::string head(unsigned status, std::string_view fields, std::optional<std::uint64_t> length);
+    template <class Buffers>
+    net::awaitable<bool> write(const Buffers& buffers);
+    static std::string chunk_size_line(std::size_t size);
     core::Error body_too_large() const;
 
     beast::tcp_stream& stream_;
@@ -130,6 +143,7 @@ private:
     const config::Config& config_;
     AccessRecord record_;
     bool keep_alive_;
+    bool chunked_ = false;
     std::uint64_t body_limit_;
     bool broken_ = false;
     int status_ = 0;

@@ -12,6 +12,8 @@ namespace json = boost::json;
 
 namespace {
 
+// SiliconFlow says "your account cannot pay" with this code (on a 403).
+constexpr std::string_view kSiliconFlowBalanceCode = "30001";
 constexpr std::size_t kMaxMessage = 1024;  // of the upstream's message, after scrubbing
 constexpr std::size_t kMaxField = 256;     // of its code, type and param
 
@@ -42,7 +44,7 @@ void scrub(std::string& text, std::string_view secret) {
 
 }  // namespace
 
-core::Error translate_upstream_error(int status, std::string_view body, std::string_view secret) {
+core::Error translate_upstream_error(int status, std::string_view body, std::string_view secret, bool request_refused) {
     core::Error e;
     e.status = status;
     std::string upstream_message;
@@ -81,7 +83,7 @@ core::Error translate_upstream_error(int status, std::string_view body, std::str
         if (field->size() > kMaxField) field->resize(kMaxField);
     }
 
-    const bool balance = upstream_code == "30001";
+    const bool balance = upstream_code == kSiliconFlowBalanceCode;
     switch (status) {
         case 400:
             e.type = "invalid_request_error";
@@ -122,12 +124,24 @@ core::Error translate_upstream_error(int status, std::string_view body, std::str
             e.allow_fallbacks = status >= 500;
             if (status >= 500) e.message = "The upstream failed: ";
     }
+    if (request_refused && (status == 401 || status == 402 || status == 403)) {
+        e.message = "The upstream refused this request (the channel's key is valid): ";
+    }
     if (!upstream_type.empty() && status != 401 && status != 403) e.type = upstream_type;
     e.message += upstream_message;
     e.code = upstream_code;
     e.param = upstream_param;
     e.detail = "upstream status " + std::to_string(status);
     return e;
+}
+
+FailureKind classify_upstream_failure(int status, const core::Error& translated) {
+    if (status == 401) return FailureKind::kKeyRejected;
+    if (status == 402 || translated.code == kSiliconFlowBalanceCode) return FailureKind::kBalance;
+    if (status == 403) return FailureKind::kRefused;
+    if (status == 429) return FailureKind::kRateLimited;
+    if (status >= 500) return FailureKind::kTransient;
+    return FailureKind::kClientFault;
 }
 
 }  // namespace nexus::relay

@@ -155,6 +155,31 @@ std::optional<Usage> usage_of(std::string_view text) {
     return h.usage;
 }
 
+struct UsageReader::Impl {
+    Impl() : parser(core::json_parse_options()) {}
+    json::basic_parser<UsageHandler> parser;
+    bool failed = false;
+};
+
+UsageReader::UsageReader() : impl_(std::make_unique<Impl>()) {}
+UsageReader::~UsageReader() = default;
+
+void UsageReader::feed(std::string_view piece) {
+    if (impl_->failed || piece.empty()) return;
+    json::error_code ec;
+    impl_->parser.write_some(true, piece.data(), piece.size(), ec);
+    if (ec) impl_->failed = true;
+}
+
+std::optional<Usage> UsageReader::finish() {
+    if (impl_->failed) return std::nullopt;
+    json::error_code ec;
+    impl_->parser.write_some(false, nullptr, 0, ec);
+    const auto& h = impl_->parser.handler();
+    if (ec || !h.top_is_object || !h.found) return std::nullopt;
+    return h.usage;
+}
+
 void StreamUsage::observe(std::string_view data) {
     if (!include_usage_) {
         if (auto u = usage_of(data)) usage_ = *u;

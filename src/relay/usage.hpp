@@ -2,6 +2,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,25 @@ struct Usage {
 /// SiliconFlow rerank's `tokens: {input_tokens, output_tokens}`. Nullopt when there is none (or
 /// it is null, or the text is not a JSON object).
 std::optional<Usage> usage_of(std::string_view json_text);
+
+/// Reads the token counts of a JSON answer as it passes, piece by piece, holding none of it
+/// (the same SAX reading as usage_of). One per answer; one thread.
+class UsageReader {
+public:
+    UsageReader();
+    ~UsageReader();
+    UsageReader(const UsageReader&) = delete;
+    UsageReader& operator=(const UsageReader&) = delete;
+
+    /// The next piece of the answer.
+    void feed(std::string_view piece);
+    /// The counts, once the whole answer was fed; nullopt when it had none or was not JSON.
+    std::optional<Usage> finish();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 /// Follows the usage in a streamed chat or text completion, one event at a time, and makes its
 /// end OpenAI-shaped for a client that asked for `stream_options.include_usage`.

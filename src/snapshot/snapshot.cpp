@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/provider.hpp"
+
 namespace nexus::snapshot {
 
 namespace {
@@ -27,22 +29,36 @@ void ChannelHealth::record_success() {
     if (streak_.load(std::memory_order_relaxed) != 0) streak_.store(0, std::memory_order_relaxed);
 }
 
+std::optional<ChannelView> make_channel_view(const store::Channel& c) {
+    auto origin = core::Origin::parse(c.base_url);
+    if (!origin) return std::nullopt;
+    ChannelView v;
+    v.id = c.id;
+    v.name = c.name;
+    v.type = c.type;
+    v.origin = std::move(*origin);
+    v.key = c.key;
+    v.models.insert(c.models.begin(), c.models.end());
+    for (const auto& [from, to] : c.model_mapping) v.model_mapping.emplace(from, to);
+    v.priority = c.priority;
+    v.weight = c.weight;
+    if (!c.models.empty()) {
+        v.test_model = c.models.front();
+    } else if (const auto* p = core::find_provider(c.type)) {
+        v.test_model = std::string(p->test_model);
+    } else {
+        v.test_model = "gpt-4o-mini";
+    }
+    return v;
+}
+
 Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
                    const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& previous_health) {
     for (const auto& c : channels) {
         if (c.status != store::kChannelEnabled) continue;
-        auto origin = core::Origin::parse(c.base_url);
-        if (!origin) continue;  // validated on write; a bad row is skipped, never relayed to
-        ChannelView v;
-        v.id = c.id;
-        v.name = c.name;
-        v.type = c.type;
-        v.origin = std::move(*origin);
-        v.key = c.key;
-        v.models.insert(c.models.begin(), c.models.end());
-        for (const auto& [from, to] : c.model_mapping) v.model_mapping.emplace(from, to);
-        v.priority = c.priority;
-        v.weight = c.weight;
+        auto view = make_channel_view(c);
+        if (!view) continue;  // validated on write; a bad row is skipped, never relayed to
+        auto& v = *view;
         const auto it = previous_health.find(c.id);
         v.health = it != previous_health.end() ? it->second : std::make_shared<ChannelHealth>();
         // The store says enabled: an earlier rejection was either not yet written (its write

@@ -33,11 +33,19 @@ public:
     /// status 3 comes back through a rebuild. A rebuild that finds the channel enabled (an admin
     /// re-enabled it) clears this.
     void mark_key_rejected() { key_rejected_.store(true, std::memory_order_relaxed); }
+    /// One probe of the channel's key at a time, over all threads: true when this caller may
+    /// probe now (and must call end_probe() after).
+    bool begin_probe() {
+        bool expected = false;
+        return probing_.compare_exchange_strong(expected, true, std::memory_order_acq_rel);
+    }
+    void end_probe() { probing_.store(false, std::memory_order_release); }
     bool key_rejected() const { return key_rejected_.load(std::memory_order_relaxed); }
     void clear_key_rejected() { key_rejected_.store(false, std::memory_order_relaxed); }
 
 private:
     std::atomic<bool> key_rejected_{false};
+    std::atomic<bool> probing_{false};
     std::atomic<int> streak_{0};
     std::atomic<std::int64_t> cooldown_until_ns_{0};
 };
@@ -53,6 +61,7 @@ struct ChannelView {
     std::unordered_map<std::string, std::string> model_mapping;
     std::int64_t priority = 0;
     std::int64_t weight = 1;
+    std::string test_model;  ///< what a probe or a channel test asks for: the first listed model, or the provider's
     std::shared_ptr<ChannelHealth> health;
 
     bool serves(std::string_view model) const { return models.empty() || models.contains(std::string(model)); }
@@ -62,6 +71,10 @@ struct ChannelView {
         return it == model_mapping.end() ? nullptr : &it->second;
     }
 };
+
+/// The view of `channel` the relay uses: its origin parsed, its models and mapping as sets, its
+/// test model decided. Nullopt when its base URL is unusable. Health is left to the caller.
+std::optional<ChannelView> make_channel_view(const store::Channel& channel);
 
 struct TokenView {
     std::int64_t id = 0;

@@ -1,15 +1,64 @@
 #include "upstream/client.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
+
+#include "core/wire.hpp"
 
 namespace nexus::upstream {
 
 using tcp = net::ip::tcp;
+using core::AttemptOutcome;
+
+namespace {
+
+constexpr std::size_t kMaxHeader = 64 * 1024;  // an upstream answer's head
+
+bool is_descriptor_shortage(const error_code& ec) {
+    return ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
+CallFailure upstream_failure(AttemptOutcome outcome, core::Error error) {
+    return CallFailure{CallFailure::Kind::kUpstream, std::move(error), outcome};
+}
+
+CallFailure cancelled() {
+    return CallFailure{CallFailure::Kind::kCancelled, core::Error::internal("The call was cancelled."),
+                       AttemptOutcome::kIoError};
+}
+
+CallFailure overloaded(const std::string& detail) {
+    return CallFailure{CallFailure::Kind::kOverloaded,
+                       core::Error::overloaded("This server is out of file descriptors; try again shortly.", detail),
+                       AttemptOutcome::kIoError};
+}
+
+// How a read of an answer (head or body) failed, as the attempt's outcome and the client's error.
+CallFailure read_failure(const error_code& ec, std::string_view what) {
+    if (ec == beast::error::timeout) {
+        return upstream_failure(AttemptOutcome::kTimeout,
+                                core::Error::gateway_timeout("Timed out waiting for the upstream's " + std::string(what) + ".",
+                                                             ec.message()));
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        return upstream_failure(AttemptOutcome::kProtocolError,
+                                core::Error::bad_gateway("The upstream's " + std::string(what) + " was malformed.",
+                                                         ec.message()));
+    }
+    return upstream_failure(AttemptOutcome::kIoError,
+                            core::Error::bad_gateway("The upstream connection failed before its " + std::string(what) +
+                                                         " was read.",
+                                                     ec.message()));
+}
+
+}  // namespace
 
 net::ssl::context make_tls_context() {
     net::ssl::context ctx{net::ssl::context::tls_client};
@@ -25,6 +74,11 @@ Clock::duration step_timeout(std::chrono::milliseconds step, Clock::time_point r
     return std::max<Clock::duration>(std::min<Clock::duration>(step, left), Clock::duration::zero());
 }
 
+Deadlines Deadlines::from(const config::Config& config, Clock::time_point request) {
+    return Deadlines{request, config.upstream_connect_timeout, config.upstream_tls_timeout,
+                     config.upstream_header_timeout, config.upstream_idle_timeout};
+}
+
 Connection::Connection(net::any_io_executor executor, net::ssl::context* tls) : buffer_(16384) {
     if (tls != nullptr) {
         tls_.emplace(executor, *tls);
@@ -33,11 +87,123 @@ Connection::Connection(net::any_io_executor executor, net::ssl::context* tls) : 
     }
 }
 
-Client::Client(net::any_io_executor executor, net::ssl::context& tls, const config::Config& config)
-    : executor_(executor), tls_(tls), config_(config), resolver_(executor) {}
+// --- Response -------------------------------------------------------------------------------------
 
-net::awaitable<Client::Acquired> Client::acquire(const Origin& origin, Clock::time_point deadline,
-                                                 bool allow_pooled) {
+Response::Response(Client& client, std::unique_ptr<Connection> connection, Deadlines deadlines, Clock::duration ttfb,
+                   core::Cancellation::Registration registration)
+    : client_(&client),
+      connection_(std::move(connection)),
+      deadlines_(deadlines),
+      ttfb_(ttfb),
+      registration_(std::move(registration)) {}
+
+Response::~Response() {
+    registration_.reset();
+    if (!connection_) return;
+    auto& parser = *connection_->parser_;
+    if (parser.is_done() && parser.keep_alive()) {
+        connection_->parser_.reset();
+        client_->release(std::move(connection_));
+    }
+}
+
+net::awaitable<std::pair<error_code, std::size_t>> Response::read_some(std::span<char> into) {
+    auto& conn = *connection_;
+    auto& parser = *conn.parser_;
+    if (parser.is_done()) co_return std::pair{error_code{}, std::size_t{0}};
+    auto& body = parser.get().body();
+    body.data = into.data();
+    body.size = into.size();
+    body.more = true;
+    conn.tcp().expires_after(step_timeout(deadlines_.idle, deadlines_.request));
+    auto [ec, n] = co_await conn.visit(
+        [&](auto& s) { return bhttp::async_read_some(s, conn.buffer_, parser, use_nothrow); });
+    if (ec == bhttp::error::need_buffer) ec = {};
+    co_return std::pair{ec, into.size() - body.size};
+}
+
+net::awaitable<std::pair<error_code, std::string>> Response::read_all(std::size_t limit) {
+    std::string out;
+    std::array<char, 16384> piece;
+    while (!done()) {
+        auto [ec, n] = co_await read_some(piece);
+        out.append(piece.data(), std::min(n, limit - out.size()));
+        if (ec) co_return std::pair{ec, std::move(out)};
+        if (out.size() >= limit) break;  // cut: the rest stays unread and the connection is not reused
+    }
+    co_return std::pair{error_code{}, std::move(out)};
+}
+
+// --- Client ---------------------------------------------------------------------------------------
+
+Client::Client(net::any_io_executor executor, net::ssl::context& tls, const config::Config& config,
+               core::Metrics& metrics, Resolver::Lookup lookup)
+    : executor_(executor), tls_(tls), config_(config), metrics_(metrics), resolver_(executor, std::move(lookup)) {}
+
+net::awaitable<Client::Result> Client::call(const Origin& origin, const Request& request, const Deadlines& deadlines,
+                                            core::Cancellation* cancel) {
+    // The head as text, written with the body in one gather write (see http/wire.hpp).
+    std::string head;
+    head.reserve(256 + request.fields.size());
+    head.append(bhttp::to_string(request.method)).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+    head.append(request.fields);
+    core::append_field(head, "Host", origin.host_header);
+    if (!request.body.empty() || request.method == bhttp::verb::post || request.method == bhttp::verb::put) {
+        core::append_field(head, "Content-Length", std::to_string(request.body.size()));
+    }
+    head.append("\r\n");
+    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(request.body.data(), request.body.size())};
+
+    const auto started = Clock::now();
+    for (int round = 0;; ++round) {
+        auto acquired = co_await acquire(origin, deadlines, round == 0, cancel);
+        if (!acquired.connection) co_return Result{std::nullopt, std::move(acquired.failure)};
+        auto connection = std::move(acquired.connection);
+        auto& conn = *connection;
+        core::Cancellation::Registration registration;
+        if (cancel != nullptr) {
+            registration = cancel->on_cancel([c = &conn] {
+                error_code ignored;
+                c->tcp().socket().close(ignored);
+            });
+        }
+
+        conn.tcp().expires_after(step_timeout(deadlines.header, deadlines.request));
+        auto [wec, wn] = co_await conn.visit([&](auto& s) { return net::async_write(s, message, use_nothrow); });
+        conn.parser_.emplace();
+        conn.parser_->header_limit(kMaxHeader);
+        conn.parser_->body_limit(boost::none);
+        error_code ec = wec;
+        // Even when writing failed, the upstream may have answered first (a 413 before it
+        // stopped reading our body): its answer is what the client should hear.
+        if (cancel == nullptr || !cancel->cancelled()) {
+            auto [rec, rn] = co_await conn.visit(
+                [&](auto& s) { return bhttp::async_read_header(s, conn.buffer_, *conn.parser_, use_nothrow); });
+            ec = rec ? (wec ? wec : rec) : error_code{};
+        }
+        if (!ec && conn.parser_->is_header_done()) {
+            if (wec) conn.parser_->get().keep_alive(false);  // our request was not whole: never reuse
+            const auto status = static_cast<int>(conn.parser_->get().result_int());
+            metrics_.record_attempt(status < 300   ? AttemptOutcome::kSuccess
+                                    : status < 500 ? AttemptOutcome::kClientError
+                                                   : AttemptOutcome::kServerError);
+            co_return Result{Response(*this, std::move(connection), deadlines, Clock::now() - started,
+                                      std::move(registration)),
+                             std::nullopt};
+        }
+        if (cancel != nullptr && cancel->cancelled()) co_return Result{std::nullopt, cancelled()};
+        // A pooled connection the upstream closed while idle: nothing of an answer came. Once.
+        const bool stale = conn.reused() && !conn.parser_->got_some() && conn.buffer_.size() == 0 &&
+                           ec != beast::error::timeout;
+        if (stale && round == 0) continue;
+        auto failure = read_failure(ec, "answer");
+        metrics_.record_attempt(failure.outcome);
+        co_return Result{std::nullopt, std::move(failure)};
+    }
+}
+
+net::awaitable<Client::Acquired> Client::acquire(const Origin& origin, const Deadlines& deadlines, bool allow_pooled,
+                                                 core::Cancellation* cancel) {
     if (allow_pooled) {
         if (auto it = idle_.find(origin.key); it != idle_.end()) {
             auto& stack = it->second;
@@ -53,7 +219,7 @@ net::awaitable<Client::Acquired> Client::acquire(const Origin& origin, Clock::ti
             }
         }
     }
-    co_return co_await connect(origin, deadline);
+    co_return co_await connect(origin, deadlines, cancel);
 }
 
 void Client::release(std::unique_ptr<Connection> connection) {
@@ -82,15 +248,20 @@ std::size_t Client::idle_count() const {
     return n;
 }
 
+void Client::close_all() {
+    idle_.clear();
+    sweep_timer_.reset();
+}
+
 void Client::start_sweeping() {
     sweep_timer_ = std::make_unique<net::steady_timer>(executor_);
     const auto every = std::max<std::chrono::milliseconds>(config_.upstream_keepalive / 2, std::chrono::seconds(1));
     net::co_spawn(
         executor_,
-        [this, every]() -> net::awaitable<void> {
+        [this, every, timer = sweep_timer_.get()]() -> net::awaitable<void> {
             for (;;) {
-                sweep_timer_->expires_after(every);
-                auto [ec] = co_await sweep_timer_->async_wait(use_nothrow);
+                timer->expires_after(every);
+                auto [ec] = co_await timer->async_wait(use_nothrow);
                 if (ec) co_return;
                 close_stale(Clock::now());
             }
@@ -98,50 +269,79 @@ void Client::start_sweeping() {
         [](std::exception_ptr) {});
 }
 
-net::awaitable<Client::Acquired> Client::connect(const Origin& origin, Clock::time_point deadline) {
-    using namespace net::experimental::awaitable_operators;
-    auto fail = [&](core::AttemptOutcome outcome, core::Error error) {
-        return Acquired{nullptr, ConnectFailure{std::move(error), outcome}};
-    };
-    const auto connect_budget = step_timeout(config_.upstream_connect_timeout, deadline);
+net::awaitable<Client::Acquired> Client::connect(const Origin& origin, const Deadlines& deadlines,
+                                                 core::Cancellation* cancel) {
+    auto fail = [](CallFailure failure) { return Acquired{nullptr, std::move(failure)}; };
+    const auto connect_end = Clock::now() + step_timeout(deadlines.connect, deadlines.request);
 
     // Resolve the name (skipped for an IP literal) under the connect deadline.
-    std::vector<tcp::endpoint> endpoints;
+    Resolver::Endpoints endpoints;
     error_code ec;
     const auto port = static_cast<unsigned short>(std::stoul(origin.port));
     if (const auto address = net::ip::make_address(origin.host, ec); !ec) {
         endpoints.emplace_back(address, port);
     } else {
-        net::steady_timer timer(executor_, connect_budget);
-        auto result = co_await (resolver_.async_resolve(origin.host, origin.port, use_nothrow) ||
-                                timer.async_wait(use_nothrow));
-        if (result.index() == 1) {
-            resolver_.cancel();
-            co_return fail(core::AttemptOutcome::kTimeout,
-                           core::Error::gateway_timeout("Timed out resolving the upstream host name.", origin.host));
+        auto resolved = co_await resolver_.resolve(origin.host, origin.port, connect_end, cancel);
+        if (!resolved.ok()) {
+            if (resolved.failure != Resolver::Failure::kCancelled) {
+                metrics_.record_attempt(resolved.failure == Resolver::Failure::kTimeout ? AttemptOutcome::kTimeout
+                                                                                        : AttemptOutcome::kConnectError);
+            }
+            switch (resolved.failure) {
+                case Resolver::Failure::kCancelled: co_return fail(cancelled());
+                case Resolver::Failure::kTimeout:
+                    co_return fail(upstream_failure(
+                        AttemptOutcome::kTimeout,
+                        core::Error::gateway_timeout("Timed out resolving the upstream host name.", origin.host)));
+                default:
+                    co_return fail(upstream_failure(
+                        AttemptOutcome::kConnectError,
+                        core::Error::bad_gateway("Could not resolve the upstream host name.",
+                                                 origin.host + ": " + resolved.detail)));
+            }
         }
-        auto [rec, results] = std::get<0>(std::move(result));
-        if (rec) {
-            co_return fail(core::AttemptOutcome::kConnectError,
-                           core::Error::bad_gateway("Could not resolve the upstream host name.",
-                                                    origin.host + ": " + rec.message()));
-        }
-        for (const auto& r : results) endpoints.push_back(r.endpoint());
+        endpoints = std::move(resolved.endpoints);
     }
 
     auto connection = std::make_unique<Connection>(executor_, origin.tls ? &tls_ : nullptr);
     connection->origin_key_ = origin.key;
     auto& tcp_stream = connection->tcp();
-    tcp_stream.expires_after(connect_budget);
-    auto [cec, endpoint] = co_await tcp_stream.async_connect(endpoints, use_nothrow);
-    if (cec) {
-        if (cec == beast::error::timeout) {
-            co_return fail(core::AttemptOutcome::kTimeout,
-                           core::Error::gateway_timeout("Timed out connecting to the upstream.", origin.key));
+    core::Cancellation::Registration registration;
+    if (cancel != nullptr) {
+        registration = cancel->on_cancel([&tcp_stream] {
+            error_code ignored;
+            tcp_stream.socket().close(ignored);
+        });
+    }
+    // Each address in turn, under what is left of the connect deadline.
+    error_code cec = net::error::host_not_found;
+    for (const auto& endpoint : endpoints) {
+        if (cancel != nullptr && cancel->cancelled()) co_return fail(cancelled());
+        error_code oec;
+        tcp_stream.socket().close(oec);
+        tcp_stream.socket().open(endpoint.protocol(), oec);
+        if (oec) {
+            if (is_descriptor_shortage(oec)) {
+                metrics_.overloaded(core::Overload::kDescriptors);
+                co_return fail(overloaded(oec.message()));
+            }
+            cec = oec;
+            continue;
         }
-        co_return fail(core::AttemptOutcome::kConnectError,
-                       core::Error::bad_gateway("Could not connect to the upstream: " + cec.message() + ".",
-                                                origin.key + ": " + cec.message()));
+        tcp_stream.expires_at(connect_end);
+        auto [e] = co_await tcp_stream.async_connect(endpoint, use_nothrow);
+        cec = e;
+        if (!cec || cec == beast::error::timeout) break;
+    }
+    if (cancel != nullptr && cancel->cancelled()) co_return fail(cancelled());
+    if (cec) {
+        const auto outcome = cec == beast::error::timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kConnectError;
+        metrics_.record_attempt(outcome);
+        co_return fail(upstream_failure(
+            outcome, cec == beast::error::timeout
+                         ? core::Error::gateway_timeout("Timed out connecting to the upstream.", origin.key)
+                         : core::Error::bad_gateway("Could not connect to the upstream: " + cec.message() + ".",
+                                                    origin.key + ": " + cec.message())));
     }
     tcp_stream.socket().set_option(tcp::no_delay(true), ec);
 
@@ -157,21 +357,24 @@ net::awaitable<Client::Acquired> Client::connect(const Origin& origin, Clock::ti
             SSL_set_tlsext_host_name(ssl, origin.host.c_str());
             SSL_set1_host(ssl, origin.host.c_str());
         }
-        tcp_stream.expires_after(step_timeout(config_.upstream_tls_timeout, deadline));
+        tcp_stream.expires_after(step_timeout(deadlines.tls, deadlines.request));
         auto [hec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
+        if (cancel != nullptr && cancel->cancelled()) co_return fail(cancelled());
         if (hec) {
             if (hec == beast::error::timeout) {
-                co_return fail(core::AttemptOutcome::kTimeout,
-                               core::Error::gateway_timeout("Timed out in the TLS handshake with the upstream.",
-                                                            origin.key));
+                metrics_.record_attempt(AttemptOutcome::kTimeout);
+                co_return fail(upstream_failure(
+                    AttemptOutcome::kTimeout,
+                    core::Error::gateway_timeout("Timed out in the TLS handshake with the upstream.", origin.key)));
             }
             std::string why = hec.message();
             if (const long v = SSL_get_verify_result(ssl); v != X509_V_OK) {
                 why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
             }
-            co_return fail(core::AttemptOutcome::kTlsError,
-                           core::Error::bad_gateway("TLS handshake with the upstream failed (" + why + ").",
-                                                    origin.key + ": " + why));
+            metrics_.record_attempt(AttemptOutcome::kTlsError);
+            co_return fail(upstream_failure(
+                AttemptOutcome::kTlsError,
+                core::Error::bad_gateway("TLS handshake with the upstream failed (" + why + ").", origin.key + ": " + why)));
         }
     }
     co_return Acquired{std::move(connection), std::nullopt};

@@ -139,11 +139,12 @@ TEST_F(Api, UpstreamErrorsOfOtherEndpointsAreTranslated) {
 // --- include_usage ---------------------------------------------------------------------------------
 
 constexpr const char* kUsageBody =
-    R"({"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]})";
+    R"({"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}],)"
+    R"("mock_frames":4})";
 
 TEST_F(Api, IncludeUsageGetsAFinalUsageChunkBeforeDone) {
     add_mock_channel();
-    const auto res = stream_chat(port(), kUsageBody, {{"X-Mock-Frames", "4"}});
+    const auto res = stream_chat(port(), kUsageBody);
     ASSERT_EQ(res.status, 200) << res.error;
     ASSERT_TRUE(res.complete) << res.error;
     ASSERT_EQ(res.events.size(), 6u) << res.raw;  // 4 frames, the usage chunk, [DONE]
@@ -171,7 +172,7 @@ TEST_F(Api, IncludeUsageGetsAFinalUsageChunkBeforeDone) {
 
 TEST_F(Api, WithoutIncludeUsageTheStreamIsUntouched) {
     add_mock_channel();
-    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "3"}});
+    const auto res = stream_chat(port(), chat_body("m", true, 3));
     ASSERT_TRUE(res.complete) << res.error;
     ASSERT_EQ(res.events.size(), 4u);
     for (const auto& c : chunks_of(res)) EXPECT_EQ(c.at("choices").as_array().size(), 1u);
@@ -180,8 +181,8 @@ TEST_F(Api, WithoutIncludeUsageTheStreamIsUntouched) {
 TEST_F(Api, AnUpstreamUsageChunkIsNotDoubled) {
     add_mock_channel();
     const std::string body = R"({"model":"mock-usage-chunk","stream":true,"stream_options":{"include_usage":true},)"
-                             R"("messages":[{"role":"user","content":"hi"}]})";
-    const auto res = stream_chat(port(), body, {{"X-Mock-Frames", "2"}});
+                             R"("messages":[{"role":"user","content":"hi"}],"mock_frames":2})";
+    const auto res = stream_chat(port(), body);
     ASSERT_TRUE(res.complete) << res.error;
     const auto chunks = chunks_of(res);
     ASSERT_EQ(chunks.size(), 3u) << res.raw;
@@ -192,8 +193,8 @@ TEST_F(Api, AnUpstreamUsageChunkIsNotDoubled) {
 TEST_F(Api, AStreamEndingWithoutDoneStillGetsItsUsageChunkLast) {
     add_mock_channel();
     const std::string body = R"({"model":"mock-no-done","stream":true,"stream_options":{"include_usage":true},)"
-                             R"("messages":[{"role":"user","content":"hi"}]})";
-    const auto res = stream_chat(port(), body, {{"X-Mock-Frames", "2"}});
+                             R"("messages":[{"role":"user","content":"hi"}],"mock_frames":2})";
+    const auto res = stream_chat(port(), body);
     ASSERT_TRUE(res.complete) << res.error;
     ASSERT_EQ(res.events.size(), 3u) << res.raw;
     const auto last = json::parse(res.events[2].data).as_object();
@@ -204,8 +205,7 @@ TEST_F(Api, AStreamEndingWithoutDoneStillGetsItsUsageChunkLast) {
 TEST_F(Api, CompletionsStreamGetsATextCompletionUsageChunk) {
     add_mock_channel();
     const auto res = stream_post(port(), "/v1/completions",
-                                 R"({"model":"m","prompt":"Once","stream":true,"stream_options":{"include_usage":true}})",
-                                 {{"X-Mock-Frames", "2"}});
+                                 R"({"model":"m","prompt":"Once","stream":true,"stream_options":{"include_usage":true},"mock_frames":2})");
     ASSERT_TRUE(res.complete) << res.error;
     const auto chunks = chunks_of(res);
     ASSERT_EQ(chunks.size(), 3u) << res.raw;
@@ -256,8 +256,7 @@ TEST_F(Api, TranscriptionFormIsRelayedAndItsModelMapped) {
 
 TEST_F(Api, SpeechBytesAreStreamedThroughUnchanged) {
     add_mock_channel();
-    const auto res = api_call(port(), "POST", "/v1/audio/speech", R"({"model":"tts","input":"hello","voice":"alex"})",
-                              {{"X-Mock-Frames", "50"}});
+    const auto res = api_call(port(), "POST", "/v1/audio/speech", R"({"model":"tts","input":"hello","voice":"alex","mock_frames":50})");
     ASSERT_EQ(res.status, 200);
     EXPECT_EQ(res.header("content-type"), "audio/mpeg");
     ASSERT_EQ(res.body.size(), 50000u);

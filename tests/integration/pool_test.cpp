@@ -69,11 +69,10 @@ protected:
     }
 
     TempDir data_;
-    MockUpstream mock_{MockUpstream::Options{.tls = false,
-                                             .cert_pem = {},
-                                             .key_pem = {},
-                                             .good_key = "sk-aaa",
-                                             .other_good_keys = {"sk-bbb"}}};
+    MockUpstream mock_{mock_options([](auto& o) {
+        o.good_key = "sk-aaa";
+        o.other_good_keys = {"sk-bbb"};
+    })};
     std::unique_ptr<NexusProcess> nexus_;
 };
 
@@ -295,19 +294,27 @@ TEST_F(Pool, RejectedKeyFailsOverAndDisablesThatChannel) {
     add_token(port());
     const auto res = post_chat(port(), chat_body("m"));
     EXPECT_EQ(res.status, 200) << res.body;
-    EXPECT_EQ(keys_seen(mock_), (std::vector<std::string>{"sk-bad-key-1234", "sk-aaa"}));
+    // The chat call with the bad key, the probe of that key alone (its model list), then the
+    // next channel.
+    EXPECT_EQ(keys_seen(mock_), (std::vector<std::string>{"sk-bad-key-1234", "sk-bad-key-1234", "sk-aaa"}));
+    EXPECT_EQ(mock_.requests()[1].target, "/v1/models");
     const auto ch = channel_with_status(bad, 3);
     EXPECT_EQ(ch.at("status"), 3);
 }
 
 TEST_F(Pool, BalanceErrorDisablesTheChannel) {
-    const auto c = add_channel(port(), channel_body("poor", "sk-aaa", mock_.base_url()));
+    MockUpstream poor{mock_options([](auto& o) { o.poor_keys = {"sk-poor"}; })};
+    const auto c = add_channel(port(), channel_body("poor", "sk-poor", poor.base_url()));
     add_token(port());
-    const auto res = post_chat(port(), chat_body("mock-balance"));
+    const auto res = post_chat(port(), chat_body("m"));
     EXPECT_EQ(res.status, 403);
     EXPECT_NE(message_of(res.body).find("balance is insufficient"), std::string::npos);
+    EXPECT_NE(message_of(res.body).find("cannot pay"), std::string::npos);
     const auto ch = channel_with_status(c, 3);
     EXPECT_EQ(ch.at("status"), 3);
+    // Confirmed with a call that costs, by the key alone: a one-token chat of the channel's test model.
+    ASSERT_EQ(poor.requests().size(), 2u);
+    EXPECT_EQ(json::parse(poor.requests()[1].body).at("max_tokens"), 1);
 }
 
 TEST_F(Pool, NoChannelIsTriedTwiceInOneRequest) {
@@ -367,7 +374,7 @@ TEST_F(Pool, UsageRecordsForStreamAndNonStream) {
     const auto c = add_channel(port(), channel_body("A", "sk-aaa", mock_.base_url()));
     const auto t = add_token(port());
     ASSERT_EQ(post_chat(port(), chat_body("m-plain")).status, 200);
-    const auto s = stream_chat(port(), chat_body("m-stream", true), {{"X-Mock-Frames", "4"}});
+    const auto s = stream_chat(port(), chat_body("m-stream", true, 4));
     ASSERT_TRUE(s.complete);
     const auto logs = usage_records(2);
     ASSERT_EQ(logs.size(), 2u);

@@ -34,7 +34,9 @@ protected:
 
 TEST_F(Relay, NonStreamRelaysUpstreamAnswer) {
     const auto body = chat_body("Qwen/Qwen2.5-7B-Instruct");
-    const auto res = post_chat(port(), body, {{"Cookie", "a=b"}, {"X-Custom", "kept"}});
+    const auto res = post_chat(port(), body,
+                               {{"Cookie", "a=b"}, {"X-Custom", "dropped"}, {"OpenAI-Organization", "org-someone-else"},
+                                {"OpenAI-Project", "proj-x"}, {"Accept", "application/json"}, {"User-Agent", "MyApp/1.0"}});
     ASSERT_EQ(res.status, 200) << res.body;
     const auto doc = boost::json::parse(res.body);
     EXPECT_EQ(doc.at("choices").at(0).at("message").at("content"), "Hello from mock");
@@ -52,7 +54,13 @@ TEST_F(Relay, NonStreamRelaysUpstreamAnswer) {
     EXPECT_EQ(seen[0].headers.at("authorization"), "Bearer " + mock_.good_key());
     EXPECT_FALSE(seen[0].headers.contains("cookie"));
     EXPECT_EQ(seen[0].body.find(kTestToken), std::string::npos);
-    EXPECT_EQ(seen[0].headers.at("x-custom"), "kept");
+    // Client headers go upstream by an allow-list: what describes the body and the answer only.
+    EXPECT_EQ(seen[0].headers.at("content-type"), "application/json");
+    EXPECT_EQ(seen[0].headers.at("accept"), "application/json");
+    for (const auto* dropped : {"x-custom", "openai-organization", "openai-project"}) {
+        EXPECT_FALSE(seen[0].headers.contains(dropped)) << dropped;
+    }
+    EXPECT_EQ(seen[0].headers.at("user-agent").rfind("nexus-api/", 0), 0u) << seen[0].headers.at("user-agent");
     EXPECT_EQ(seen[0].headers.at("x-request-id"), res.header("x-request-id"));
     EXPECT_EQ(seen[0].headers.at("host"), "127.0.0.1:" + std::to_string(mock_.port()));
 }
@@ -74,7 +82,7 @@ TEST_F(Relay, ClientRequestIdEchoedWhenSane) {
 }
 
 TEST_F(Relay, StreamRelaysEveryFrameWithRunningUsage) {
-    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "4"}});
+    const auto res = stream_chat(port(), chat_body("m", true, 4));
     ASSERT_EQ(res.status, 200) << res.error;
     EXPECT_TRUE(res.complete) << res.error;
     EXPECT_NE(res.header("content-type").find("text/event-stream"), std::string::npos);
@@ -90,7 +98,7 @@ TEST_F(Relay, StreamRelaysEveryFrameWithRunningUsage) {
 
 TEST_F(Relay, StreamFramesReachTheClientWhenTheUpstreamSendsThem) {
     // Four frames 300 ms apart: a relay that buffered would hand them all over at the end.
-    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "4"}, {"X-Mock-Interval-Ms", "300"}});
+    const auto res = stream_chat(port(), chat_body("m", true, 4, 300));
     ASSERT_TRUE(res.complete) << res.error;
     ASSERT_EQ(res.events.size(), 5u);
     for (std::size_t i = 1; i < 4; ++i) {
@@ -99,7 +107,7 @@ TEST_F(Relay, StreamFramesReachTheClientWhenTheUpstreamSendsThem) {
 }
 
 TEST_F(Relay, ClientDisconnectMidStreamCancelsTheUpstreamCall) {
-    const auto res = stream_chat(port(), chat_body("m", true), {{"X-Mock-Frames", "50"}, {"X-Mock-Interval-Ms", "50"}},
+    const auto res = stream_chat(port(), chat_body("m", true, 50, 50), {},
                                  [](const StreamEvent&) { return false; });
     EXPECT_EQ(res.events.size(), 1u);
     EXPECT_TRUE(mock_.wait_for_aborted_streams(1, 5s)) << "the upstream kept streaming to nobody";

@@ -212,7 +212,7 @@ TEST(Server, GracefulShutdownLetsAStreamInFlightFinish) {
     std::promise<void> first_event;
     auto result = std::async(std::launch::async, [&] {
         bool told = false;
-        return stream_chat(nexus->port(), chat_body("m", true), {{"X-Mock-Frames", "8"}, {"X-Mock-Interval-Ms", "100"}},
+        return stream_chat(nexus->port(), chat_body("m", true, 8, 100), {},
                            [&](const StreamEvent&) {
                                if (!told) first_event.set_value();
                                told = true;

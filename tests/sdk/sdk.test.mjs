@@ -98,8 +98,8 @@ test('chat completion', async () => {
 
 test('streaming: the text reassembled is what the upstream sent', async () => {
   const stream = await client().chat.completions.create(
-    { model: 'Qwen/Qwen2.5-7B-Instruct', messages, stream: true },
-    { headers: { 'X-Mock-Frames': '6' } },
+    // mock_frames paces the mock upstream; the relay forwards the body as it is.
+    { model: 'Qwen/Qwen2.5-7B-Instruct', messages, stream: true, mock_frames: 6 },
   );
   let text = '';
   let chunks = 0;
@@ -114,8 +114,7 @@ test('streaming: the text reassembled is what the upstream sent', async () => {
 
 test('streaming with include_usage ends with a usage chunk', async () => {
   const stream = await client().chat.completions.create(
-    { model: 'Qwen/Qwen2.5-7B-Instruct', messages, stream: true, stream_options: { include_usage: true } },
-    { headers: { 'X-Mock-Frames': '4' } },
+    { model: 'Qwen/Qwen2.5-7B-Instruct', messages, stream: true, stream_options: { include_usage: true }, mock_frames: 4 },
   );
   const chunks = [];
   for await (const chunk of stream) chunks.push(chunk);

@@ -10,12 +10,23 @@
 
 namespace nexus::testing {
 
-/// A chat completion body as OpenAI clients send it.
-inline std::string chat_body(const std::string& model, bool stream = false) {
+/// A chat completion body as OpenAI clients send it; `frames` and `interval_ms` (when not 0)
+/// pace the mock upstream's stream (the relay forwards the body as it is).
+inline std::string chat_body(const std::string& model, bool stream = false, int frames = 0, int interval_ms = 0) {
     boost::json::object body{{"model", model},
                              {"messages", boost::json::array{boost::json::object{{"role", "user"}, {"content", "hi"}}}}};
     if (stream) body["stream"] = true;
+    if (frames > 0) body["mock_frames"] = frames;
+    if (interval_ms > 0) body["mock_interval_ms"] = interval_ms;
     return boost::json::serialize(body);
+}
+
+/// Mock upstream options, the defaults changed by `change`.
+template <class Change>
+MockUpstream::Options mock_options(Change change) {
+    MockUpstream::Options o;
+    change(o);
+    return o;
 }
 
 /// The `error` object of an OpenAI-shaped error body (fails the test when the shape is wrong).

@@ -9,7 +9,7 @@
 
 #include <optional>
 
-#include "core/crypto.hpp"
+#include "support/mock_answers.hpp"
 
 namespace nexus::testing {
 
@@ -20,6 +20,48 @@ namespace json = boost::json;
 using tcp = net::ip::tcp;
 constexpr auto nothrow = net::as_tuple(net::use_awaitable);
 
+namespace {
+
+// What a request's JSON body asks of the mock.
+struct Asked {
+    std::string model;
+    bool stream = false;
+    int frames = 3;
+    int interval_ms = 0;
+    json::value doc;
+};
+
+Asked asked_of(const std::string& body) {
+    Asked a;
+    json::error_code ec;
+    a.doc = json::parse(body, ec, {}, {.max_depth = 128});
+    if (ec || !a.doc.is_object()) return a;
+    const auto& o = a.doc.as_object();
+    if (const auto* m = o.if_contains("model"); m && m->is_string()) a.model = m->as_string();
+    if (const auto* s = o.if_contains("stream"); s && s->is_bool()) a.stream = s->as_bool();
+    if (const auto* f = o.if_contains("mock_frames"); f && f->is_int64()) a.frames = static_cast<int>(f->as_int64());
+    if (const auto* i = o.if_contains("mock_interval_ms"); i && i->is_int64()) a.interval_ms = static_cast<int>(i->as_int64());
+    return a;
+}
+
+bool is_known(std::string_view target) {
+    for (const auto* t : {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank",
+                          "/v1/images/generations", "/v1/audio/transcriptions", "/v1/audio/translations",
+                          "/v1/audio/speech", "/v1/models"}) {
+        if (target == t) return true;
+    }
+    return false;
+}
+
+// Ends the connection with a TCP reset instead of an orderly close.
+void reset(tcp::socket& socket) {
+    beast::error_code ignored;
+    socket.set_option(net::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
+}  // namespace
+
 struct MockUpstream::Impl {
     explicit Impl(MockUpstream& owner) : owner(owner), ssl(net::ssl::context::tls_server), acceptor(ioc) {}
 
@@ -28,214 +70,177 @@ struct MockUpstream::Impl {
     net::ssl::context ssl;
     tcp::acceptor acceptor;
 
-    using Response = http::response<http::string_body>;
-
-    static Response error(http::status status, std::string body, std::string content_type = "application/json") {
-        Response res{status, 11};
-        res.set(http::field::content_type, content_type);
-        res.body() = std::move(body);
-        res.prepare_payload();
-        return res;
-    }
-
-    // One chunk of a chat (or, with `text`, a text completion) stream, with SiliconFlow's running usage.
-    static std::string chunk_json(const std::string& model, int i, int frames, bool text = false) {
-        json::object usage{{"prompt_tokens", 5}, {"completion_tokens", i + 1}, {"total_tokens", 6 + i}};
-        const auto piece = "tok" + std::to_string(i) + " ";
-        json::object choice{{"index", 0},
-                            {"finish_reason", i + 1 == frames ? json::value("stop") : json::value(nullptr)}};
-        if (text) {
-            choice["text"] = piece;
-        } else {
-            choice["delta"] = json::object{{"content", piece}};
-        }
-        json::object chunk{{"id", "0123456789abcdef0123456789abcdef"},
-                           {"object", text ? "text_completion" : "chat.completion.chunk"},
-                           {"created", 1700000000},
-                           {"model", model},
-                           {"system_fingerprint", ""},
-                           {"choices", json::array{choice}},
-                           {"usage", usage}};
-        return json::serialize(chunk);
-    }
-
-    static Response json_answer(const json::object& body) {
-        Response res{http::status::ok, 11};
-        res.set(http::field::content_type, "application/json");
-        res.set("x-siliconcloud-trace-id", "trace-abc");
-        res.set("Set-Cookie", "upstream-session=secret");
-        res.set("X-Internal-Node", "node-7");
-        res.body() = json::serialize(body);
-        res.prepare_payload();
-        return res;
-    }
-
-    // The other endpoints' answers, in SiliconFlow's shapes.
-    static std::optional<Response> other_endpoint(std::string_view target, const std::string& model,
-                                                  const http::request<http::string_body>& req, const json::value& doc) {
-        if (target == "/v1/embeddings") {
-            std::size_t n = 1;
-            if (const auto* in = doc.is_object() ? doc.as_object().if_contains("input") : nullptr; in && in->is_array()) {
-                n = in->as_array().size();
-            }
-            // OpenAI's encoding_format "base64": the float32 values, little-endian, in base64.
-            bool base64 = false;
-            if (const auto* f = doc.is_object() ? doc.as_object().if_contains("encoding_format") : nullptr;
-                f && f->is_string()) {
-                base64 = f->as_string() == "base64";
-            }
-            static constexpr float kVector[] = {0.25f, -0.5f, 0.125f};
-            json::array data;
-            for (std::size_t i = 0; i < n; ++i) {
-                json::value embedding = json::array{kVector[0], kVector[1], kVector[2]};
-                if (base64) {
-                    embedding = core::to_base64({reinterpret_cast<const char*>(kVector), sizeof(kVector)});
-                }
-                data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", embedding}});
-            }
-            return json_answer({{"object", "list"}, {"model", model}, {"data", std::move(data)},
-                                {"usage", json::object{{"prompt_tokens", 4}, {"completion_tokens", 0}, {"total_tokens", 4}}}});
-        }
-        if (target == "/v1/completions") {
-            return json_answer(
-                {{"id", "0123456789abcdef0123456789abcdef"}, {"object", "text_completion"}, {"created", 1700000000},
-                 {"model", model},
-                 {"choices", json::array{json::object{{"index", 0}, {"text", "Hello from mock"}, {"finish_reason", "stop"}}}},
-                 {"usage", json::object{{"prompt_tokens", 2}, {"completion_tokens", 3}, {"total_tokens", 5}}}});
-        }
-        if (target == "/v1/rerank") {
-            return json_answer(
-                {{"id", "rerank-1"},
-                 {"results", json::array{json::object{{"index", 0}, {"relevance_score", 0.9},
-                                                      {"document", json::object{{"text", "a"}}}}}},
-                 {"tokens", json::object{{"input_tokens", 11}, {"output_tokens", 0}}}});
-        }
-        if (target == "/v1/images/generations") {
-            json::array images{json::object{{"url", "https://example.invalid/mock.png"}}};
-            return json_answer({{"images", images}, {"data", images}, {"timings", json::object{{"inference", 0.5}}},
-                                {"seed", 42}, {"created", 1700000000}});
-        }
-        if (target == "/v1/audio/transcriptions" || target == "/v1/audio/translations") {
-            const auto type = req[http::field::content_type];
-            if (type.find("multipart/form-data") == std::string_view::npos ||
-                req.body().find("name=\"file\"") == std::string::npos) {
-                return error(http::status::bad_request, R"({"code":20015,"message":"file is required","data":null})");
-            }
-            // Echo the model field's value so tests see what nexus sent.
-            const auto at = req.body().find("name=\"model\"\r\n\r\n");
-            std::string sent_model;
-            if (at != std::string::npos) {
-                const auto begin = at + 16;
-                sent_model = req.body().substr(begin, req.body().find("\r\n", begin) - begin);
-            }
-            return json_answer({{"text", "transcribed by " + sent_model}});
-        }
-        return std::nullopt;
+    net::awaitable<void> pause(int ms) {
+        net::steady_timer timer(ioc, std::chrono::milliseconds(ms));
+        co_await timer.async_wait(nothrow);
     }
 
     template <class Stream>
-    net::awaitable<void> session(Stream& stream, beast::tcp_stream& tcp_layer) {
+    net::awaitable<bool> write_text(Stream& stream, std::string_view text) {
+        auto [ec, n] = co_await net::async_write(stream, net::buffer(text), nothrow);
+        co_return !ec;
+    }
+
+    // The fault scenarios: answers that are broken on purpose. Returns whether `model` was one
+    // (the connection is then done).
+    template <class Stream>
+    net::awaitable<bool> fault(Stream& stream, tcp::socket& socket, const Asked& a) {
+        const auto& m = a.model;
+        if (m == "mock-reset-after-request") {
+            reset(socket);
+        } else if (m == "mock-reset-after-status") {
+            co_await write_text(stream, "HTTP/1.1 200 OK\r\n");
+            co_await pause(100);
+            reset(socket);
+        } else if (m == "mock-reset-mid-body") {
+            if (a.stream) {
+                std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+                for (int i = 0; i < 2; ++i) {
+                    const auto frame = "data: " + mock::chunk_json(m, i, 3) + "\n\n";
+                    char size[16];
+                    std::snprintf(size, sizeof(size), "%zx\r\n", frame.size());
+                    head += size + frame + "\r\n";
+                }
+                co_await write_text(stream, head);
+            } else {
+                co_await write_text(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                                            "{\"id\":\"cut\",\"pad\":\"" + std::string(80, 'x'));
+            }
+            co_await pause(200);
+            reset(socket);
+        } else if (m == "mock-half-close") {
+            beast::error_code ignored;
+            socket.shutdown(tcp::socket::shutdown_send, ignored);
+            char byte;
+            co_await socket.async_read_some(net::buffer(&byte, 1), nothrow);
+        } else if (m == "mock-garbage-status") {
+            co_await write_text(stream, "HTTP/1.1 2OO FINE\r\nContent-Length: 2\r\n\r\n{}");
+        } else if (m == "mock-bad-chunk") {
+            if (a.stream) {
+                const auto frame = "data: " + mock::chunk_json(m, 0, 3) + "\n\n";
+                char size[16];
+                std::snprintf(size, sizeof(size), "%zx\r\n", frame.size());
+                co_await write_text(stream, std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                                        "Transfer-Encoding: chunked\r\n\r\n") + size + frame + "\r\n");
+                co_await pause(100);
+                co_await write_text(stream, "zz\r\nnot a chunk\r\n");
+            } else {
+                co_await write_text(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                            "Transfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n");
+            }
+            co_await pause(100);
+        } else if (m == "mock-huge-header") {
+            co_await write_text(stream, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'b') + "\r\nContent-Length: 2\r\n\r\n{}");
+        } else if (m == "mock-trickle") {
+            for (const char c : std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) {
+                if (!co_await write_text(stream, std::string_view(&c, 1))) break;
+                co_await pause(1000);
+            }
+        } else {
+            co_return false;
+        }
+        co_return true;
+    }
+
+    template <class Stream>
+    net::awaitable<void> session(Stream& stream, tcp::socket& socket) {
         beast::flat_buffer buffer;
         for (;;) {
-            http::request<http::string_body> req;
-            auto [ec, n] = co_await http::async_read(stream, buffer, req, nothrow);
-            if (ec) co_return;
-            RecordedRequest rec{std::string(req.method_string()), std::string(req.target()), {}, req.body()};
-            for (const auto& f : req) {
-                std::string name(f.name_string());
-                for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                rec.headers[name] = std::string(f.value());
-            }
-            {
-                std::lock_guard lock(owner.mutex_);
-                owner.requests_.push_back(rec);
-            }
-
-            std::string model;
-            bool stream_requested = false;
-            json::error_code jec;
-            auto doc = json::parse(req.body(), jec);
-            if (!jec && doc.is_object()) {
-                if (auto* m = doc.as_object().if_contains("model"); m && m->is_string()) model = m->as_string();
-                if (auto* s = doc.as_object().if_contains("stream"); s && s->is_bool()) stream_requested = s->as_bool();
-            }
-            const int frames = req["X-Mock-Frames"].empty() ? 3 : std::stoi(std::string(req["X-Mock-Frames"]));
-            const int interval =
-                req["X-Mock-Interval-Ms"].empty() ? 0 : std::stoi(std::string(req["X-Mock-Interval-Ms"]));
-
-            Response res;
-            const std::string_view target = req.target();
-            const bool known = target == "/v1/chat/completions" || target == "/v1/completions" ||
-                               target == "/v1/embeddings" || target == "/v1/rerank" ||
-                               target == "/v1/images/generations" || target == "/v1/audio/transcriptions" ||
-                               target == "/v1/audio/translations" || target == "/v1/audio/speech" ||
-                               target == "/v1/models";
-            if (!known) {
-                res = error(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
-            } else if (!owner.accepts(req[http::field::authorization])) {
-                res = error(http::status::unauthorized, R"("Invalid token")");
-            } else if (model == "mock-unknown-model") {
-                res = error(http::status::bad_request,
-                            R"({"code":20012,"message":"Model does not exist. Please check it carefully.","data":null})");
-            } else if (model == "mock-rate-limit") {
-                res = error(http::status::too_many_requests,
-                            R"({"message":"Request was rejected due to rate limiting. Details: TPM limit reached.","data":null})");
-                res.set("Retry-After", "7");
-                res.set("x-ratelimit-remaining-requests", "0");
-                res.set("Set-Cookie", "upstream-session=secret");
-            } else if (model == "mock-balance") {
-                res = error(http::status::forbidden,
-                            R"({"code":30001,"message":"Sorry, your account balance is insufficient"})");
-            } else if (model == "mock-overloaded") {
-                res = error(http::status::service_unavailable,
-                            R"({"code":50505,"message":"Model service overloaded. Please try again later.","data":null})");
-            } else if (model == "mock-plain-404") {
-                res = error(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
-            } else if (model == "mock-echo-key") {
-                res = error(http::status::internal_server_error,
-                            "{\"message\":\"bad key " + owner.options_.good_key + " in request\"}");
-            } else if (model == "mock-hang") {
-                // Never answer; count it when the caller gives up and closes the connection.
-                char byte;
-                auto [rec, rn] = co_await stream.async_read_some(net::buffer(&byte, 1), nothrow);
-                if (rec) owner.aborted_streams_.fetch_add(1);
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(256u << 20);
+            auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+            if (hec) co_return;
+            if (const auto length = parser.content_length();
+                owner.options_.max_body > 0 && length && *length > owner.options_.max_body) {
+                co_await too_large(stream, socket, parser.get());
                 co_return;
-            } else if (target == "/v1/models") {
-                res = json_answer(
-                    {{"object", "list"},
-                     {"data", json::array{json::object{{"id", "Qwen/Qwen2.5-7B-Instruct"}, {"object", "model"},
-                                                       {"created", 0}, {"owned_by", ""}},
-                                          json::object{{"id", "BAAI/bge-m3"}, {"object", "model"}, {"created", 0},
-                                                       {"owned_by", ""}}}}});
-            } else if (target == "/v1/audio/speech") {
-                if (!co_await send_audio(stream, frames) || !req.keep_alive()) co_return;
-                continue;  // a whole answer: the connection may carry the next request
-            } else if (stream_requested && (target == "/v1/chat/completions" || target == "/v1/completions")) {
-                if (!co_await send_stream(stream, tcp_layer, model, frames, interval, target == "/v1/completions") ||
-                    !req.keep_alive()) {
-                    co_return;
-                }
-                continue;
-            } else if (auto other = other_endpoint(target, model, req, doc)) {
-                res = std::move(*other);
-            } else {
-                json::object body{
-                    {"id", "0123456789abcdef0123456789abcdef"},
-                    {"object", "chat.completion"},
-                    {"created", 1700000000},
-                    {"model", model},
-                    {"system_fingerprint", ""},
-                    {"choices", json::array{json::object{
-                                    {"index", 0},
-                                    {"message", json::object{{"role", "assistant"}, {"content", "Hello from mock"}}},
-                                    {"finish_reason", "stop"}}}},
-                    {"usage", json::object{{"prompt_tokens", 5}, {"completion_tokens", 3}, {"total_tokens", 8}}}};
-                res = json_answer(body);
             }
-            res.keep_alive(req.keep_alive());
-            auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
-            if (wec || !req.keep_alive()) co_return;
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+            if (ec) co_return;
+            auto req = parser.release();
+            record(req);
+            if (!co_await serve(stream, socket, req) || !req.keep_alive()) co_return;
         }
+    }
+
+    // An nginx in front of the upstream: a body over its limit is answered 413 before it is
+    // read, and the connection drained a moment so the caller can read the answer.
+    template <class Stream>
+    net::awaitable<void> too_large(Stream& stream, tcp::socket& socket, const http::request<http::string_body>& head) {
+        record(head);
+        auto res = mock::answer(http::status::payload_too_large,
+                                "<html><head><title>413 Request Entity Too Large</title></head></html>", "text/html");
+        res.keep_alive(false);
+        co_await http::async_write(stream, res, nothrow);
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        std::array<char, 65536> discard;
+        for (;;) {
+            auto [ec, n] = co_await socket.async_read_some(net::buffer(discard), nothrow);
+            if (ec) break;
+        }
+    }
+
+    void record(const http::request<http::string_body>& req) {
+        RecordedRequest rec{std::string(req.method_string()), std::string(req.target()), {}, req.body()};
+        for (const auto& f : req) {
+            std::string name(f.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            rec.headers[name] = std::string(f.value());
+        }
+        std::lock_guard lock(owner.mutex_);
+        owner.requests_.push_back(std::move(rec));
+    }
+
+    // Answers one request. Returns whether the connection may carry another.
+    template <class Stream>
+    net::awaitable<bool> serve(Stream& stream, tcp::socket& socket, const http::request<http::string_body>& req) {
+        const auto a = asked_of(req.body());
+        const std::string_view target = req.target();
+        const std::string_view authorization = req[http::field::authorization];
+        const std::string key(authorization.substr(std::min<std::size_t>(7, authorization.size())));
+
+        std::optional<mock::Response> res;
+        if (!is_known(target)) {
+            res = mock::answer(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
+        } else if (!owner.accepts(authorization)) {
+            res = mock::answer(http::status::unauthorized, R"("Invalid token")");
+        } else if (!req["OpenAI-Organization"].empty()) {
+            res = mock::answer(http::status::unauthorized,
+                               R"({"error":{"message":"You are not a member of organization )" +
+                                   std::string(req["OpenAI-Organization"]) +
+                                   R"(.","type":"invalid_request_error","param":null,"code":"invalid_organization"}})");
+        } else if (target == "/v1/models") {
+            ++owner.models_in_flight_;
+            owner.max_models_in_flight_ = std::max(owner.max_models_in_flight_.load(), owner.models_in_flight_.load());
+            if (owner.options_.models_delay_ms > 0) co_await pause(owner.options_.models_delay_ms);
+            --owner.models_in_flight_;
+            res = mock::model_list();
+        } else if (owner.is_poor(authorization)) {
+            res = mock::answer(http::status::forbidden,
+                               R"({"code":30001,"message":"Sorry, your account balance is insufficient"})");
+        } else if (auto error = mock::error_scenario(a.model, key)) {
+            res = std::move(*error);
+        } else if (a.model == "mock-hang") {
+            // Never answer; count it when the caller gives up and closes the connection.
+            char byte;
+            auto [rec, rn] = co_await stream.async_read_some(net::buffer(&byte, 1), nothrow);
+            if (rec) owner.aborted_streams_.fetch_add(1);
+            co_return false;
+        } else if (co_await fault(stream, socket, a)) {
+            co_return false;
+        } else if (target == "/v1/audio/speech") {
+            co_return co_await send_audio(stream, a.frames);
+        } else if (a.stream && (target == "/v1/chat/completions" || target == "/v1/completions")) {
+            co_return co_await send_stream(stream, a, target == "/v1/completions");
+        } else if (auto other = mock::other_endpoint(target, a.model, req, a.doc)) {
+            res = std::move(*other);
+        } else {
+            res = mock::chat_completion(a.model);
+        }
+        res->keep_alive(req.keep_alive());
+        auto [wec, wn] = co_await http::async_write(stream, *res, nothrow);
+        co_return !wec;
     }
 
     // Speech: `frames` chunks of 1000 bytes of audio/mpeg, byte i of the body being (i % 251).
@@ -260,8 +265,7 @@ struct MockUpstream::Impl {
 
     // Returns whether the whole stream was written (the connection may then be kept alive).
     template <class Stream>
-    net::awaitable<bool> send_stream(Stream& stream, beast::tcp_stream&, const std::string& model, int frames,
-                                     int interval_ms, bool text) {
+    net::awaitable<bool> send_stream(Stream& stream, const Asked& a, bool text) {
         http::response<http::empty_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "text/event-stream; charset=utf-8");
         res.set("x-siliconcloud-trace-id", "trace-stream");
@@ -269,16 +273,12 @@ struct MockUpstream::Impl {
         http::response_serializer<http::empty_body> sr{res};
         auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
         if (hec) co_return false;
-        const bool die = model == "mock-die-mid-stream";
-        const bool stall = model == "mock-stall-stream";
-        const int count = (die || stall) ? 2 : frames;
-        net::steady_timer timer(ioc);
+        const bool die = a.model == "mock-die-mid-stream";
+        const bool stall = a.model == "mock-stall-stream";
+        const int count = (die || stall) ? 2 : a.frames;
         for (int i = 0; i < count; ++i) {
-            if (interval_ms > 0 && i > 0) {
-                timer.expires_after(std::chrono::milliseconds(interval_ms));
-                co_await timer.async_wait(nothrow);
-            }
-            const std::string frame = "data: " + chunk_json(model, i, count, text) + "\n\n";
+            if (a.interval_ms > 0 && i > 0) co_await pause(a.interval_ms);
+            const std::string frame = "data: " + mock::chunk_json(a.model, i, count, text) + "\n\n";
             auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(frame)), nothrow);
             if (ec) {
                 owner.aborted_streams_.fetch_add(1);
@@ -287,15 +287,11 @@ struct MockUpstream::Impl {
         }
         if (die) co_return false;  // the caller closes the socket without the last chunk
         if (stall) {
-            timer.expires_after(std::chrono::hours(1));
-            co_await timer.async_wait(nothrow);
+            co_await pause(3'600'000);
             co_return false;
         }
-        if (interval_ms > 0) {
-            timer.expires_after(std::chrono::milliseconds(interval_ms));
-            co_await timer.async_wait(nothrow);
-        }
-        if (model == "mock-usage-chunk") {
+        if (a.interval_ms > 0) co_await pause(a.interval_ms);
+        if (a.model == "mock-usage-chunk") {
             // An upstream that sends OpenAI's usage-only chunk itself.
             const std::string usage_frame =
                 R"(data: {"id":"0123456789abcdef0123456789abcdef","object":"chat.completion.chunk","created":1700000000,)"
@@ -304,7 +300,7 @@ struct MockUpstream::Impl {
             auto [uec, un] = co_await net::async_write(stream, http::make_chunk(net::buffer(usage_frame)), nothrow);
             if (uec) co_return false;
         }
-        if (model != "mock-no-done") {
+        if (a.model != "mock-no-done") {
             static const std::string done = "data: [DONE]\n\n";
             auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
             if (ec) {
@@ -328,19 +324,17 @@ struct MockUpstream::Impl {
     net::awaitable<void> handle(tcp::socket socket) {
         // As real upstreams do: without it a frame written right after the header on a reused
         // connection waits for the relay's delayed ACK (~40 ms).
-        beast::error_code nodelay_ec;
-        socket.set_option(tcp::no_delay(true), nodelay_ec);
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         if (owner.options_.tls) {
             beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ssl);
             auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, nothrow);
             if (ec) co_return;
-            co_await session(stream, stream.next_layer());
-            beast::error_code ignored;
+            co_await session(stream, stream.next_layer().socket());
             stream.next_layer().socket().close(ignored);
         } else {
             beast::tcp_stream stream(std::move(socket));
-            co_await session(stream, stream);
-            beast::error_code ignored;
+            co_await session(stream, stream.socket());
             stream.socket().close(ignored);
         }
     }
@@ -371,6 +365,13 @@ bool MockUpstream::accepts(std::string_view authorization) const {
     for (const auto& k : options_.other_good_keys) {
         if (authorization == "Bearer " + k) return true;
     }
+    return is_poor(authorization);
+}
+
+bool MockUpstream::is_poor(std::string_view authorization) const {
+    for (const auto& k : options_.poor_keys) {
+        if (authorization == "Bearer " + k) return true;
+    }
     return false;
 }
 
@@ -381,6 +382,12 @@ std::string MockUpstream::base_url() const {
 std::vector<RecordedRequest> MockUpstream::requests() const {
     std::lock_guard lock(mutex_);
     return requests_;
+}
+
+std::size_t MockUpstream::count(const std::string& target) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(requests_.begin(), requests_.end(), [&](const RecordedRequest& r) { return r.target == target; }));
 }
 
 bool MockUpstream::wait_for_aborted_streams(int n, std::chrono::milliseconds timeout) const {

@@ -37,18 +37,24 @@ void write_file(const std::string& path, const std::string& content) {
     out << content;
 }
 
-std::string NexusProcess::binary() { return NEXUS_BINARY_PATH; }
+std::string NexusProcess::binary() {
+    // NEXUS_TEST_BINARY runs the suite against another build (an older commit's, to watch a new
+    // test fail before its fix).
+    if (const char* other = std::getenv("NEXUS_TEST_BINARY"); other != nullptr && *other != '\0') return other;
+    return NEXUS_BINARY_PATH;
+}
 
 namespace {
 pid_t spawn(const std::map<std::string, std::string>& env, const std::vector<std::string>& args,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path, const std::vector<std::string>& wrapper = {}) {
     std::vector<std::string> env_strings;
     if (const char* path = std::getenv("PATH")) env_strings.push_back(std::string("PATH=") + path);
     for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
         if (const char* v = std::getenv(pass)) env_strings.push_back(std::string(pass) + "=" + v);
     }
     for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    std::vector<std::string> argv_strings{NexusProcess::binary()};
+    std::vector<std::string> argv_strings = wrapper;
+    argv_strings.push_back(NexusProcess::binary());
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
 
     std::vector<char*> envp;
@@ -65,7 +71,11 @@ pid_t spawn(const std::map<std::string, std::string>& env, const std::vector<std
         const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(out, 1);
         dup2(err, 2);
-        execve(argv[0], argv.data(), envp.data());
+        if (wrapper.empty()) {
+            execve(argv[0], argv.data(), envp.data());
+        } else {
+            execvpe(argv[0], argv.data(), envp.data());
+        }
         _exit(127);
     }
     return pid;
@@ -87,7 +97,8 @@ std::optional<int> wait_pid(pid_t pid, std::chrono::milliseconds timeout) {
 }
 }  // namespace
 
-NexusProcess::NexusProcess(std::map<std::string, std::string> env, std::vector<std::string> args) {
+NexusProcess::NexusProcess(std::map<std::string, std::string> env, std::vector<std::string> args,
+                           std::vector<std::string> wrapper) {
     if (!env.contains("NEXUS_DATA_DIR")) env["NEXUS_DATA_DIR"] = dir_.file("data");
     bool has_port = env.contains("NEXUS_PORT");
     for (const auto& a : args) has_port = has_port || a == "--port";
@@ -95,7 +106,7 @@ NexusProcess::NexusProcess(std::map<std::string, std::string> env, std::vector<s
     env.try_emplace("NEXUS_HOST", std::string("127.0.0.1"));
     env.try_emplace("NEXUS_ADMIN_KEY", std::string(kTestAdminKey));
     if (env["NEXUS_ADMIN_KEY"].empty()) env.erase("NEXUS_ADMIN_KEY");
-    pid_ = spawn(env, args, dir_.file("stdout"), dir_.file("stderr"));
+    pid_ = spawn(env, args, dir_.file("stdout"), dir_.file("stderr"), wrapper);
 }
 
 NexusProcess::~NexusProcess() {

@@ -38,7 +38,9 @@ void write_file(const std::string& path, const std::string& content);
 class NexusProcess {
 public:
     /// `env` is added to a clean environment (PATH and the variables the test names only).
-    NexusProcess(std::map<std::string, std::string> env, std::vector<std::string> args = {});
+    /// `wrapper`, when given, is the command that runs the binary (its argv comes first).
+    NexusProcess(std::map<std::string, std::string> env, std::vector<std::string> args = {},
+                 std::vector<std::string> wrapper = {});
     ~NexusProcess();
     NexusProcess(const NexusProcess&) = delete;
     NexusProcess& operator=(const NexusProcess&) = delete;
@@ -57,7 +59,7 @@ public:
     std::string stderr_text() const { return read_file(dir_.file("stderr")); }
     const TempDir& dir() const { return dir_; }
 
-    /// Path to the binary under test.
+    /// Path to the binary under test: the build's, or NEXUS_TEST_BINARY when set.
     static std::string binary();
 
 private:

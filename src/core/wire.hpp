@@ -2,7 +2,7 @@
 #include <string>
 #include <string_view>
 
-namespace nexus::http {
+namespace nexus::core {
 
 /// HTTP/1.1 message heads as text, for writing a head and a body in one gather write. Beast's
 /// serializer walks a variant buffer sequence several times per write; for a whole message we
@@ -15,4 +15,4 @@ inline void append_field(std::string& out, std::string_view name, std::string_vi
     out.append(name).append(": ").append(value).append("\r\n");
 }
 
-}  // namespace nexus::http
+}  // namespace nexus::core

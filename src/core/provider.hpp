@@ -1,0 +1,20 @@
+#pragma once
+#include <span>
+#include <string_view>
+
+namespace nexus::core {
+
+/// One kind of channel: what nexus-api knows of a provider. The one table of them is in
+/// provider.cpp; a new provider is a new row.
+struct Provider {
+    std::string_view type;              ///< the channel `type` an admin gives
+    std::string_view default_base_url;  ///< empty: the admin must give base_url
+    std::string_view test_model;        ///< the model of a channel test, unless the channel lists models
+};
+
+/// Every provider.
+std::span<const Provider> providers();
+/// The provider of channel `type`, or null for an unknown type.
+const Provider* find_provider(std::string_view type);
+
+}  // namespace nexus::core

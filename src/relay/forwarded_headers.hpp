@@ -1,0 +1,33 @@
+#pragma once
+#include <boost/beast/http/fields.hpp>
+
+#include <string>
+#include <span>
+#include <string_view>
+
+namespace nexus::relay {
+
+/// Which headers cross the relay, in one place.
+///
+/// Upstream, by an allow-list: of the client's headers only those that describe the body it
+/// sends and the answer it takes (Content-Type, Accept) go on. Anything else (OpenAI-Organization,
+/// OpenAI-Project, cookies, credentials, tracing, the SDKs' X-Stainless-*) stays here: a
+/// header that names an account or a project could make the upstream refuse the channel's key
+/// for one client's request. The relay adds its own: Authorization (the channel's key),
+/// X-Request-Id, User-Agent, Host, Content-Length.
+///
+/// Back to the client, also by an allow-list: the headers an OpenAI client uses (Retry-After,
+/// Retry-After-Ms, X-RateLimit-*, OpenAI-Processing-Ms, OpenAI-Model, and SiliconFlow's trace
+/// id); never cookies, servers' internal headers or hop-by-hop headers.
+
+/// Whether the client's request header `name` goes upstream.
+bool forwarded_to_upstream(std::string_view name);
+/// Whether the upstream's response header `name` goes to the client.
+bool forwarded_to_client(std::string_view name);
+
+/// The client's request headers that go upstream, as text ("Name: value\r\n" each).
+void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client);
+/// The upstream's response headers that go to the client, as text.
+void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream);
+
+}  // namespace nexus::relay

@@ -1,0 +1,173 @@
+#include "relay/pipe.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "core/wire.hpp"
+#include "upstream/sse.hpp"
+
+namespace nexus::relay {
+
+using core::AttemptOutcome;
+
+namespace {
+
+constexpr std::size_t kStreamBuffer = 4096;  // first size of a stream's frame buffer (grows for larger events)
+constexpr std::size_t kMaxFrame = 4u << 20;  // one SSE event larger than this is passed on raw
+constexpr std::size_t kBodyPiece = 16384;    // one read of a body that is not events
+
+// A failure midway through an answer: counted, logged, and returned.
+upstream::CallFailure broke_midway(const error_code& ec, core::Metrics& metrics, std::string_view request_id) {
+    const bool timeout = ec == beast::error::timeout;
+    metrics.record_attempt(timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError);
+    spdlog::warn("request {}: the upstream's answer broke off: {}", request_id, ec.message());
+    return upstream::CallFailure{
+        upstream::CallFailure::Kind::kUpstream,
+        timeout ? core::Error::gateway_timeout("The upstream stopped sending the stream in time.")
+                : core::Error::bad_gateway("The upstream connection broke in the middle of the stream."),
+        timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError};
+}
+
+// Keeps nexus_open_streams right whichever way a stream ends.
+struct OpenStream {
+    explicit OpenStream(core::Metrics& m) : metrics(m) { metrics.stream_opened(); }
+    ~OpenStream() { metrics.stream_closed(); }
+    core::Metrics& metrics;
+};
+
+}  // namespace
+
+net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Response& response, std::string fields,
+                                       StreamUsage& usage, core::Metrics& metrics, const core::Cancellation& cancel) {
+    PipeResult result;
+    core::append_field(fields, "Cache-Control", "no-cache");
+    core::append_field(fields, "X-Accel-Buffering", "no");
+    result.sent = true;
+    if (!co_await exchange.begin_body(static_cast<unsigned>(response.status()), fields, std::nullopt)) {
+        result.client_gone = true;  // dropping the Response closes the upstream connection
+        co_return result;
+    }
+    const OpenStream open(metrics);
+
+    std::vector<char> buf(kStreamBuffer);
+    std::string scratch;
+    std::string spliced;  // the events of one read with the usage chunk put in before [DONE]
+    std::size_t used = 0;
+    for (;;) {
+        if (used == buf.size()) {
+            if (buf.size() >= kMaxFrame) {
+                // One event this large is not an LLM frame; pass the bytes on rather than hold more.
+                if (!co_await exchange.write_body({buf.data(), used})) {
+                    result.client_gone = true;
+                    co_return result;
+                }
+                used = 0;
+            } else {
+                buf.resize(buf.size() * 2);
+            }
+        }
+        auto [ec, n] = co_await response.read_some({buf.data() + used, buf.size() - used});
+        used += n;
+
+        // Forward every whole event we hold; keep a partial event for the next read.
+        if (const auto cut = upstream::sse::complete_prefix({buf.data(), used}); cut > 0) {
+            std::string_view out{buf.data(), cut};
+            std::size_t done_at = std::string_view::npos;
+            upstream::sse::for_each_event(out, scratch, [&](std::string_view data, std::size_t at) {
+                if (data == "[DONE]") {
+                    if (done_at == std::string_view::npos) done_at = at;
+                } else {
+                    usage.observe(data);
+                }
+            });
+            if (done_at != std::string_view::npos) {
+                if (auto last = usage.final_event(); !last.empty()) {
+                    spliced.assign(out.substr(0, done_at)).append(last).append(out.substr(done_at));
+                    out = spliced;
+                }
+            }
+            if (!co_await exchange.write_body(out)) {
+                result.client_gone = true;  // dropping the Response cancels the upstream call
+                co_return result;
+            }
+            std::memmove(buf.data(), buf.data() + cut, used - cut);
+            used -= cut;
+        }
+        if (ec && cancel.cancelled()) {
+            result.client_gone = true;
+            co_return result;
+        }
+        if (ec) {
+            // The upstream broke off midway (or went silent too long). Bytes were sent, so no
+            // retry: the client's stream ends with an error event it will raise.
+            result.failure = broke_midway(ec, metrics, exchange.request_id());
+            if (co_await exchange.write_body("data: " + core::to_json(result.failure->error) + "\n\n")) {
+                co_await exchange.end_body();
+            }
+            exchange.close_after();
+            co_return result;
+        }
+        if (response.done()) {
+            if (used > 0 && !co_await exchange.write_body({buf.data(), used})) {
+                result.client_gone = true;
+                co_return result;
+            }
+            // An upstream that ended without [DONE] still owes an include_usage client its usage.
+            if (auto last = usage.final_event(); !last.empty() && !co_await exchange.write_body(last)) {
+                result.client_gone = true;
+                co_return result;
+            }
+            if (!co_await exchange.end_body()) result.client_gone = true;
+            co_return result;
+        }
+    }
+}
+
+net::awaitable<PipeResult> pipe_body(http::Exchange& exchange, upstream::Response& response, std::string_view fields,
+                                     UsageReader* usage, core::Metrics& metrics, const core::Cancellation& cancel) {
+    PipeResult result;
+    std::array<char, kBodyPiece> buf;
+    for (;;) {
+        auto [ec, n] = co_await response.read_some(buf);
+        const std::string_view piece{buf.data(), n};
+        if (ec && cancel.cancelled()) {
+            result.client_gone = true;
+            co_return result;
+        }
+        if (ec && !result.sent) {
+            // Nothing reached the client yet: the relay may try another channel.
+            result.failure = broke_midway(ec, metrics, exchange.request_id());
+            co_return result;
+        }
+        if (usage != nullptr) usage->feed(piece);
+        bool written = true;
+        if (!result.sent) {
+            result.sent = true;
+            // All of it in one read: one write, with its length. Else the upstream's length, or chunks.
+            const auto length = response.done() && !ec ? std::optional<std::uint64_t>(n) : response.content_length();
+            written = co_await exchange.begin_body(static_cast<unsigned>(response.status()), fields, length, piece);
+        } else {
+            written = co_await exchange.write_body(piece);
+        }
+        if (!written) {
+            result.client_gone = true;
+            co_return result;
+        }
+        if (ec) {
+            // Midway: the head is out, so there is no way to say it but to end the connection
+            // on a short body, which every HTTP client reports.
+            result.failure = broke_midway(ec, metrics, exchange.request_id());
+            exchange.abort();
+            co_return result;
+        }
+        if (response.done()) {
+            if (!co_await exchange.end_body()) result.client_gone = true;
+            co_return result;
+        }
+    }
+}
+
+}  // namespace nexus::relay
