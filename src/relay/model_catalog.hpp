@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/asio.hpp"
+#include "core/cancellation.hpp"
 #include "snapshot/snapshot.hpp"
 
 namespace nexus::relay {
@@ -32,6 +33,8 @@ std::string render_model(const ModelEntry& model);
 /// that list; a channel with none serves any model, so its upstream's own list is fetched and
 /// kept for `refresh` (a failed fetch is retried after at most 30 s, and the last good list is
 /// used meanwhile). Names a channel maps (`model_mapping` keys) are listed too.
+/// The lists due are fetched at the same time, and a list being fetched is waited for, never
+/// fetched twice (callers that come meanwhile share the fetch under way).
 /// One per I/O thread (no locks): each thread fetches for itself, which is a handful of calls
 /// per refresh interval.
 class ModelCatalog {
@@ -48,7 +51,10 @@ private:
         std::string origin_and_key;  ///< a changed channel (URL or key) is fetched again
         std::chrono::steady_clock::time_point next_fetch{};
         std::vector<ModelEntry> models;
+        std::shared_ptr<core::OneShot> fetching;  ///< set while a fetch is under way
     };
+    void start_fetch(net::any_io_executor executor, std::shared_ptr<const snapshot::Snapshot> snap,
+                     const snapshot::ChannelView& channel, Cached& cached);
     Fetch fetch_;
     std::chrono::milliseconds refresh_;
     std::unordered_map<std::int64_t, Cached> cache_;

@@ -20,15 +20,19 @@ constexpr std::size_t kMaxFrame = 4u << 20;  // one SSE event larger than this i
 constexpr std::size_t kBodyPiece = 16384;    // one read of a body that is not events
 
 // A failure midway through an answer: counted, logged, and returned.
-upstream::CallFailure broke_midway(const error_code& ec, core::Metrics& metrics, std::string_view request_id) {
-    const bool timeout = ec == beast::error::timeout;
-    metrics.record_attempt(timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError);
+// `what`: "stream" or "answer", for the client's message.
+upstream::CallFailure broke_midway(const error_code& ec, core::Metrics& metrics, std::string_view request_id,
+                                   const std::string& what) {
+    const auto outcome = upstream::outcome_of_read(ec);
+    metrics.record_attempt(outcome);
     spdlog::warn("request {}: the upstream's answer broke off: {}", request_id, ec.message());
     return upstream::CallFailure{
         upstream::CallFailure::Kind::kUpstream,
-        timeout ? core::Error::gateway_timeout("The upstream stopped sending the stream in time.")
-                : core::Error::bad_gateway("The upstream connection broke in the middle of the stream."),
-        timeout ? AttemptOutcome::kTimeout : AttemptOutcome::kIoError};
+        outcome == AttemptOutcome::kTimeout ? core::Error::gateway_timeout("The upstream stopped sending the " + what + " in time.")
+        : outcome == AttemptOutcome::kProtocolError
+            ? core::Error::bad_gateway("The upstream's " + what + " was malformed in the middle.")
+            : core::Error::bad_gateway("The upstream connection broke in the middle of the " + what + "."),
+        outcome};
 }
 
 // Keeps nexus_open_streams right whichever way a stream ends.
@@ -103,7 +107,7 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
         if (ec) {
             // The upstream broke off midway (or went silent too long). Bytes were sent, so no
             // retry: the client's stream ends with an error event it will raise.
-            result.failure = broke_midway(ec, metrics, exchange.request_id());
+            result.failure = broke_midway(ec, metrics, exchange.request_id(), "stream");
             if (co_await exchange.write_body("data: " + core::to_json(result.failure->error) + "\n\n")) {
                 co_await exchange.end_body();
             }
@@ -139,7 +143,7 @@ net::awaitable<PipeResult> pipe_body(http::Exchange& exchange, upstream::Respons
         }
         if (ec && !result.sent) {
             // Nothing reached the client yet: the relay may try another channel.
-            result.failure = broke_midway(ec, metrics, exchange.request_id());
+            result.failure = broke_midway(ec, metrics, exchange.request_id(), "answer");
             co_return result;
         }
         if (usage != nullptr) usage->feed(piece);
@@ -159,7 +163,7 @@ net::awaitable<PipeResult> pipe_body(http::Exchange& exchange, upstream::Respons
         if (ec) {
             // Midway: the head is out, so there is no way to say it but to end the connection
             // on a short body, which every HTTP client reports.
-            result.failure = broke_midway(ec, metrics, exchange.request_id());
+            result.failure = broke_midway(ec, metrics, exchange.request_id(), "answer");
             exchange.abort();
             co_return result;
         }

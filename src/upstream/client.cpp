@@ -41,24 +41,30 @@ CallFailure overloaded(const std::string& detail) {
 
 // How a read of an answer (head or body) failed, as the attempt's outcome and the client's error.
 CallFailure read_failure(const error_code& ec, std::string_view what) {
-    if (ec == beast::error::timeout) {
-        return upstream_failure(AttemptOutcome::kTimeout,
-                                core::Error::gateway_timeout("Timed out waiting for the upstream's " + std::string(what) + ".",
-                                                             ec.message()));
+    switch (const auto outcome = outcome_of_read(ec)) {
+        case AttemptOutcome::kTimeout:
+            return upstream_failure(outcome, core::Error::gateway_timeout(
+                                                 "Timed out waiting for the upstream's " + std::string(what) + ".", ec.message()));
+        case AttemptOutcome::kProtocolError:
+            return upstream_failure(outcome, core::Error::bad_gateway("The upstream's " + std::string(what) + " was malformed.",
+                                                                      ec.message()));
+        default:
+            return upstream_failure(outcome, core::Error::bad_gateway("The upstream connection failed before its " +
+                                                                          std::string(what) + " was read.",
+                                                                      ec.message()));
     }
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
-        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-        return upstream_failure(AttemptOutcome::kProtocolError,
-                                core::Error::bad_gateway("The upstream's " + std::string(what) + " was malformed.",
-                                                         ec.message()));
-    }
-    return upstream_failure(AttemptOutcome::kIoError,
-                            core::Error::bad_gateway("The upstream connection failed before its " + std::string(what) +
-                                                         " was read.",
-                                                     ec.message()));
 }
 
 }  // namespace
+
+AttemptOutcome outcome_of_read(const error_code& ec) {
+    if (ec == beast::error::timeout) return AttemptOutcome::kTimeout;
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        return AttemptOutcome::kProtocolError;
+    }
+    return AttemptOutcome::kIoError;
+}
 
 net::ssl::context make_tls_context() {
     net::ssl::context ctx{net::ssl::context::tls_client};

@@ -96,6 +96,10 @@ struct CallFailure {
     core::AttemptOutcome outcome = core::AttemptOutcome::kIoError;  ///< for kUpstream
 };
 
+/// How a failed read of an upstream's answer counts: a timeout, a malformed answer (bad status
+/// line, framing, a head over the limit) or a broken connection.
+core::AttemptOutcome outcome_of_read(const error_code& ec);
+
 class Client;
 
 /// An upstream's answer being read: its head at once, its body in pieces (chunked framing

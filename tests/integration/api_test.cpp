@@ -3,6 +3,7 @@
 // mock SiliconFlow upstream.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "support/fixtures.hpp"
@@ -320,6 +321,33 @@ TEST_F(Api, ModelsSurviveAnUpstreamThatCannotList) {
     EXPECT_EQ(res.body.find("sk-wrong"), std::string::npos);
     EXPECT_EQ(nexus_->stdout_text().find("sk-wrong"), std::string::npos);
     EXPECT_EQ(nexus_->stderr_text().find("sk-wrong"), std::string::npos);
+}
+
+// The lists of channels that serve any model are fetched at the same time, and callers that come
+// while a fetch is under way share it (one I/O thread, so one catalog for every caller).
+TEST(ModelLists, CatchAllChannelsAreFetchedAtOnceAndOnlyOnce) {
+    MockUpstream mock{mock_options([](auto& o) {
+        o.other_good_keys = {"sk-second-key-0123"};
+        o.models_delay_ms = 400;
+    })};
+    NexusProcess nexus(Env{{"NEXUS_THREADS", "1"}});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    for (const auto& key : {mock.good_key(), std::string("sk-second-key-0123")}) {
+        add_channel(nexus.port(), R"({"type":"OpenAI-Compatible","name":"any","key":")" + key + R"(","base_url":")" +
+                                      mock.base_url() + R"("})");
+    }
+    add_token(nexus.port());
+    std::vector<std::future<HttpResponse>> callers;
+    for (int i = 0; i < 5; ++i) {
+        callers.push_back(std::async(std::launch::async, [&] { return api_call(nexus.port(), "GET", "/v1/models"); }));
+    }
+    for (auto& c : callers) {
+        const auto res = c.get();
+        ASSERT_EQ(res.status, 200) << res.body;
+        EXPECT_EQ(json::parse(res.body).at("data").as_array().size(), 2u) << res.body;
+    }
+    EXPECT_EQ(mock.count("/v1/models"), 2u) << "one fetch per channel, whatever the number of callers";
+    EXPECT_EQ(mock.max_concurrent_model_lists(), 2) << "the two channels' lists were not fetched at the same time";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // names past their bound. Each limit answers in OpenAI's shape and the server lives on.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "support/fixtures.hpp"
@@ -110,6 +111,68 @@ TEST(Limits, ConnectionsOverTheCapAreAnswered503Overloaded) {
     EXPECT_NE(res.body.find("nexus_overloaded_total{cause=\"connections\"} " + std::to_string(refused) + "\n"),
               std::string::npos)
         << res.body;
+}
+
+// How many descriptors process `pid` has open.
+std::size_t open_descriptors(pid_t pid) {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+    return n;
+}
+
+// Waits until process `pid` has `n` descriptors open; false after two seconds.
+bool wait_for_descriptors(pid_t pid, std::size_t n) {
+    for (int i = 0; i < 200; ++i) {
+        if (open_descriptors(pid) == n) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return false;
+}
+
+// Out of descriptors for an upstream socket (EMFILE) is our failure: 503 overloaded, counted,
+// and no channel is blamed (no cooldown, no failover): once descriptors are free, it serves.
+TEST(Limits, OutOfDescriptorsIsOurs503AndBlamesNoChannel) {
+    MockUpstream mock{MockUpstream::Options{}};
+    constexpr std::size_t kLimit = 64;
+    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                           {"SILICONFLOW_BASE_URL", mock.base_url()},
+                           {"NEXUS_THREADS", "1"},
+                           {"NEXUS_MAX_CONNECTIONS", "1000"}},
+                       {}, {"sh", "-c", "ulimit -n " + std::to_string(kLimit) + " && exec \"$@\"", "sh"});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    add_token(nexus.port());
+    std::this_thread::sleep_for(100ms);
+    // Idle client connections until every descriptor is taken, the last one by the caller.
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    std::size_t open = open_descriptors(nexus.pid());
+    ASSERT_LT(open, kLimit - 4);
+    while (open < kLimit - 1) {
+        idle.push_back(std::make_unique<RawConnection>(nexus.port()));
+        ASSERT_TRUE(wait_for_descriptors(nexus.pid(), ++open)) << open_descriptors(nexus.pid());
+    }
+    RawConnection caller(nexus.port());
+    ASSERT_TRUE(wait_for_descriptors(nexus.pid(), kLimit));
+    const auto body = chat_body("m");
+    std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                          std::string(kTestToken) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    ASSERT_TRUE(caller.send(request + request + request.substr(0, request.size()).insert(request.find("\r\n") + 2, "Connection: close\r\n")));
+    const auto answers = caller.read_until_close(5s);
+    std::size_t refused = 0;
+    for (auto at = answers.find("HTTP/1.1 503"); at != std::string::npos; at = answers.find("HTTP/1.1 503", at + 1)) ++refused;
+    EXPECT_EQ(refused, 3u) << answers.substr(0, 600);
+    EXPECT_NE(answers.find(R"("code":"overloaded")"), std::string::npos);
+    EXPECT_TRUE(mock.requests().empty());
+
+    // Descriptors back: the channel serves at once (three failures would have rested it).
+    idle.clear();
+    for (int i = 0; i < 200 && open_descriptors(nexus.pid()) > kLimit / 2; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(post_chat(nexus.port(), chat_body("m")).status, 200);
+    const auto metrics = http_request(nexus.port(), "GET", "/metrics").body;
+    const std::string line = "nexus_overloaded_total{cause=\"descriptors\"} ";
+    const auto at = metrics.find(line);
+    ASSERT_NE(at, std::string::npos) << metrics;
+    EXPECT_GE(std::stoi(metrics.substr(at + line.size())), 3) << metrics;
+    EXPECT_NE(metrics.find("nexus_upstream_attempts_total{outcome=\"connect_error\"} 0\n"), std::string::npos);
 }
 
 }  // namespace

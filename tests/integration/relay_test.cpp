@@ -106,6 +106,27 @@ TEST_F(Relay, StreamFramesReachTheClientWhenTheUpstreamSendsThem) {
     }
 }
 
+// A non-stream answer is piped as it arrives, not held whole: its head and first half reach the
+// client while the upstream still owes the second half; its usage is read on the way.
+TEST_F(Relay, NonStreamAnswersArePipedAsTheyArrive) {
+    const auto res = stream_post(port(), "/v1/chat/completions", chat_body("mock-slow-body"));
+    ASSERT_EQ(res.status, 200) << res.error;
+    ASSERT_TRUE(res.complete) << res.error;
+    EXPECT_GE(res.end_at - res.head_at, 300ms) << "the answer was held until the upstream finished it";
+    const auto doc = boost::json::parse(res.raw);
+    EXPECT_EQ(doc.at("padding").as_string().size(), 40000u);
+    EXPECT_EQ(res.header("content-length"), std::to_string(res.raw.size())) << "the upstream's length goes on";
+    // The usage came at the end of the body, read as it passed (records are written each second).
+    boost::json::array logs;
+    for (int i = 0; i < 100 && logs.empty(); ++i) {
+        logs = boost::json::parse(admin_call(port(), "GET", "/api/log").body).at("data").as_array();
+        if (logs.empty()) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(logs.size(), 1u);
+    EXPECT_EQ(logs[0].at("total_tokens"), 18);
+    EXPECT_EQ(logs[0].at("completion_tokens"), 11);
+}
+
 TEST_F(Relay, ClientDisconnectMidStreamCancelsTheUpstreamCall) {
     const auto res = stream_chat(port(), chat_body("m", true, 50, 50), {},
                                  [](const StreamEvent&) { return false; });

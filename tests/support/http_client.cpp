@@ -127,6 +127,7 @@ StreamResult stream_post(std::uint16_t port, const std::string& target, const st
     }
     out.status = static_cast<int>(parser.get().result_int());
     out.headers = lower_headers(parser.get());
+    out.head_at = std::chrono::steady_clock::now();
 
     std::string pending;
     std::string scratch;
@@ -155,10 +156,12 @@ StreamResult stream_post(std::uint16_t port, const std::string& target, const st
         }
         if (ec) {
             out.error = ec.message();
+            out.end_at = std::chrono::steady_clock::now();
             return out;
         }
     }
     out.complete = true;
+    out.end_at = std::chrono::steady_clock::now();
     return out;
 }
 

@@ -46,6 +46,8 @@ struct StreamResult {
     std::vector<StreamEvent> events;
     std::string raw;            ///< the body bytes as they came
     bool complete = false;      ///< the chunked body ended properly
+    std::chrono::steady_clock::time_point head_at;  ///< when the answer's head was read
+    std::chrono::steady_clock::time_point end_at;   ///< when reading ended
     std::string error;          ///< how reading ended when not complete
     std::string header(const std::string& name) const {
         const auto it = headers.find(name);

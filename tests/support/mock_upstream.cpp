@@ -131,6 +131,18 @@ struct MockUpstream::Impl {
             co_await pause(100);
         } else if (m == "mock-huge-header") {
             co_await write_text(stream, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'b') + "\r\nContent-Length: 2\r\n\r\n{}");
+        } else if (m == "mock-slow-body") {
+            // Not a fault: a large completion whose second half comes half a second after the first.
+            auto doc = json::parse(mock::chat_completion(m).body()).as_object();
+            doc["padding"] = std::string(40'000, 'p');
+            doc.erase("usage");
+            doc["usage"] = json::object{{"prompt_tokens", 7}, {"completion_tokens", 11}, {"total_tokens", 18}};
+            const auto text = json::serialize(doc);
+            const auto half = text.size() / 2;
+            co_await write_text(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                            std::to_string(text.size()) + "\r\n\r\n" + text.substr(0, half));
+            co_await pause(500);
+            co_await write_text(stream, std::string_view(text).substr(half));
         } else if (m == "mock-trickle") {
             for (const char c : std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) {
                 if (!co_await write_text(stream, std::string_view(&c, 1))) break;

@@ -41,6 +41,7 @@ struct RecordedRequest {
 ///   mock-stall-stream    a stream that sends two frames and then goes silent
 ///   mock-usage-chunk     a stream that ends with OpenAI's usage-only chunk (`choices: []`)
 ///   mock-no-done         a stream that ends properly but without `data: [DONE]`
+///   mock-slow-body       a 40 KB completion (usage last) whose second half comes 500 ms after the first
 /// Faults (each a malformed or broken answer; with "stream":true where it says so):
 ///   mock-reset-after-request  a TCP reset right after the request is read
 ///   mock-reset-after-status   the status line, then a reset

@@ -71,6 +71,8 @@ pid_t spawn(const std::map<std::string, std::string>& env, const std::vector<std
         const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(out, 1);
         dup2(err, 2);
+        // Nothing of the test process's descriptors leaks into the server's.
+        close_range(3, ~0U, 0);
         if (wrapper.empty()) {
             execve(argv[0], argv.data(), envp.data());
         } else {
