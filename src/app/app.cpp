@@ -55,6 +55,7 @@ struct Shared {
     admin::AuthThrottle throttle;
     http::ConnectionLimit connections;
     http::ConnectionLimit operations_connections{kOperationsConnections};
+    std::atomic<std::size_t> usage_backlog{0};  // usage records handed to the database thread, not yet written
     std::atomic<bool> draining{false};
 
     // Rebuilds the relay's view from the store; runs on the database thread.
@@ -87,7 +88,7 @@ struct Worker {
     explicit Worker(Shared& s)
         : ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
           client(ioc.get_executor(), s.tls, s.config, metrics),
-          usage(s.store, s.db.get_executor(), metrics),
+          usage(s.store, s.db.get_executor(), metrics, s.usage_backlog),
           relay(client, metrics, s.snapshots, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
           admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,

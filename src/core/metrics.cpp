@@ -99,7 +99,7 @@ std::string Metrics::render(std::span<const Metrics* const> all) {
     out += "# HELP nexus_open_streams Streams being relayed now.\n";
     out += "# TYPE nexus_open_streams gauge\n";
     out += fmt::format("nexus_open_streams {}\n", open);
-    out += "# HELP nexus_usage_records_dropped_total Usage records dropped because the database fell behind.\n";
+    out += "# HELP nexus_usage_records_dropped_total Usage records given up: the database fell too far behind, or refused them again and again.\n";
     out += "# TYPE nexus_usage_records_dropped_total counter\n";
     out += fmt::format("nexus_usage_records_dropped_total {}\n",
                        sum([](const Metrics& m) -> const Counter& { return m.usage_dropped_; }));

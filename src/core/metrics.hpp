@@ -49,8 +49,9 @@ enum class Overload : std::uint8_t {
 };
 std::string_view overload_label(Overload o);
 
-/// Counters of one I/O thread. Only that thread writes them (relaxed atomics, no contention);
-/// the /metrics handler reads every thread's copy and adds them up.
+/// Counters of one I/O thread. That thread writes them (relaxed atomics, no contention), but for
+/// the usage records its batches lose on the database thread; the /metrics handler reads every
+/// thread's copy and adds them up.
 class Metrics {
 public:
     static constexpr std::array<double, 16> kLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -61,7 +62,8 @@ public:
     void stream_opened() { open_streams_.fetch_add(1, std::memory_order_relaxed); }
     void stream_closed() { open_streams_.fetch_sub(1, std::memory_order_relaxed); }
     /// A usage record was dropped because the database fell too far behind.
-    void usage_record_dropped() { usage_dropped_.fetch_add(1, std::memory_order_relaxed); }
+    /// Usage records given up: the database fell too far behind, or refused them again and again.
+    void usage_records_dropped(std::uint64_t n) { usage_dropped_.fetch_add(n, std::memory_order_relaxed); }
     /// A connection or a call was refused because we ran out of `what`.
     void overloaded(Overload what) { overloaded_[static_cast<std::size_t>(what)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -6,16 +6,52 @@
 
 namespace nexus::relay {
 
-UsageSink::UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics)
-    : store_(store), db_(std::move(db)), metrics_(metrics) {}
+namespace {
 
-void UsageSink::record(store::UsageRecord record) {
-    if (pending_.size() >= kMaxPending) {
-        metrics_.usage_record_dropped();
-        return;
+// One batch on its way into the database: written on the database thread, tried again after
+// each delay when the database refuses it, then dropped and counted.
+struct Batch : std::enable_shared_from_this<Batch> {
+    Batch(store::Store& s, net::any_io_executor db, core::Metrics& m, std::atomic<std::size_t>& b,
+          std::vector<std::chrono::milliseconds> delays)
+        : store(s), timer(db), metrics(m), backlog(b), retry_delays(std::move(delays)) {}
+
+    void write() {
+        try {
+            store.insert_usage(records);
+            store.touch_tokens(touches);
+        } catch (const std::exception& e) {
+            if (attempt < retry_delays.size()) {
+                spdlog::warn("writing {} usage record(s) failed, trying again: {}", records.size(), e.what());
+                timer.expires_after(retry_delays[attempt++]);
+                timer.async_wait([self = shared_from_this()](error_code ec) {
+                    if (!ec) self->write();
+                });
+                return;
+            }
+            spdlog::error("writing {} usage record(s) failed {} times; dropped: {}", records.size(), attempt + 1,
+                          e.what());
+            metrics.usage_records_dropped(records.size());
+        }
+        backlog.fetch_sub(records.size(), std::memory_order_acq_rel);
     }
-    pending_.push_back(std::move(record));
-}
+
+    store::Store& store;
+    net::steady_timer timer;  // on the database thread
+    core::Metrics& metrics;
+    std::atomic<std::size_t>& backlog;
+    std::vector<std::chrono::milliseconds> retry_delays;
+    std::size_t attempt = 0;
+    std::vector<store::UsageRecord> records;
+    std::vector<std::pair<std::int64_t, std::int64_t>> touches;
+};
+
+}  // namespace
+
+UsageSink::UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics,
+                     std::atomic<std::size_t>& backlog, Options options)
+    : store_(store), db_(std::move(db)), metrics_(metrics), backlog_(backlog), options_(std::move(options)) {}
+
+void UsageSink::record(store::UsageRecord record) { pending_.push_back(std::move(record)); }
 
 void UsageSink::touched(std::int64_t token_id, std::int64_t now_seconds) { accessed_[token_id] = now_seconds; }
 
@@ -23,10 +59,10 @@ void UsageSink::start(net::any_io_executor executor) {
     timer_ = std::make_unique<net::steady_timer>(executor);
     net::co_spawn(
         executor,
-        [this]() -> net::awaitable<void> {
+        [this, timer = timer_.get()]() -> net::awaitable<void> {
             for (;;) {
-                timer_->expires_after(std::chrono::seconds(1));
-                auto [ec] = co_await timer_->async_wait(use_nothrow);
+                timer->expires_after(options_.flush_every);
+                auto [ec] = co_await timer->async_wait(use_nothrow);
                 if (ec) co_return;
                 flush();
             }
@@ -45,15 +81,18 @@ void UsageSink::flush() {
     }
     accessed_.clear();
     if (pending_.empty() && touches.empty()) return;
-    net::post(db_, [&store = store_, records = std::move(pending_), touches = std::move(touches)] {
-        try {
-            store.insert_usage(records);
-            store.touch_tokens(touches);
-        } catch (const std::exception& e) {
-            spdlog::error("writing {} usage record(s) failed: {}", records.size(), e.what());
-        }
-    });
+    // Past the backlog limit the database is far behind: drop this batch rather than hold it.
+    const auto n = pending_.size();
+    if (backlog_.fetch_add(n, std::memory_order_acq_rel) + n > options_.backlog_limit) {
+        backlog_.fetch_sub(n, std::memory_order_acq_rel);
+        metrics_.usage_records_dropped(n);
+        pending_.clear();
+    }
+    auto batch = std::make_shared<Batch>(store_, db_, metrics_, backlog_, options_.retry_delays);
+    batch->records = std::move(pending_);
+    batch->touches = std::move(touches);
     pending_.clear();
+    net::post(db_, [batch] { batch->write(); });
 }
 
 }  // namespace nexus::relay

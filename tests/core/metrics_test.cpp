@@ -33,9 +33,9 @@ TEST(Metrics, RenderSumsEveryThread) {
     EXPECT_NE(text.find("nexus_upstream_attempts_total{outcome=\"timeout\"} 1\n"), std::string::npos);
     EXPECT_NE(text.find("nexus_open_streams 1\n"), std::string::npos);
     EXPECT_NE(text.find("nexus_usage_records_dropped_total 0\n"), std::string::npos);
-    a->usage_record_dropped();
-    b->usage_record_dropped();
-    EXPECT_NE(Metrics::render(all).find("nexus_usage_records_dropped_total 2\n"), std::string::npos);
+    a->usage_records_dropped(1);
+    b->usage_records_dropped(2);
+    EXPECT_NE(Metrics::render(all).find("nexus_usage_records_dropped_total 3\n"), std::string::npos);
 }
 
 }  // namespace

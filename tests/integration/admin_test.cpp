@@ -240,6 +240,25 @@ TEST_F(Admin, StatePersistsAcrossRestart) {
     EXPECT_EQ(json::parse(call("GET", "/api/token").body).at("total"), 1);
 }
 
+// An admin write is on disk when its 2xx is sent: a kill -9 right after a burst loses none.
+TEST_F(Admin, AdminWritesSurviveAKillRightAfterTheirAnswers) {
+    for (int i = 0; i < 20; ++i) {
+        create_channel(R"({"type":"SiliconFlow","name":"c)" + std::to_string(i) + R"(","key":"sk-kill-0000-1111-)" +
+                       std::to_string(i) + R"("})");
+        ASSERT_EQ(call("POST", "/api/token", R"({"name":"t)" + std::to_string(i) + R"("})").status, 201);
+    }
+    ASSERT_EQ(call("PUT", "/api/channel/20", R"({"name":"renamed","key":"sk-rotated-2222-3333"})").status, 200);
+    ASSERT_EQ(call("DELETE", "/api/token/20").status, 204);
+    nexus_->signal(SIGKILL);
+    ASSERT_EQ(nexus_->wait_exit(10s), -SIGKILL);
+    start();
+    EXPECT_EQ(json::parse(call("GET", "/api/channel?page_size=100").body).at("total"), 20);
+    EXPECT_EQ(json::parse(call("GET", "/api/token?page_size=100").body).at("total"), 19);
+    const auto renamed = json::parse(call("GET", "/api/channel/20").body);
+    EXPECT_EQ(renamed.at("name"), "renamed");
+    EXPECT_EQ(renamed.at("key"), "sk-rota...3333");
+}
+
 TEST_F(Admin, NoKeyOrTokenInPlainTextOnDiskOrInLogs) {
     create_channel(R"({"type":"SiliconFlow","name":"c","key":"sk-channel-secret-ABCDEFGH"})");
     const auto t = json::parse(call("POST", "/api/token", R"({"name":"t"})").body);

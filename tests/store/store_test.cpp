@@ -11,6 +11,7 @@
 
 #include "core/crypto.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sync_counter.hpp"
 #include "support/nexus_process.hpp"
 
 namespace nexus::store {
@@ -251,6 +252,42 @@ TYPED_TEST(StoreTest, ChannelStatusAndTestAndTokenAccess) {
     store->touch_tokens({{token.id, 5000}});
     store->touch_tokens({{token.id, 4000}});  // never moves backwards
     EXPECT_EQ(store->get_token(token.id)->accessed_time, 5000);
+}
+
+// What an admin was told is written is on disk: admin writes are synced before they return
+// (synchronous=FULL); usage batches are not (NORMAL: a crash of the process loses none of them
+// once committed, only a power loss could).
+TEST(SqliteStore, AdminWritesAreSyncedAndUsageBatchesAreNot) {
+    testing::SyncCounter counter("-wal");
+    TempDir dir;
+    sqlite::SqliteStore store(dir.file("nexus.db"), core::SecretBox(core::random_bytes(32)));
+    int before = counter.syncs();
+    const auto channel = store.insert_channel(sample_channel());
+    EXPECT_GT(counter.syncs(), before) << "a channel write was not synced";
+    before = counter.syncs();
+    auto changed = channel;
+    changed.name = "renamed";
+    changed.key = "sk-rotated-0123456789abcdef";
+    store.update_channel(changed);
+    EXPECT_GT(counter.syncs(), before) << "a channel update was not synced";
+    before = counter.syncs();
+    Token t;
+    t.name = "t";
+    t.key_hash = core::sha256_hex("sk-token");
+    t.key_preview = "sk-t...oken";
+    store.insert_token(t);
+    EXPECT_GT(counter.syncs(), before) << "a token write was not synced";
+
+    before = counter.syncs();
+    UsageRecord r;
+    r.request_id = "r1";
+    r.model = "m";
+    store.insert_usage({r, r, r});
+    store.touch_tokens({{1, 100}});
+    EXPECT_EQ(counter.syncs(), before) << "usage batches pay for a sync each";
+    // And the connection is back to FULL for the next admin write.
+    store.delete_channel(channel.id);
+    EXPECT_GT(counter.syncs(), before);
 }
 
 TEST(SqliteStore, WrongMasterKeyIsRefusedAndNothingChanges) {

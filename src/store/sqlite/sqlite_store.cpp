@@ -74,6 +74,35 @@ void exec(sqlite3* db, const char* sql) {
     }
 }
 
+// One write transaction, rolled back unless commit() is reached (an exception, an early return).
+// Sync::kFull: synchronous=FULL, the WAL synced before the commit returns, so what an admin was
+// told is written survives a power loss, not only a crash of this process; usage batches take
+// NORMAL (synced at checkpoints), and at most the batches since the last checkpoint are at the
+// mercy of the operating system. The connection goes back to FULL after.
+class Transaction {
+public:
+    enum class Sync { kFull, kNormal };
+    Transaction(sqlite3* db, Sync sync) : db_(db), sync_(sync) {
+        if (sync_ == Sync::kNormal) exec(db_, "PRAGMA synchronous=NORMAL");
+        exec(db_, "BEGIN IMMEDIATE");
+    }
+    ~Transaction() {
+        if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        if (sync_ == Sync::kNormal) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit() {
+        exec(db_, "COMMIT");
+        committed_ = true;
+    }
+
+private:
+    sqlite3* db_;
+    Sync sync_;
+    bool committed_ = false;
+};
+
 // Versioned migrations: index i holds the step from version i to i + 1.
 constexpr const char* kMigrations[] = {
     R"sql(
@@ -320,7 +349,8 @@ SqliteStore::SqliteStore(const std::string& path, core::SecretBox secrets) : sec
     }
     try {
         sqlite3_busy_timeout(db_, 5000);
-        exec(db_, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+        // FULL: every admin write is synced before its answer; usage batches relax it (Transaction).
+        exec(db_, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
         migrate();
         check_master_key();
     } catch (...) {
@@ -366,16 +396,11 @@ void SqliteStore::migrate() {
                                  "); run a newer nexus-api. The database was not changed.");
     }
     for (int v = version; v < kSchemaVersion; ++v) {
-        exec(db_, "BEGIN IMMEDIATE");
-        try {
-            exec(db_, kMigrations[v]);
-            Statement s(db_, "INSERT INTO schema_version (version) VALUES (?)");
-            s.bind(1, static_cast<std::int64_t>(v + 1)).step();
-            exec(db_, "COMMIT");
-        } catch (...) {
-            exec(db_, "ROLLBACK");
-            throw;
-        }
+        Transaction tx(db_, Transaction::Sync::kFull);
+        exec(db_, kMigrations[v]);
+        Statement s(db_, "INSERT INTO schema_version (version) VALUES (?)");
+        s.bind(1, static_cast<std::int64_t>(v + 1)).step();
+        tx.commit();
     }
 }
 
@@ -433,6 +458,7 @@ std::optional<Channel> SqliteStore::update_channel(const Channel& c) {
     std::optional<Channel> stored;
     {
         std::lock_guard lock(mutex_);
+        Transaction tx(db_, Transaction::Sync::kFull);  // the fields and a rotated key land together
         Statement s(db_,
                     "UPDATE channels SET type = ?, name = ?, base_url = ?, models = ?, model_mapping = ?, priority = ?, "
                     "weight = ?, status = ?, status_reason = ?, status_time = ?, test_time = ?, response_time_ms = ?, "
@@ -447,6 +473,7 @@ std::optional<Channel> SqliteStore::update_channel(const Channel& c) {
             Statement k(db_, "UPDATE channels SET key_encrypted = ?, key_preview = ? WHERE id = ?");
             k.bind(1, secrets_.seal(c.key)).bind(2, mask_key(c.key)).bind(3, c.id).step();
         }
+        tx.commit();
         stored = get_channel_locked(c.id);
     }
     notify_change();
@@ -563,8 +590,8 @@ bool SqliteStore::record_channel_test(std::int64_t id, std::int64_t response_tim
 void SqliteStore::insert_usage(const std::vector<UsageRecord>& records) {
     if (records.empty()) return;
     std::lock_guard lock(mutex_);
-    exec(db_, "BEGIN IMMEDIATE");
-    try {
+    Transaction tx(db_, Transaction::Sync::kNormal);
+    {
         Statement s(db_,
                     "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
                     "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens) "
@@ -585,11 +612,8 @@ void SqliteStore::insert_usage(const std::vector<UsageRecord>& records) {
             sqlite3_reset(used.handle());
             used.bind(1, tokens).bind(2, channel_id).step();
         }
-        exec(db_, "COMMIT");
-    } catch (...) {
-        exec(db_, "ROLLBACK");
-        throw;
     }
+    tx.commit();
 }
 
 Page<UsageRecord> SqliteStore::list_usage(const UsageQuery& q) {
@@ -654,18 +678,15 @@ std::int64_t SqliteStore::prune_usage(std::int64_t before) {
 void SqliteStore::touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) {
     if (accessed.empty()) return;
     std::lock_guard lock(mutex_);
-    exec(db_, "BEGIN IMMEDIATE");
-    try {
+    Transaction tx(db_, Transaction::Sync::kNormal);
+    {
         Statement s(db_, "UPDATE tokens SET accessed_time = max(accessed_time, ?) WHERE id = ?");
         for (const auto& [id, time] : accessed) {
             sqlite3_reset(s.handle());
             s.bind(1, time).bind(2, id).step();
         }
-        exec(db_, "COMMIT");
-    } catch (...) {
-        exec(db_, "ROLLBACK");
-        throw;
     }
+    tx.commit();
 }
 
 std::optional<std::string> SqliteStore::get_setting(std::string_view name) {
