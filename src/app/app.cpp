@@ -86,7 +86,8 @@ struct Worker {
     // Only this thread does I/O on this io_context's sockets and timers, so the reactor's
     // per-descriptor locks are switched off (other threads may still post to it).
     explicit Worker(Shared& s)
-        : ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+        : ioc_owner(std::make_unique<net::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
+          ioc(*ioc_owner),
           client(ioc.get_executor(), s.tls, s.config, metrics),
           usage(s.store, s.db.get_executor(), metrics, s.usage_backlog),
           relay(client, metrics, s.snapshots, usage,
@@ -104,7 +105,20 @@ struct Worker {
         co_return co_await relay.test_channel(*view);
     }
 
-    net::io_context ioc;
+    // The shutdown grace may cut requests off: their coroutine frames still wait in the
+    // io_context and touch this worker's relay, metrics and listeners when they are destroyed.
+    // So the I/O objects held outside frames go first (none may outlive its io_context), then
+    // the io_context with the frames, then everything else.
+    ~Worker() {
+        listener.close();
+        if (operations_listener) operations_listener->close();
+        client.close_all();
+        usage.stop();
+        ioc_owner.reset();
+    }
+
+    std::unique_ptr<net::io_context> ioc_owner;  // destroyed first, in ~Worker
+    net::io_context& ioc;
     core::Metrics metrics;
     upstream::Client client;
     relay::UsageSink usage;

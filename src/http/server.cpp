@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <ctime>
 
@@ -95,17 +96,19 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 
 Listener::Listener(net::io_context& ioc, const config::Config& config, const Router& router, core::Metrics& metrics,
                    ConnectionLimit& limit)
-    : ioc_(ioc), config_(config), router_(router), metrics_(metrics), limit_(limit), acceptor_(ioc) {}
+    : ioc_(ioc), config_(config), router_(router), metrics_(metrics), limit_(limit), acceptor_(std::in_place, ioc) {}
+
+Listener::~Listener() { assert(sessions_.empty() && "a session outlived its listener"); }
 
 void Listener::listen(const tcp::endpoint& endpoint, bool reuse_port) {
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    if (reuse_port) acceptor_.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(net::socket_base::max_listen_connections);
+    acceptor_->open(endpoint.protocol());
+    acceptor_->set_option(net::socket_base::reuse_address(true));
+    if (reuse_port) acceptor_->set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+    acceptor_->bind(endpoint);
+    acceptor_->listen(net::socket_base::max_listen_connections);
 }
 
-std::uint16_t Listener::port() const { return acceptor_.local_endpoint().port(); }
+std::uint16_t Listener::port() const { return acceptor_->local_endpoint().port(); }
 
 void Listener::start() {
     net::co_spawn(ioc_, accept_loop(), [](std::exception_ptr e) {
@@ -116,7 +119,7 @@ void Listener::start() {
 void Listener::drain() {
     draining_ = true;
     error_code ignored;
-    acceptor_.close(ignored);
+    if (acceptor_) acceptor_->close(ignored);
     // Idle connections wait for a next request that must not come: close them now. The others
     // see draining_ when their request ends.
     for (auto* s : sessions_) {
@@ -126,7 +129,7 @@ void Listener::drain() {
 
 net::awaitable<void> Listener::accept_loop() {
     while (!draining_) {
-        auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
+        auto [ec, socket] = co_await acceptor_->async_accept(use_nothrow);
         if (ec) {
             if (ec == net::error::operation_aborted || draining_) break;
             // EMFILE and the like: count, log, wait a little, go on. The listener must not die.

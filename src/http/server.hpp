@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -71,6 +72,8 @@ class Listener {
 public:
     Listener(net::io_context& ioc, const config::Config& config, const Router& router, core::Metrics& metrics,
              ConnectionLimit& limit);
+    /// Its sessions must be gone first (they erase themselves from it): a debug build checks.
+    ~Listener();
 
     /// Binds and listens; throws boost::system::system_error on failure.
     void listen(const net::ip::tcp::endpoint& endpoint, bool reuse_port);
@@ -80,6 +83,8 @@ public:
     /// Stops accepting, closes idle keep-alive connections at once; connections with a request
     /// in flight are closed when that request ends.
     void drain();
+    /// Closes and destroys the acceptor, which must not outlive the io_context (shutdown).
+    void close() { acceptor_.reset(); }
     /// Open client connections; safe from any thread.
     std::size_t active_sessions() const { return active_.load(std::memory_order_acquire); }
 
@@ -97,7 +102,7 @@ private:
     const Router& router_;
     core::Metrics& metrics_;
     ConnectionLimit& limit_;
-    net::ip::tcp::acceptor acceptor_;
+    std::optional<net::ip::tcp::acceptor> acceptor_;
     std::unordered_set<Session*> sessions_;
     std::atomic<std::size_t> active_{0};
     bool draining_ = false;

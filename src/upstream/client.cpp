@@ -257,6 +257,7 @@ std::size_t Client::idle_count() const {
 void Client::close_all() {
     idle_.clear();
     sweep_timer_.reset();
+    resolver_.close();
 }
 
 void Client::start_sweeping() {

@@ -174,8 +174,8 @@ public:
     void close_stale(Clock::time_point now);
     /// Idle pooled connections, over all origins.
     std::size_t idle_count() const;
-    /// Closes every idle connection and stops sweeping: the I/O objects this client holds go
-    /// before the io_context does (shutdown).
+    /// Closes every idle connection, stops sweeping and stops name lookups from posting here:
+    /// the I/O objects this client holds go before the io_context does (shutdown).
     void close_all();
 
 private:

@@ -29,7 +29,9 @@ Resolver::Resolver(net::any_io_executor executor, Lookup lookup) : Resolver(std:
 Resolver::Resolver(net::any_io_executor executor, Lookup lookup, Options options)
     : executor_(std::move(executor)), lookup_(std::move(lookup)), options_(options) {}
 
-Resolver::~Resolver() {
+Resolver::~Resolver() { close(); }
+
+void Resolver::close() {
     // Lookups still running must not post to an io_context that may be gone soon.
     std::lock_guard lock(link_->mutex);
     link_->alive = false;

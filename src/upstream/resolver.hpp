@@ -55,6 +55,9 @@ public:
     net::awaitable<Result> resolve(const std::string& host, const std::string& port, Clock::time_point deadline,
                                    core::Cancellation* cancel = nullptr);
 
+    /// From now on no lookup posts its answer here (shutdown: the io_context goes soon).
+    void close();
+
     /// getaddrinfo, TCP, any address family.
     static std::variant<Endpoints, std::string> system_lookup(const std::string& host, const std::string& port);
 

@@ -234,13 +234,29 @@ TEST(Server, ShutdownGraceEndsStuckRequests) {
                         {"SILICONFLOW_BASE_URL", mock.base_url()},
                         {"NEXUS_SHUTDOWN_GRACE_SECONDS", "0.5"}});
     add_token(nexus->port());
-    auto result = std::async(std::launch::async, [&] { return stream_chat(nexus->port(), chat_body("mock-stall-stream", true)); });
-    std::this_thread::sleep_for(300ms);
+    std::promise<void> first_event;
+    auto result = std::async(std::launch::async, [&] {
+        bool told = false;
+        return stream_chat(nexus->port(), chat_body("mock-stall-stream", true), {}, [&](const StreamEvent&) {
+            if (!told) first_event.set_value();
+            told = true;
+            return true;
+        });
+    });
+    ASSERT_EQ(first_event.get_future().wait_for(10s), std::future_status::ready);
     const auto signalled = std::chrono::steady_clock::now();
     nexus->signal(SIGINT);
-    EXPECT_EQ(nexus->wait_exit(10s), 0);
-    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
-    result.get();
+    // The stuck stream's coroutine is destroyed with its thread's io_context: under the
+    // sanitizers, a frame that touched an object already gone would abort the exit.
+    EXPECT_EQ(nexus->wait_exit(10s), 0) << nexus->stderr_text();
+    const auto took = std::chrono::steady_clock::now() - signalled;
+    EXPECT_GE(took, 400ms) << "the request in flight was not given its grace";
+    EXPECT_LT(took, 5s);
+    const auto stream = result.get();
+    EXPECT_EQ(stream.events.size(), 2u) << stream.raw;
+    EXPECT_FALSE(stream.complete) << "the stuck stream was not cut off";
+    EXPECT_NE(nexus->stderr_text().find("shutdown grace over: closing 1 connection(s)"), std::string::npos)
+        << nexus->stderr_text();
 }
 
 TEST(Server, IdleConnectionsDoNotHoldShutdown) {
