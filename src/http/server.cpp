@@ -118,20 +118,21 @@ void Listener::start() {
 
 void Listener::drain() {
     draining_ = true;
-    error_code ignored;
-    if (acceptor_) acceptor_->close(ignored);
     // Idle connections wait for a next request that must not come: close them now. The others
-    // see draining_ when their request ends.
+    // see draining_ when their request ends. New connections are still taken, each for one
+    // request answered with Connection: close (a load balancer that has not yet seen /readyz
+    // answer 503 still gets its answers); the shutdown grace bounds it all.
+    error_code ignored;
     for (auto* s : sessions_) {
         if (s->idle) s->stream.socket().close(ignored);
     }
 }
 
 net::awaitable<void> Listener::accept_loop() {
-    while (!draining_) {
+    for (;;) {
         auto [ec, socket] = co_await acceptor_->async_accept(use_nothrow);
         if (ec) {
-            if (ec == net::error::operation_aborted || draining_) break;
+            if (ec == net::error::operation_aborted || !acceptor_->is_open()) break;
             // EMFILE and the like: count, log, wait a little, go on. The listener must not die.
             if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
                 metrics_.overloaded(core::Overload::kDescriptors);
@@ -169,11 +170,8 @@ net::awaitable<void> Listener::run_session(tcp::socket socket) {
     error_code ignored;
     session.stream.socket().set_option(tcp::no_delay(true), ignored);
 
-    bool first = true;
-    while (!draining_) {
-        const bool keep_going = co_await serve_one(session, first);
-        first = false;
-        if (!keep_going) break;
+    for (bool first = true;; first = false) {
+        if (!co_await serve_one(session, first)) break;
     }
 
     // Say we are done writing; the client may already have gone.
@@ -213,7 +211,8 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     } else {
         request_id = core::make_request_id();
     }
-    Exchange exchange(stream, buffer, parser, std::move(request_id), start, config_, !hec && request.keep_alive());
+    Exchange exchange(stream, buffer, parser, std::move(request_id), start, config_,
+                      !hec && request.keep_alive() && !draining_);
     const auto method = hec ? std::string_view("-") : std::string_view(request.method_string());
     const auto target = hec ? std::string_view("-") : std::string_view(request.target());
 

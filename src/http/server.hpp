@@ -80,8 +80,9 @@ public:
     std::uint16_t port() const;
     /// Starts the accept loop.
     void start();
-    /// Stops accepting, closes idle keep-alive connections at once; connections with a request
-    /// in flight are closed when that request ends.
+    /// Shutdown begins: idle keep-alive connections are closed at once, connections with a
+    /// request in flight when that request ends, and every answer from now on says
+    /// Connection: close (new connections are still served, one request each, until close()).
     void drain();
     /// Closes and destroys the acceptor, which must not outlive the io_context (shutdown).
     void close() { acceptor_.reset(); }

@@ -261,10 +261,14 @@ TEST_F(Admin, AdminWritesSurviveAKillRightAfterTheirAnswers) {
 
 TEST_F(Admin, NoKeyOrTokenInPlainTextOnDiskOrInLogs) {
     create_channel(R"({"type":"SiliconFlow","name":"c","key":"sk-channel-secret-ABCDEFGH"})");
-    const auto t = json::parse(call("POST", "/api/token", R"({"name":"t"})").body);
-    const std::string token(t.at("key").as_string());
-    call("POST", "/api/token", R"({"name":"u","key":"sk-given-token-XYZ"})");
-    call("PUT", "/api/channel/1", R"({"key":"sk-rotated-secret-IJKLMNOP"})");
+    const auto created = call("POST", "/api/token", R"({"name":"t"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    const std::string token(json::parse(created.body).at("key").as_string());
+    ASSERT_EQ(token.size(), 51u) << token;  // "sk-" and 48 random characters: something to look for
+    ASSERT_EQ(call("POST", "/api/token", R"({"name":"u","key":"sk-given-token-XYZ"})").status, 201);
+    const auto rotated = call("PUT", "/api/channel/1", R"({"key":"sk-rotated-secret-IJKLMNOP"})");
+    ASSERT_EQ(rotated.status, 200) << rotated.body;
+    EXPECT_EQ(json::parse(rotated.body).at("key"), "sk-rota...MNOP");
     nexus_->signal(SIGTERM);
     ASSERT_EQ(nexus_->wait_exit(10s), 0);
     const auto all = everything_written();
@@ -277,6 +281,21 @@ TEST_F(Admin, NoKeyOrTokenInPlainTextOnDiskOrInLogs) {
     const auto perms = std::filesystem::status(data_.file("data/secret.key")).permissions();
     EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
               std::filesystem::perms::none);
+}
+
+// A key rotated through PUT {"key":…} is the key the upstream gets from the next call on.
+TEST(AdminKeys, ARotatedChannelKeyIsWhatTheUpstreamReceives) {
+    MockUpstream mock{mock_options([](auto& o) { o.other_good_keys = {"sk-second-key-4567"}; })};
+    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    add_token(nexus.port());
+    ASSERT_EQ(post_chat(nexus.port(), chat_body("m")).status, 200);
+    ASSERT_EQ(admin_call(nexus.port(), "PUT", "/api/channel/1", R"({"key":"sk-second-key-4567"})").status, 200);
+    ASSERT_EQ(post_chat(nexus.port(), chat_body("m")).status, 200);
+    const auto seen = mock.requests();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].headers.at("authorization"), "Bearer " + mock.good_key());
+    EXPECT_EQ(seen[1].headers.at("authorization"), "Bearer sk-second-key-4567");
 }
 
 TEST_F(Admin, WrongMasterKeyStopsStartupAndChangesNothing) {

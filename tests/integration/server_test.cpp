@@ -64,15 +64,34 @@ TEST(Server, MetricsCountRequestsAttemptsAndStreams) {
     ASSERT_EQ(post_chat(nexus->port(), chat_body("m")).status, 200);
     ASSERT_EQ(post_chat(nexus->port(), chat_body("mock-overloaded")).status, 503);
     http_request(nexus->port(), "GET", "/nope");
+    // A stream is counted open while it is relayed, and no longer once it ended.
+    std::promise<void> first_event;
+    std::promise<void> looked;
+    auto stream = std::async(std::launch::async, [&] {
+        bool told = false;
+        return stream_chat(nexus->port(), chat_body("m", true, 4, 100), {}, [&](const StreamEvent&) {
+            if (!told) {
+                told = true;
+                first_event.set_value();
+                looked.get_future().wait();  // holds the stream open until /metrics was read
+            }
+            return true;
+        });
+    });
+    ASSERT_EQ(first_event.get_future().wait_for(10s), std::future_status::ready);
+    const auto during = http_request(nexus->port(), "GET", "/metrics").body;
+    looked.set_value();
+    EXPECT_NE(during.find("nexus_open_streams 1\n"), std::string::npos) << during;
+    ASSERT_TRUE(stream.get().complete);
     // A request is counted just after its answer is written, possibly on another thread than
     // the one serving /metrics: poll until the counts settle.
     const std::vector<std::string> expected{
-        "nexus_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1\n",
+        "nexus_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2\n",
         "nexus_http_requests_total{route=\"/v1/chat/completions\",status=\"503\"} 1\n",
         "nexus_http_requests_total{route=\"other\",status=\"404\"} 1\n",
-        "nexus_upstream_attempts_total{outcome=\"success\"} 1\n",
+        "nexus_upstream_attempts_total{outcome=\"success\"} 2\n",
         "nexus_upstream_attempts_total{outcome=\"upstream_5xx\"} 1\n",
-        "nexus_http_request_duration_seconds_count{route=\"/v1/chat/completions\"} 2\n",
+        "nexus_http_request_duration_seconds_count{route=\"/v1/chat/completions\"} 3\n",
         "nexus_open_streams 0\n"};
     HttpResponse res;
     auto all_found = [&] {
@@ -188,12 +207,16 @@ TEST(Server, TricklingClientIsCutOffWithoutDelayingOthers) {
 }
 
 TEST(Server, IdleKeepAliveConnectionIsClosed) {
-    auto nexus = start(Env{{"NEXUS_IDLE_TIMEOUT_SECONDS", "0.3"}});
+    auto nexus = start(Env{{"NEXUS_IDLE_TIMEOUT_SECONDS", "0.5"}});
     RawConnection c(nexus->port());
     ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const auto answer = c.read_until_close(3s);
-    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u);
-    EXPECT_TRUE(c.closed_within(1s) || answer.size() > 0);
+    // The answer comes and the connection stays open, kept alive...
+    const auto answer = c.read_until_close(200ms);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+    const auto answered = std::chrono::steady_clock::now();
+    // ...until it has been idle for the idle timeout.
+    EXPECT_TRUE(c.closed_within(3s)) << "an idle kept-alive connection was never closed";
+    EXPECT_GE(std::chrono::steady_clock::now() - answered, 200ms) << "closed at once, not after being idle";
 }
 
 TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -225,6 +248,40 @@ TEST(Server, GracefulShutdownLetsAStreamInFlightFinish) {
     EXPECT_TRUE(stream.complete) << stream.error;
     ASSERT_EQ(stream.events.size(), 9u);
     EXPECT_EQ(stream.events.back().data, "[DONE]");
+    EXPECT_EQ(nexus->wait_exit(10s), 0);
+}
+
+// While draining, /readyz says so on a new connection (a load balancer's probe), and every
+// answer closes its connection; the stream in flight still finishes.
+TEST(Server, ReadyzIs503WhileDraining) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    add_token(nexus->port());
+    std::promise<void> first_event;
+    auto stream = std::async(std::launch::async, [&] {
+        bool told = false;
+        return stream_chat(nexus->port(), chat_body("m", true, 10, 100), {}, [&](const StreamEvent&) {
+            if (!told) first_event.set_value();
+            told = true;
+            return true;
+        });
+    });
+    ASSERT_EQ(first_event.get_future().wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(http_request(nexus->port(), "GET", "/readyz").status, 200);
+    nexus->signal(SIGTERM);
+    HttpResponse ready;
+    for (int i = 0; i < 50; ++i) {
+        ready = http_request(nexus->port(), "GET", "/readyz");
+        if (ready.status == 503) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(ready.status, 503);
+    EXPECT_EQ(ready.body, R"({"status":"draining"})");
+    EXPECT_EQ(ready.header("connection"), "close");
+    EXPECT_EQ(http_request(nexus->port(), "GET", "/healthz").status, 200) << "alive while draining";
+    const auto s = stream.get();
+    EXPECT_TRUE(s.complete) << s.error;
+    EXPECT_EQ(s.events.back().data, "[DONE]");
     EXPECT_EQ(nexus->wait_exit(10s), 0);
 }
 

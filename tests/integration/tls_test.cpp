@@ -52,18 +52,30 @@ TEST_F(Tls, UntrustedCertificateIs502AndNothingIsSent) {
     EXPECT_TRUE(mock_->requests().empty()) << "a request went over an unverified connection";
 }
 
-TEST_F(Tls, CertificateForAnotherNameIs502) {
-    // The certificate names localhost and 127.0.0.1; reach it as 127.0.0.2 (also loopback).
-    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", mock_->good_key()},
-                        {"SILICONFLOW_BASE_URL", "https://127.0.0.2:" + std::to_string(mock_->port())},
-                        {"SSL_CERT_FILE", dir_.file("ca.pem")}});
-    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
-    add_token(nexus.port());
-    const auto res = post_chat(nexus.port(), chat_body("m"));
-    // The mock listens on 127.0.0.1 only, so this is refused before TLS, or fails name checks;
-    // either way it must not be a success.
-    EXPECT_EQ(res.status, 502);
-    EXPECT_TRUE(mock_->requests().empty());
+// A certificate the trust store accepts, but for another name: the host-name check refuses it,
+// for a DNS name (SSL_set1_host) and for an IP literal (the verify parameters' IP).
+TEST(TlsName, CertificateForAnotherNameIs502AndNothingIsSent) {
+    TempDir dir;
+    const auto cert = make_test_cert("DNS:other.example");
+    write_file(dir.file("ca.pem"), cert.cert_pem);
+    MockUpstream::Options o;
+    o.tls = true;
+    o.cert_pem = cert.cert_pem;
+    o.key_pem = cert.key_pem;
+    MockUpstream mock(o);
+    for (const std::string host : {"localhost", "127.0.0.1"}) {
+        NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                               {"SILICONFLOW_BASE_URL", "https://" + host + ":" + std::to_string(mock.port())},
+                               {"SSL_CERT_FILE", dir.file("ca.pem")}});
+        ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+        add_token(nexus.port());
+        const auto res = post_chat(nexus.port(), chat_body("m"));
+        EXPECT_EQ(res.status, 502) << host << ": " << res.body;
+        EXPECT_NE(message_of(res.body).find("certificate verification failed"), std::string::npos) << res.body;
+        EXPECT_NE(message_of(res.body).find("mismatch"), std::string::npos) << res.body;
+    }
+    EXPECT_EQ(mock.connections(), 2) << "the TLS connection was made (this is about the name, not the route)";
+    EXPECT_TRUE(mock.requests().empty()) << "a request went to a server of another name";
 }
 
 }  // namespace

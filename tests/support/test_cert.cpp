@@ -27,7 +27,7 @@ void add_ext(X509* cert, int nid, const char* value) {
 }
 }  // namespace
 
-TestCert make_test_cert() {
+TestCert make_test_cert(const std::string& names) {
     std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
     if (!key) throw std::runtime_error("EVP_EC_gen");
     std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
@@ -42,7 +42,7 @@ TestCert make_test_cert() {
     X509_set_issuer_name(cert.get(), name);
     add_ext(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
     add_ext(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign");
-    add_ext(cert.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+    add_ext(cert.get(), NID_subject_alt_name, names.c_str());
     add_ext(cert.get(), NID_subject_key_identifier, "hash");
     if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) throw std::runtime_error("X509_sign");
 

@@ -3,11 +3,12 @@
 
 namespace nexus::testing {
 
-/// A self-signed certificate (its own CA) for "localhost" and 127.0.0.1, made fresh by the test.
+/// A self-signed certificate (its own CA), made fresh by the test, for the subject alternative
+/// names `names` (OpenSSL's syntax): by default "localhost" and 127.0.0.1.
 struct TestCert {
     std::string cert_pem;
     std::string key_pem;
 };
-TestCert make_test_cert();
+TestCert make_test_cert(const std::string& names = "DNS:localhost,IP:127.0.0.1");
 
 }  // namespace nexus::testing
