@@ -2,80 +2,17 @@
 // connecting, the TLS handshake, waiting for the answer on a pooled connection, or streaming.
 // Each test watches the upstream side: exactly one request (or connection), none after the
 // client left, and the call logged 499 at once rather than at its deadline.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
 #include "support/fixtures.hpp"
+#include "support/raw_listener.hpp"
 
 namespace nexus::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A TCP listener on 127.0.0.1 that the test drives by hand.
-class Listener {
-public:
-    explicit Listener(int backlog) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-        ::listen(fd_, backlog);
-        socklen_t len = sizeof(addr);
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
-    }
-    ~Listener() {
-        for (const int fd : accepted_) ::close(fd);
-        if (filler_ >= 0) ::close(filler_);
-        ::close(fd_);
-    }
-    std::uint16_t port() const { return port_; }
-
-    // Fills the accept queue (backlog 0 holds one): further connects hang, their SYNs dropped.
-    void fill() {
-        filler_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port_);
-        ::connect(filler_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    }
-    // Accepts one connection arriving within `timeout`; its descriptor, or -1.
-    int accept_within(std::chrono::milliseconds timeout) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
-        const int fd = ::accept(fd_, nullptr, nullptr);
-        if (fd >= 0) accepted_.push_back(fd);
-        return fd;
-    }
-
-private:
-    int fd_ = -1;
-    int filler_ = -1;
-    std::uint16_t port_ = 0;
-    std::vector<int> accepted_;
-};
-
-// Whether the peer of `fd` closed it within `timeout` (what it sent before is read and dropped).
-bool closed_within(int fd, std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    char buf[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-        if (::recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) return true;
-    }
-}
 
 // Sends a chat call on a raw connection and closes it once `ready` says the call is under way.
 void leave_during(std::uint16_t port, const std::string& model, const std::function<bool()>& ready) {
@@ -129,7 +66,7 @@ TEST(ClientLeaves, WhileWaitingForTheAnswerOnAPooledConnection) {
 
 // Connecting: the upstream's accept queue is full, so the connect hangs (30 s deadline).
 TEST(ClientLeaves, WhileConnecting) {
-    Listener upstream(0);
+    RawListener upstream(0);
     upstream.fill();
     auto nexus = start("http://127.0.0.1:" + std::to_string(upstream.port()), "sk-any-key-123");
     // Give the connect time to be under way (its first SYN is dropped).
@@ -144,14 +81,14 @@ TEST(ClientLeaves, WhileConnecting) {
 
 // The TLS handshake: the upstream accepts and never says a word (30 s deadline).
 TEST(ClientLeaves, DuringTheTlsHandshake) {
-    Listener upstream(16);
+    RawListener upstream(16);
     auto nexus = start("https://127.0.0.1:" + std::to_string(upstream.port()), "sk-any-key-123");
     int accepted = -1;
     leave_during(nexus->port(), "m", [&] {
         if (accepted < 0) accepted = upstream.accept_within(10ms);
         return accepted >= 0;
     });
-    EXPECT_TRUE(closed_within(accepted, 2s)) << "the handshake went on after the client left";
+    EXPECT_TRUE(peer_closed_within(accepted, 2s)) << "the handshake went on after the client left";
     EXPECT_TRUE(logged_499_within(*nexus, 2s));
     EXPECT_LT(upstream.accept_within(500ms), 0) << "another connection was made after the client left";
 }

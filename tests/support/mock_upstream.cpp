@@ -296,6 +296,7 @@ struct MockUpstream::Impl {
                 owner.aborted_streams_.fetch_add(1);
                 co_return false;
             }
+            owner.frames_sent_.fetch_add(1);
         }
         if (die) co_return false;  // the caller closes the socket without the last chunk
         if (stall) {

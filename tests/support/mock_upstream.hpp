@@ -92,6 +92,8 @@ public:
     int aborted_streams() const { return aborted_streams_.load(); }
     /// Waits until aborted_streams() >= n or the timeout passes.
     bool wait_for_aborted_streams(int n, std::chrono::milliseconds timeout) const;
+    /// Stream frames it has written (its writes block when nobody reads: backpressure).
+    int frames_sent() const { return frames_sent_.load(); }
     /// The most GET /v1/models requests it was answering at one time.
     int max_concurrent_model_lists() const { return max_models_in_flight_.load(); }
     /// Requests whose target is `target`.
@@ -112,6 +114,7 @@ private:
     std::atomic<int> closed_connections_{0};
     std::atomic<int> aborted_streams_{0};
     std::atomic<int> models_in_flight_{0};
+    std::atomic<int> frames_sent_{0};
     std::atomic<int> max_models_in_flight_{0};
     friend struct Impl;
 };

@@ -56,4 +56,14 @@ TestCert make_test_cert(const std::string& names) {
     return out;
 }
 
+std::string hashed_name(const std::string& cert_pem) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())),
+                                                 BIO_free);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr), X509_free);
+    if (!cert) throw std::runtime_error("PEM_read_bio_X509");
+    char name[16];
+    std::snprintf(name, sizeof(name), "%08lx.0", X509_subject_name_hash(cert.get()));
+    return name;
+}
+
 }  // namespace nexus::testing
