@@ -6,9 +6,10 @@ BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 10
+FUZZ_LONG_SECONDS ?= 600
 DATA_DIR    ?= ./data
 
-.PHONY: all deps sdk-deps build run test test-release test-asan fuzz bench bench-smoke bench-deps clean
+.PHONY: all deps sdk-deps build run test test-release test-asan fuzz fuzz-long bench bench-smoke bench-deps clean
 
 all: build
 
@@ -59,6 +60,11 @@ fuzz: deps
 	    -print_final_stats=0 $$corpus 2>$(FUZZ_BUILD)/fuzz_$$f.log || { tail -50 $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
 	  tail -1 $(FUZZ_BUILD)/fuzz_$$f.log; \
 	done
+
+# A campaign outside CI: each fuzzer for FUZZ_LONG_SECONDS (10 minutes unless told), growing the
+# corpus in build-fuzz/corpus; copy what it finds worth keeping into tests/fuzz/corpus.
+fuzz-long:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
 
 # The bench beside nginx and Portkey (bench/run.sh): writes bench/RESULTS.md and bench/results.png.
 # bench-smoke runs each step for a second, to prove the bench works; it writes only bench/out/.

@@ -10,11 +10,13 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static constexpr std::string_view kKey = "sk-fuzz-secret-key-123";
-    if (size < 1) return 0;
+    if (size < 3) return 0;
+    // data[0]: the status, any from 400 to 599; data[1]: whether and where to plant the key (so
+    // scrubbing is exercised at every status, anywhere in the body: the message, a code, a
+    // type, a param, past the cut).
     const int status = 400 + data[0] % 200;
-    // Plant the key in the body so scrubbing is exercised.
-    std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
-    if (!body.empty() && data[0] & 1) body.insert(body.size() / 2, kKey);
+    std::string body(reinterpret_cast<const char*>(data + 2), size - 2);
+    if (data[1] & 1) body.insert(body.size() * (data[1] >> 1) / 127, kKey);
     const auto e = nexus::relay::translate_upstream_error(status, body, kKey);
     const auto json = nexus::core::to_json(e);
     if (json.find(kKey) != std::string::npos) std::abort();
