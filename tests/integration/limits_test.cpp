@@ -129,6 +129,23 @@ bool wait_for_descriptors(pid_t pid, std::size_t n) {
     return false;
 }
 
+// The descriptor limit is raised to its hard limit at start, and the default connection cap is
+// what it can hold at two descriptors a call, less 256.
+TEST(Limits, TheDescriptorLimitIsRaisedAndSetsTheDefaultCap) {
+    NexusProcess nexus(Env{}, {}, {"sh", "-c", "ulimit -Sn 512 && ulimit -Hn 4096 && exec \"$@\"", "sh"});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    const auto limits = read_file("/proc/" + std::to_string(nexus.pid()) + "/limits");
+    const auto at = limits.find("Max open files");
+    ASSERT_NE(at, std::string::npos);
+    std::istringstream line(limits.substr(at + 14, limits.find('\n', at) - at - 14));
+    std::string soft, hard;
+    line >> soft >> hard;
+    EXPECT_EQ(soft, "4096");
+    EXPECT_EQ(hard, "4096");
+    EXPECT_NE(nexus.stderr_text().find("at most 1920 connections (4096 descriptors)"), std::string::npos)
+        << nexus.stderr_text();
+}
+
 // Out of descriptors for an upstream socket (EMFILE) is our failure: 503 overloaded, counted,
 // and no channel is blamed (no cooldown, no failover): once descriptors are free, it serves.
 TEST(Limits, OutOfDescriptorsIsOurs503AndBlamesNoChannel) {
