@@ -18,9 +18,7 @@ using namespace std::chrono_literals;
 void leave_during(std::uint16_t port, const std::string& model, const std::function<bool()>& ready) {
     RawConnection c(port);
     const auto body = chat_body(model);
-    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kTestToken) +
-                       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                       "\r\n\r\n" + body));
+    ASSERT_TRUE(c.send(raw_chat_request(body)));
     for (int i = 0; i < 300 && !ready(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(ready());
 }  // the client goes away

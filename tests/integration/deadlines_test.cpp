@@ -73,8 +73,7 @@ TEST(Deadlines, AClientThatDoesNotReadHoldsBackTheUpstreamAndIsCutOff) {
     constexpr int kFrames = 200'000;  // about 60 MB: far more than every socket buffer between
     RawConnection c(nexus->port());
     const auto body = chat_body("m", true, kFrames);
-    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                       std::string(kTestToken) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    ASSERT_TRUE(c.send(raw_chat_request(body)));
     // The client reads nothing. The upstream is held back, then cut off after the write deadline.
     EXPECT_TRUE(mock.wait_for_aborted_streams(1, 10s)) << "the upstream kept streaming to a client that does not read";
     EXPECT_LT(mock.frames_sent(), kFrames / 2) << "the relay read the upstream faster than the client took it";

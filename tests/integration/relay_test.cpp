@@ -147,9 +147,7 @@ TEST(RelayCancel, ClientLeavingBeforeTheUpstreamAnswersCancelsTheUpstreamCall) {
     {
         RawConnection c(nexus.port());
         const auto body = chat_body("mock-hang");
-        ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                           std::string(kTestToken) + "\r\nContent-Type: application/json\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body));
+        ASSERT_TRUE(c.send(raw_chat_request(body)));
         for (int i = 0; i < 200 && mock.requests().empty(); ++i) std::this_thread::sleep_for(10ms);
         ASSERT_EQ(mock.requests().size(), 1u);
     }  // the client goes away

@@ -92,9 +92,7 @@ TEST_F(Resolution, AClientThatLeavesDuringTheLookupIsNoticedAtOnce) {
     {
         RawConnection c(nexus->port());
         const auto body = chat_body("m");
-        ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                           std::string(kTestToken) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                           body));
+        ASSERT_TRUE(c.send(raw_chat_request(body)));
         std::this_thread::sleep_for(300ms);
     }
     bool logged = false;

@@ -260,7 +260,7 @@ TEST(Server, ReadyzIs503WhileDraining) {
     std::promise<void> first_event;
     auto stream = std::async(std::launch::async, [&] {
         bool told = false;
-        return stream_chat(nexus->port(), chat_body("m", true, 10, 100), {}, [&](const StreamEvent&) {
+        return stream_chat(nexus->port(), chat_body("m", true, 30, 100), {}, [&](const StreamEvent&) {
             if (!told) first_event.set_value();
             told = true;
             return true;
@@ -269,10 +269,11 @@ TEST(Server, ReadyzIs503WhileDraining) {
     ASSERT_EQ(first_event.get_future().wait_for(10s), std::future_status::ready);
     EXPECT_EQ(http_request(nexus->port(), "GET", "/readyz").status, 200);
     nexus->signal(SIGTERM);
+    // The signal reaches every I/O thread a moment later: wait until this connection's has it.
     HttpResponse ready;
     for (int i = 0; i < 50; ++i) {
         ready = http_request(nexus->port(), "GET", "/readyz");
-        if (ready.status == 503) break;
+        if (ready.status == 503 && ready.header("connection") == "close") break;
         std::this_thread::sleep_for(10ms);
     }
     EXPECT_EQ(ready.status, 503);

@@ -21,6 +21,17 @@ inline std::string chat_body(const std::string& model, bool stream = false, int 
     return boost::json::serialize(body);
 }
 
+/// The nexus token the chat helpers send unless a test sets Authorization itself.
+inline constexpr const char* kTestToken = "sk-nexus-test-token";
+
+/// A chat call as raw HTTP/1.1 bytes, with the test token and `extra` header lines
+/// ("Name: value\r\n" each), for tests that drive a RawConnection.
+inline std::string raw_chat_request(const std::string& body, const std::string& extra = {}) {
+    return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kTestToken) +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra +
+           "\r\n" + body;
+}
+
 /// Mock upstream options, the defaults changed by `change`.
 template <class Change>
 MockUpstream::Options mock_options(Change change) {
@@ -44,8 +55,6 @@ inline boost::json::object error_of(const std::string& body) {
     return e;
 }
 
-/// The nexus token the chat helpers send unless a test sets Authorization itself.
-inline constexpr const char* kTestToken = "sk-nexus-test-token";
 
 /// Calls the admin API with the test admin key.
 inline HttpResponse admin_call(std::uint16_t port, const std::string& method, const std::string& target,

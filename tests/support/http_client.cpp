@@ -14,6 +14,7 @@
 
 #include <stdexcept>
 
+#include "support/raw_listener.hpp"
 #include "upstream/sse.hpp"
 
 namespace nexus::testing {
@@ -184,6 +185,14 @@ bool RawConnection::send(const std::string& bytes) {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
 }
 
+std::string RawConnection::read_some(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return {};
+    char buf[65536];
+    const auto n = ::recv(fd_, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
 std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
     std::string out;
     const auto end = std::chrono::steady_clock::now() + timeout;
@@ -229,17 +238,6 @@ RawConnection::Upload RawConnection::upload(std::size_t bytes, std::chrono::mill
     return out;
 }
 
-bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    char buf[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-        const auto n = ::recv(fd_, buf, sizeof(buf), 0);
-        if (n <= 0) return true;
-    }
-}
+bool RawConnection::closed_within(std::chrono::milliseconds timeout) { return peer_closed_within(fd_, timeout); }
 
 }  // namespace nexus::testing

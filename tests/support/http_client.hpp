@@ -73,6 +73,8 @@ public:
     ~RawConnection();
     /// Sends bytes; false when the peer has closed.
     bool send(const std::string& bytes);
+    /// Waits at most `timeout` for bytes; returns what one read got (empty on timeout or close).
+    std::string read_some(std::chrono::milliseconds timeout);
     /// Reads until the peer closes or `timeout` passes; returns what came.
     std::string read_until_close(std::chrono::milliseconds timeout);
     /// True when the peer closed the connection within `timeout`.

@@ -50,7 +50,9 @@ pid_t spawn(const std::map<std::string, std::string>& env, const std::vector<std
     std::vector<std::string> env_strings;
     if (const char* path = std::getenv("PATH")) env_strings.push_back(std::string("PATH=") + path);
     for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
-        if (const char* v = std::getenv(pass)) env_strings.push_back(std::string(pass) + "=" + v);
+        if (const char* v = std::getenv(pass); v != nullptr && !env.contains(pass)) {
+            env_strings.push_back(std::string(pass) + "=" + v);
+        }
     }
     for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
     std::vector<std::string> argv_strings = wrapper;
