@@ -9,23 +9,27 @@ FUZZ_SECONDS ?= 10
 FUZZ_LONG_SECONDS ?= 600
 DATA_DIR    ?= ./data
 
-.PHONY: all deps sdk-deps build run test test-release test-asan fuzz fuzz-long bench bench-smoke bench-deps clean
+.PHONY: all deps test-deps sdk-deps build run test test-release test-asan fuzz fuzz-long bench bench-smoke bench-deps clean
 
 all: build
 
-# Install what is missing from Debian's packages (idempotent, quick when all is there).
+# Install what is missing from Debian's packages (idempotent, quick when all is there): what the
+# binary needs, and for the tests also GoogleTest, clang and Node.js.
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
 
 # The OpenAI SDK for the SDK suite, exactly as tests/sdk/package-lock.json pins it.
-sdk-deps: deps
+sdk-deps: test-deps
 	@if [ ! -f tests/sdk/node_modules/.package-lock.json ] || \
 	    [ tests/sdk/package-lock.json -nt tests/sdk/node_modules/.package-lock.json ]; then \
 	  npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error; fi
 
-# The Release binary at build/nexus-api.
+# The Release binary at build/nexus-api, and only it: no tests, no GoogleTest.
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=OFF -DNEXUS_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target nexus-api
 
 # Start nexus-api on :3000 with its data in ./data (SILICONFLOW_API_KEY from the environment).
@@ -35,21 +39,21 @@ run: build
 
 # Every test: Release, then the whole suite again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then a short run of each fuzzer.
-test: deps test-release test-asan fuzz
+test: test-release test-asan fuzz
 	@echo "make test: all suites passed"
 
-test-release: deps sdk-deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON >/dev/null
+test-release: sdk-deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON -DNEXUS_BUILD_BENCH=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
 
-test-asan: deps sdk-deps
+test-asan: sdk-deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNEXUS_SANITIZE=ON -DNEXUS_BUILD_TESTS=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j $(JOBS) --output-on-failure
 
-fuzz: deps
+fuzz: test-deps
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEXUS_BUILD_TESTS=OFF \
 	  -DNEXUS_BUILD_FUZZERS=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_inspect fuzz_sse fuzz_upstream_error
@@ -74,8 +78,10 @@ bench: bench-deps
 bench-smoke: bench-deps
 	bench/run.sh $(BUILD) --smoke
 
-bench-deps: build
-	@NEXUS_INSTALL_BENCH=1 scripts/install-deps.sh
+bench-deps:
+	@scripts/install-deps.sh bench
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNEXUS_BUILD_TESTS=ON -DNEXUS_BUILD_BENCH=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target nexus-api
 	@if [ ! -f bench/portkey/node_modules/.package-lock.json ] || \
 	    [ bench/portkey/package-lock.json -nt bench/portkey/node_modules/.package-lock.json ]; then \
 	  npm ci --prefix bench/portkey --no-audit --no-fund --loglevel=error; fi

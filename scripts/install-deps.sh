@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Installs exactly what building and testing nexus-api need, from Debian's packages.
+# Installs what nexus-api needs from Debian's packages, by purpose:
+#   scripts/install-deps.sh build   what `make build` and `make run` need (the default)
+#   scripts/install-deps.sh test    and what `make test` needs (GoogleTest, clang for the fuzzers, Node.js)
+#   scripts/install-deps.sh bench   and what `make bench` needs (nginx, wrk, gnuplot)
 # Idempotent: when every package is present it returns at once without touching apt.
 set -euo pipefail
 
+purpose=${1:-build}
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libgtest-dev
-  clang libclang-rt-14-dev
   curl
 )
-# The OpenAI SDK suite runs on Node.js; the machine's own node (20) is used when there is one.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  packages+=(nodejs npm)
+if [[ $purpose == test || $purpose == bench ]]; then
+  packages+=(libgtest-dev clang libclang-rt-14-dev)
+  # The OpenAI SDK suite runs on Node.js; the machine's own node (20) is used when there is one.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
 fi
-if [[ "${NEXUS_INSTALL_BENCH:-0}" == 1 ]]; then
+if [[ $purpose == bench ]]; then
   packages+=(nginx-light wrk gnuplot-nox)
+fi
+if [[ $purpose != build && $purpose != test && $purpose != bench ]]; then
+  echo "install-deps: unknown purpose '$purpose' (build, test or bench)" >&2
+  exit 2
 fi
 
 missing=()
