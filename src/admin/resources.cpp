@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/origin.hpp"
 #include "core/provider.hpp"
@@ -83,11 +84,6 @@ std::optional<Error> read_models(const json::value& v, std::string_view field, s
     return std::nullopt;
 }
 
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 }  // namespace
 
 bool is_channel_type(std::string_view type) { return core::find_provider(type) != nullptr; }
@@ -155,7 +151,7 @@ core::Result<store::Channel> apply_channel(const json::object& body, store::Chan
             if (!e && s != c.status) {
                 c.status = static_cast<int>(s);
                 c.status_reason = s == store::kChannelEnabled ? "" : "disabled by an admin";
-                c.status_time = now_seconds();
+                c.status_time = core::unix_seconds();
             }
         } else {
             e = Error::bad_request("Unknown field '" + std::string(name) + "'.", std::string(name), "unknown_field");

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "admin/admin_api.hpp"
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
@@ -140,24 +141,30 @@ struct Worker {
     }
 };
 
-// /v1: the relay. Only on the public port.
+// /v1: the relay. Only on the public port. The relay checks the token itself (Access::kToken).
 void add_relay_routes(http::Router& r, Worker& w) {
+    using http::Access;
     for (const auto& endpoint : relay::endpoints()) {
-        r.add(bhttp::verb::post, std::string(endpoint.path), endpoint.route,
+        r.add(bhttp::verb::post, endpoint.path, {endpoint.route, Access::kToken},
               [relay = &w.relay, e = &endpoint](http::Exchange& ex) { return relay->handle(ex, *e); });
     }
-    r.add(bhttp::verb::get, "/v1/models", core::Route::kModels,
+    r.add(bhttp::verb::get, "/v1/models", {core::Route::kModels, Access::kToken},
           [relay = &w.relay](http::Exchange& ex) { return relay->list_models(ex); });
-    r.add_prefix("/v1/models/", core::Route::kModels,
-                 [relay = &w.relay](http::Exchange& ex) { return relay->get_model(ex); });
+    r.add(bhttp::verb::get, "/v1/models/{model...}", {core::Route::kModels, Access::kToken},
+          [relay = &w.relay](http::Exchange& ex) { return relay->get_model(ex); });
+    // Any other /v1 path is an API path: a JSON 404, never a page of the console.
+    r.add(bhttp::verb::unknown, "/v1/{path...}", {}, [](http::Exchange& ex) -> net::awaitable<void> {
+        const std::string_view target = ex.request().target();
+        co_await ex.send_error(core::Error::not_found("Unknown path: " + std::string(target.substr(0, target.find('?')))));
+    });
 }
 
 // /healthz and /readyz: on every port, so a load balancer and an operator see the same.
 void add_health_routes(http::Router& r, Shared& s) {
-    r.add(bhttp::verb::get, "/healthz", core::Route::kHealthz, [](http::Exchange& ex) -> net::awaitable<void> {
+    r.add(bhttp::verb::get, "/healthz", {core::Route::kHealthz}, [](http::Exchange& ex) -> net::awaitable<void> {
         co_await ex.send(bhttp::status::ok, R"({"status":"ok"})", "application/json");
     });
-    r.add(bhttp::verb::get, "/readyz", core::Route::kReadyz, [&s](http::Exchange& ex) -> net::awaitable<void> {
+    r.add(bhttp::verb::get, "/readyz", {core::Route::kReadyz}, [&s](http::Exchange& ex) -> net::awaitable<void> {
         if (s.draining.load(std::memory_order_relaxed)) {
             co_await ex.send(bhttp::status::service_unavailable, R"({"status":"draining"})", "application/json");
         } else {
@@ -168,8 +175,8 @@ void add_health_routes(http::Router& r, Shared& s) {
 
 // /api and /metrics: on the operations port when there is one, else on the public port.
 void add_operations_routes(http::Router& r, Worker& w, const std::vector<const core::Metrics*>& all_metrics) {
-    r.add_prefix("/api/", core::Route::kAdmin, [api = &w.admin](http::Exchange& ex) { return api->handle(ex); });
-    r.add(bhttp::verb::get, "/metrics", core::Route::kMetrics, [&all_metrics](http::Exchange& ex) -> net::awaitable<void> {
+    w.admin.add_routes(r);
+    r.add(bhttp::verb::get, "/metrics", {core::Route::kMetrics}, [&all_metrics](http::Exchange& ex) -> net::awaitable<void> {
         co_await ex.send(bhttp::status::ok, core::Metrics::render(all_metrics), "text/plain; version=0.0.4; charset=utf-8");
     });
 }
@@ -201,10 +208,8 @@ void seed_channel(store::Store& store, const config::Config& config) {
 
 void prune_usage(store::Store& store, const config::Config& config) {
     if (config.log_retention_days == 0) return;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
     try {
-        const auto n = store.prune_usage(now - static_cast<std::int64_t>(config.log_retention_days) * 86400);
+        const auto n = store.prune_usage(core::unix_seconds() - static_cast<std::int64_t>(config.log_retention_days) * 86400);
         if (n > 0) spdlog::info("deleted {} usage record(s) older than {} days", n, config.log_retention_days);
     } catch (const std::exception& e) {
         spdlog::error("pruning usage records failed: {}", e.what());

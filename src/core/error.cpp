@@ -21,6 +21,23 @@ Error make(int status, std::string type, std::string code, std::string message, 
 Error Error::bad_request(std::string message, std::string param, std::string code) {
     return make(400, "invalid_request_error", std::move(code), std::move(message), std::move(param));
 }
+Error Error::unauthorized(std::string message, std::string code, std::string type) {
+    return make(401, std::move(type), std::move(code), std::move(message));
+}
+Error Error::forbidden(std::string message, std::string code) {
+    return make(403, "permission_error", std::move(code), std::move(message));
+}
+Error Error::conflict(std::string message, std::string param, std::string code) {
+    return make(409, "invalid_request_error", std::move(code), std::move(message), std::move(param));
+}
+Error Error::too_many_requests(std::string message, std::string code, int retry_after_seconds) {
+    auto e = make(429, "rate_limit_error", std::move(code), std::move(message));
+    e.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+    return e;
+}
+Error Error::no_channel(std::string message) {
+    return make(500, "api_error", "no_available_channel", std::move(message));
+}
 Error Error::not_found(std::string message) {
     return make(404, "invalid_request_error", "not_found", std::move(message));
 }

@@ -20,6 +20,16 @@ struct Error {
     std::vector<std::pair<std::string, std::string>> headers;  ///< sent with the answer (e.g. Retry-After)
 
     static Error bad_request(std::string message, std::string param = {}, std::string code = {});
+    /// 401: who is calling is not known (a missing, wrong, disabled or expired credential).
+    static Error unauthorized(std::string message, std::string code, std::string type = "invalid_request_error");
+    /// 403: known, but not allowed this.
+    static Error forbidden(std::string message, std::string code);
+    /// 409: the write conflicts with what is stored (a key in use).
+    static Error conflict(std::string message, std::string param, std::string code);
+    /// 429 with Retry-After: `retry_after_seconds`.
+    static Error too_many_requests(std::string message, std::string code, int retry_after_seconds);
+    /// 500 `no_available_channel`: no channel serves the model (or none is usable right now).
+    static Error no_channel(std::string message);
     static Error not_found(std::string message);
     static Error method_not_allowed(std::string message);
     static Error payload_too_large(std::string message);

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/asio.hpp"
@@ -68,6 +70,15 @@ public:
     Clock::time_point start() const { return start_; }
     const config::Config& config() const { return config_; }
     AccessRecord& record() { return record_; }
+    /// The value of the route pattern's parameter `name` ("{id}"), raw (percent-encoded) as it
+    /// came; empty when the route has none of that name.
+    std::string_view param(std::string_view name) const {
+        for (const auto& [n, v] : params_) {
+            if (n == name) return v;
+        }
+        return {};
+    }
+    void set_params(std::vector<std::pair<std::string, std::string>> params) { params_ = std::move(params); }
 
     /// Sends a whole answer; sets X-Request-Id, Content-Length and keep-alive.
     net::awaitable<bool> send(bhttp::response<bhttp::string_body> response);
@@ -142,6 +153,7 @@ private:
     Clock::time_point start_;
     const config::Config& config_;
     AccessRecord record_;
+    std::vector<std::pair<std::string, std::string>> params_;
     bool keep_alive_;
     bool chunked_ = false;
     std::uint64_t body_limit_;

@@ -20,34 +20,6 @@ namespace nexus::http {
 
 using tcp = net::ip::tcp;
 
-void Router::add(bhttp::verb method, std::string path, core::Route route, Handler handler) {
-    entries_.push_back({method, std::move(path), route, std::move(handler)});
-}
-
-void Router::add_prefix(std::string prefix, core::Route route, Handler handler) {
-    prefixes_.push_back({bhttp::verb::unknown, std::move(prefix), route, std::move(handler)});
-}
-
-Router::Match Router::find(bhttp::verb method, std::string_view target) const {
-    const auto path = target.substr(0, target.find('?'));
-    // HEAD is GET without the body (Exchange leaves the body out).
-    if (method == bhttp::verb::head) method = bhttp::verb::get;
-    Match match;
-    for (const auto& e : prefixes_) {
-        if (path.starts_with(e.path)) return {&e.handler, e.route, true};
-    }
-    for (const auto& e : entries_) {
-        if (e.path != path) continue;
-        match.path_known = true;
-        match.route = e.route;
-        if (e.method == method) {
-            match.handler = &e.handler;
-            return match;
-        }
-    }
-    return match;
-}
-
 // One client connection. Its bookkeeping (the listener's session set, the active count and the
 // connection slot) is undone by the destructor, so no exception and no early return can skip it.
 struct Listener::Session {
@@ -237,8 +209,11 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
 // request answered (500, when nothing was sent yet) and its connection closed.
 net::awaitable<void> Listener::dispatch(Exchange& exchange) {
     const auto& request = exchange.request();
-    const auto match = router_.find(request.method(), request.target());
-    exchange.record().route = match.route;
+    auto match = router_.find(request.method(), request.target());
+    exchange.record().route = match.info.metric;
+    // Who may call it is decided here, for every route, before its handler (or its 405) runs.
+    if (match.guard != nullptr && !co_await (*match.guard)(exchange)) co_return;
+    exchange.set_params(std::move(match.params));
     if (match.handler == nullptr) {
         // Built before the co_await: GCC 12 mishandles temporaries of a conditional inside one.
         const std::string_view target = request.target();

@@ -10,36 +10,9 @@
 #include <vector>
 
 #include "http/exchange.hpp"
+#include "http/router.hpp"
 
 namespace nexus::http {
-
-using Handler = std::function<net::awaitable<void>(Exchange&)>;
-
-/// Maps (method, path) to a handler. Paths match exactly, without the query string.
-/// A known path with another method → 405; an unknown path → 404.
-class Router {
-public:
-    void add(bhttp::verb method, std::string path, core::Route route, Handler handler);
-    /// Every method on every path under `prefix` (e.g. "/api/") goes to `handler`.
-    void add_prefix(std::string prefix, core::Route route, Handler handler);
-
-    struct Match {
-        const Handler* handler = nullptr;  ///< null: no route for this method and path
-        core::Route route = core::Route::kOther;
-        bool path_known = false;           ///< the path exists under another method
-    };
-    Match find(bhttp::verb method, std::string_view target) const;
-
-private:
-    struct Entry {
-        bhttp::verb method;
-        std::string path;
-        core::Route route;
-        Handler handler;
-    };
-    std::vector<Entry> entries_;
-    std::vector<Entry> prefixes_;
-};
 
 /// The cap on open client connections, shared by every listener of the process (thread-safe).
 class ConnectionLimit {

@@ -2,15 +2,16 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/request_id.hpp"
 #include "core/wire.hpp"
+#include "http/router.hpp"
 #include "relay/forwarded_headers.hpp"
 #include "relay/pipe.hpp"
 
@@ -26,22 +27,6 @@ constexpr std::size_t kMaxErrorBody = 1 << 20;      // an upstream error body we
 constexpr std::size_t kMaxModelList = 8u << 20;     // an upstream's model list
 constexpr auto kProbeBudget = std::chrono::seconds(15);
 constexpr std::string_view kUserAgent = "nexus-api/" NEXUS_VERSION;
-
-std::int64_t unix_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t millis(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
-
-core::Error auth_error(std::string message, std::string code) {
-    core::Error e;
-    e.status = 401;
-    e.type = "invalid_request_error";
-    e.code = std::move(code);
-    e.message = std::move(message);
-    return e;
-}
 
 // The body with `model` replaced: the one case where the client's bytes are rewritten. JSON is
 // re-serialised (parsed by the same rule as inspection, so what passed inspection parses here);
@@ -71,14 +56,6 @@ bool is_event_stream(std::string_view content_type) {
 }
 bool is_json(std::string_view content_type) {
     return content_type.empty() || content_type.find("json") != std::string_view::npos;
-}
-
-// The path of the target, percent-decoded; nullopt for a target that is not a valid origin-form
-// (a malformed escape, say).
-std::optional<std::string> decoded_path(std::string_view target) {
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return std::nullopt;
-    return url->path();
 }
 
 // A tiny chat call: what a probe of a balance and a channel test send.
@@ -120,22 +97,22 @@ net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& e
                                                                const snapshot::Snapshot& snap) {
     const auto credential = http::bearer_token(exchange.request());
     if (!credential) {
-        co_await exchange.send_error(auth_error(
+        co_await exchange.send_error(core::Error::unauthorized(
             "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.", "missing_api_key"));
         co_return nullptr;
     }
     const auto* token = snap.find_token(core::sha256_hex(*credential));
-    const auto now_s = unix_seconds();
+    const auto now_s = core::unix_seconds();
     if (token == nullptr) {
-        co_await exchange.send_error(auth_error("Incorrect API key provided.", "invalid_api_key"));
+        co_await exchange.send_error(core::Error::unauthorized("Incorrect API key provided.", "invalid_api_key"));
         co_return nullptr;
     }
     if (token->status != store::kTokenEnabled) {
-        co_await exchange.send_error(auth_error("This API key is disabled.", "token_disabled"));
+        co_await exchange.send_error(core::Error::unauthorized("This API key is disabled.", "token_disabled"));
         co_return nullptr;
     }
     if (token->expired_time != -1 && token->expired_time <= now_s) {
-        co_await exchange.send_error(auth_error("This API key has expired.", "token_expired"));
+        co_await exchange.send_error(core::Error::unauthorized("This API key has expired.", "token_expired"));
         co_return nullptr;
     }
     usage_.touched(token->id, now_s);
@@ -166,7 +143,7 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     //    head alone: a caller without a valid token never gets its body read.
     const auto* token = co_await authenticate(exchange, *snap);
     if (token == nullptr) co_return;
-    const auto now_s = unix_seconds();
+    const auto now_s = core::unix_seconds();
 
     // 2. What is asked.
     if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
@@ -214,11 +191,10 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
         if (last) {
             co_await exchange.send_error(*last);
         } else {
-            auto e = core::Error::internal(
+            const auto e = core::Error::no_channel(
                 snap->any_serves(info.model)
                     ? "No channel for model '" + info.model + "' is available right now; try again later."
                     : "No available channel for model '" + info.model + "'.");
-            e.code = "no_available_channel";
             co_await exchange.send_error(e);
         }
     }
@@ -232,8 +208,8 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     u.model = info.model;
     u.stream = info.stream;
     u.status = exchange.status();
-    u.latency_ms = millis(Clock::now() - exchange.start());
-    u.ttfb_ms = record.upstream_ttfb.count() >= 0 ? millis(record.upstream_ttfb) : -1;
+    u.latency_ms = core::millis(Clock::now() - exchange.start());
+    u.ttfb_ms = record.upstream_ttfb.count() >= 0 ? core::millis(record.upstream_ttfb) : -1;
     u.attempts = static_cast<int>(tried.size());
     u.prompt_tokens = outcome.usage.prompt_tokens;
     u.completion_tokens = outcome.usage.completion_tokens;
@@ -449,15 +425,10 @@ net::awaitable<void> Relay::list_models(http::Exchange& exchange) {
 }
 
 net::awaitable<void> Relay::get_model(http::Exchange& exchange) {
-    if (exchange.request().method() != bhttp::verb::get) {
-        co_await exchange.send_error(core::Error::method_not_allowed("Use GET for /v1/models/{model}."));
-        co_return;
-    }
     const auto snap = snapshots_.get();
     if (co_await authenticate(exchange, *snap) == nullptr) co_return;
-    constexpr std::string_view kPrefix = "/v1/models/";
-    const auto path = decoded_path(exchange.request().target());
-    const std::string id = path && path->size() > kPrefix.size() ? path->substr(kPrefix.size()) : std::string();
+    // The id may hold slashes, raw or percent-encoded; a malformed escape names no model.
+    const std::string id = http::percent_decoded(exchange.param("model")).value_or(std::string());
     if (auto e = check_model_length(id)) {
         co_await exchange.send_error(*e);
         co_return;
@@ -470,12 +441,9 @@ net::awaitable<void> Relay::get_model(http::Exchange& exchange) {
             co_return;
         }
     }
-    core::Error e;
-    e.status = 404;
-    e.type = "invalid_request_error";
+    auto e = core::Error::not_found("The model '" + id + "' does not exist or no channel serves it.");
     e.code = "model_not_found";
     e.param = "model";
-    e.message = "The model '" + id + "' does not exist or no channel serves it.";
     co_await exchange.send_error(e);
 }
 
@@ -505,7 +473,7 @@ net::awaitable<store::ChannelTestResult> Relay::test_channel(const snapshot::Cha
     const auto answer = co_await call_alone(channel, bhttp::verb::post, "/v1/chat/completions",
                                             tiny_chat(channel.test_model), kMaxErrorBody, std::chrono::seconds(60),
                                             nullptr);
-    result.response_time_ms = millis(Clock::now() - started);
+    result.response_time_ms = core::millis(Clock::now() - started);
     if (answer.status == 0) {
         result.status = answer.error.status;
         result.message = answer.error.message;

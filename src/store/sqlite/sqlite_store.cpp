@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "core/clock.hpp"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -19,11 +21,6 @@ namespace {
 
 constexpr std::string_view kSecretCheckName = "master_key_check";
 constexpr std::string_view kSecretCheckText = "nexus-api master key check";
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // A prepared statement, finalised on scope exit. Binding is 1-based as in SQLite.
 class Statement {
@@ -438,7 +435,7 @@ Channel SqliteStore::insert_channel(const Channel& c) {
     std::optional<Channel> stored;
     {
         std::lock_guard lock(mutex_);
-        const auto now = now_seconds();
+        const auto now = core::unix_seconds();
         Statement s(db_,
                     "INSERT INTO channels (type, name, key_encrypted, key_preview, base_url, models, model_mapping, "
                     "priority, weight, status, status_reason, status_time, created_time, updated_time) "
@@ -466,7 +463,7 @@ std::optional<Channel> SqliteStore::update_channel(const Channel& c) {
         s.bind(1, c.type).bind(2, c.name).bind(3, c.base_url).bind(4, models_json(c.models));
         s.bind(5, mapping_json(c.model_mapping)).bind(6, c.priority).bind(7, c.weight);
         s.bind(8, static_cast<std::int64_t>(c.status)).bind(9, c.status_reason).bind(10, c.status_time);
-        s.bind(11, c.test_time).bind(12, c.response_time_ms).bind(13, now_seconds()).bind(14, c.id);
+        s.bind(11, c.test_time).bind(12, c.response_time_ms).bind(13, core::unix_seconds()).bind(14, c.id);
         s.step();
         if (sqlite3_changes(db_) == 0) return std::nullopt;
         if (!c.key.empty()) {
@@ -525,7 +522,7 @@ Token SqliteStore::insert_token(const Token& t) {
                     "INSERT INTO tokens (name, key_hash, key_preview, status, user_id, created_time, expired_time, "
                     "remain_quota, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.bind(1, t.name).bind(2, t.key_hash).bind(3, t.key_preview).bind(4, static_cast<std::int64_t>(t.status));
-        s.bind(5, t.user_id).bind(6, now_seconds()).bind(7, t.expired_time).bind(8, t.remain_quota);
+        s.bind(5, t.user_id).bind(6, core::unix_seconds()).bind(7, t.expired_time).bind(8, t.remain_quota);
         s.bind(9, models_json(t.models));
         s.step();
         stored = get_token_locked(sqlite3_last_insert_rowid(db_));
@@ -572,7 +569,7 @@ bool SqliteStore::set_channel_status(std::int64_t id, int status, std::string_vi
     {
         std::lock_guard lock(mutex_);
         Statement s(db_, "UPDATE channels SET status = ?, status_reason = ?, status_time = ?, updated_time = ? WHERE id = ?");
-        const auto now = now_seconds();
+        const auto now = core::unix_seconds();
         s.bind(1, static_cast<std::int64_t>(status)).bind(2, reason).bind(3, now).bind(4, now).bind(5, id).step();
         if (sqlite3_changes(db_) == 0) return false;
     }
@@ -583,7 +580,7 @@ bool SqliteStore::set_channel_status(std::int64_t id, int status, std::string_vi
 bool SqliteStore::record_channel_test(std::int64_t id, std::int64_t response_time_ms) {
     std::lock_guard lock(mutex_);
     Statement s(db_, "UPDATE channels SET test_time = ?, response_time_ms = ? WHERE id = ?");
-    s.bind(1, now_seconds()).bind(2, response_time_ms).bind(3, id).step();
+    s.bind(1, core::unix_seconds()).bind(2, response_time_ms).bind(3, id).step();
     return sqlite3_changes(db_) > 0;
 }
 
