@@ -54,8 +54,9 @@ AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, std::s
 
 void AdminApi::add_routes(http::Router& router) {
     using bhttp::verb;
-    const http::RouteInfo admin{core::Route::kAdmin, Access::kAdmin, true};
+    // A write made with a session cookie will need the CSRF token (the users issue); a read will not.
     auto route = [&](verb method, std::string_view pattern, net::awaitable<void> (AdminApi::*handler)(http::Exchange&)) {
+        const http::RouteInfo admin{core::Route::kAdmin, Access::kAdmin, method != verb::get};
         router.add(method, pattern, admin, [this, handler](http::Exchange& ex) { return (this->*handler)(ex); });
     };
     route(verb::get, "/api/channel", &AdminApi::list_channels);
@@ -73,7 +74,7 @@ void AdminApi::add_routes(http::Router& router) {
     route(verb::delete_, "/api/token/{id}", &AdminApi::delete_token);
     route(verb::get, "/api/log", &AdminApi::list_usage);
     // Any other path under /api: a JSON 404, after the guard like every /api route.
-    router.add(verb::unknown, "/api/{path...}", admin, [](http::Exchange& ex) -> net::awaitable<void> {
+    router.add(verb::unknown, "/api/{path...}", {core::Route::kAdmin, Access::kAdmin}, [](http::Exchange& ex) -> net::awaitable<void> {
         const std::string_view target = ex.request().target();
         co_await ex.send_error(Error::not_found("Unknown path: " + std::string(target.substr(0, target.find('?')))));
     });

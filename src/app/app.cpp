@@ -57,6 +57,7 @@ struct Shared {
     http::ConnectionLimit connections;
     http::ConnectionLimit operations_connections{kOperationsConnections};
     std::atomic<std::size_t> usage_backlog{0};  // usage records handed to the database thread, not yet written
+    admission::AdmitAll admission;  // no limits or quotas yet: every call is admitted
     std::atomic<bool> draining{false};
 
     // Rebuilds the relay's view from the store; runs on the database thread.
@@ -91,7 +92,7 @@ struct Worker {
           ioc(*ioc_owner),
           client(ioc.get_executor(), s.tls, s.config, metrics),
           usage(s.store, s.db.get_executor(), metrics, s.usage_backlog),
-          relay(client, metrics, s.snapshots, usage,
+          relay(client, metrics, s.snapshots, s.admission, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
           admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,
                 [this](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {

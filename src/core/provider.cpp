@@ -7,9 +7,10 @@ namespace nexus::core {
 namespace {
 
 constexpr std::array kProviders{
-    Provider{"OpenAI", "https://api.openai.com", "gpt-4o-mini"},
-    Provider{"SiliconFlow", "https://api.siliconflow.cn", "Qwen/Qwen2.5-7B-Instruct"},
-    Provider{"OpenAI-Compatible", "", "gpt-4o-mini"},
+    Provider{"OpenAI", "https://api.openai.com", "gpt-4o-mini", "Authorization", "Bearer ", WireProtocol::kOpenAI},
+    Provider{"SiliconFlow", "https://api.siliconflow.cn", "Qwen/Qwen2.5-7B-Instruct", "Authorization", "Bearer ",
+             WireProtocol::kOpenAI},
+    Provider{"OpenAI-Compatible", "", "gpt-4o-mini", "Authorization", "Bearer ", WireProtocol::kOpenAI},
 };
 
 }  // namespace

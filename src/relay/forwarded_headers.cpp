@@ -35,6 +35,22 @@ void append_forwarded_request_fields(std::string& out, const boost::beast::http:
     }
 }
 
+std::string upstream_request_fields(const snapshot::ChannelView& channel, std::string_view request_id,
+                                    const boost::beast::http::fields* client) {
+    static constexpr std::string_view kUserAgent = "nexus-api/" NEXUS_VERSION;
+    std::string fields;
+    fields.reserve(256);
+    if (client != nullptr) append_forwarded_request_fields(fields, *client);
+    if (client == nullptr || (*client)[boost::beast::http::field::content_type].empty()) {
+        core::append_field(fields, "Content-Type", "application/json");
+    }
+    fields.append(channel.provider->auth_header).append(": ").append(channel.provider->auth_prefix);
+    fields.append(channel.key).append("\r\n");
+    core::append_field(fields, "X-Request-Id", request_id);
+    core::append_field(fields, "User-Agent", kUserAgent);
+    return fields;
+}
+
 void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream) {
     for (const auto& f : upstream) {
         if (forwarded_to_client(f.name_string())) core::append_field(out, f.name_string(), f.value());

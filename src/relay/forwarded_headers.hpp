@@ -5,6 +5,8 @@
 #include <span>
 #include <string_view>
 
+#include "snapshot/snapshot.hpp"
+
 namespace nexus::relay {
 
 /// Which headers cross the relay, in one place.
@@ -24,6 +26,12 @@ namespace nexus::relay {
 bool forwarded_to_upstream(std::string_view name);
 /// Whether the upstream's response header `name` goes to the client.
 bool forwarded_to_client(std::string_view name);
+
+/// The head fields of a request to `channel`: the client's forwarded ones (`client`, when there
+/// is a client), then ours: Content-Type when the client gave none, the channel's
+/// Authorization, X-Request-Id, User-Agent.
+std::string upstream_request_fields(const snapshot::ChannelView& channel, std::string_view request_id,
+                                    const boost::beast::http::fields* client);
 
 /// The client's request headers that go upstream, as text ("Name: value\r\n" each).
 void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client);

@@ -44,8 +44,24 @@ struct OpenStream {
 
 }  // namespace
 
+void UsageFilter::on_event(std::string_view data, std::string&) {
+    if (data == "[DONE]") return;
+    if (auto u = usage_of(data)) usage_ = *u;
+}
+
+void IncludeUsageFilter::on_event(std::string_view data, std::string& before) {
+    if (data == "[DONE]") {
+        before += usage_.final_event();
+    } else {
+        usage_.observe(data);
+    }
+}
+
+void IncludeUsageFilter::on_end(std::string& after) { after += usage_.final_event(); }
+
 net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Response& response, std::string fields,
-                                       StreamUsage& usage, core::Metrics& metrics, const core::Cancellation& cancel) {
+                                       std::span<EventFilter* const> filters, core::Metrics& metrics,
+                                       const core::Cancellation& cancel) {
     PipeResult result;
     core::append_field(fields, "Cache-Control", "no-cache");
     core::append_field(fields, "X-Accel-Buffering", "no");
@@ -58,7 +74,8 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
 
     std::vector<char> buf(kStreamBuffer);
     std::string scratch;
-    std::string spliced;  // the events of one read with the usage chunk put in before [DONE]
+    std::string before;   // what the filters put before the event at hand
+    std::string spliced;  // the events of one read with what the filters added, when they added
     std::size_t used = 0;
     for (;;) {
         if (used == buf.size()) {
@@ -79,19 +96,18 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
         // Forward every whole event we hold; keep a partial event for the next read.
         if (const auto cut = upstream::sse::complete_prefix({buf.data(), used}); cut > 0) {
             std::string_view out{buf.data(), cut};
-            std::size_t done_at = std::string_view::npos;
+            std::size_t copied = 0;  // of `out` into `spliced`, once a filter added something
+            spliced.clear();
             upstream::sse::for_each_event(out, scratch, [&](std::string_view data, std::size_t at) {
-                if (data == "[DONE]") {
-                    if (done_at == std::string_view::npos) done_at = at;
-                } else {
-                    usage.observe(data);
-                }
+                before.clear();
+                for (auto* f : filters) f->on_event(data, before);
+                if (before.empty()) return;
+                spliced.append(out.substr(copied, at - copied)).append(before);
+                copied = at;
             });
-            if (done_at != std::string_view::npos) {
-                if (auto last = usage.final_event(); !last.empty()) {
-                    spliced.assign(out.substr(0, done_at)).append(last).append(out.substr(done_at));
-                    out = spliced;
-                }
+            if (copied > 0 || !spliced.empty()) {
+                spliced.append(out.substr(copied));
+                out = spliced;
             }
             if (!co_await exchange.write_body(out)) {
                 result.client_gone = true;  // dropping the Response cancels the upstream call
@@ -119,8 +135,10 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
                 result.client_gone = true;
                 co_return result;
             }
-            // An upstream that ended without [DONE] still owes an include_usage client its usage.
-            if (auto last = usage.final_event(); !last.empty() && !co_await exchange.write_body(last)) {
+            // What the filters owe the end (an include_usage chunk of a stream without [DONE]).
+            std::string after;
+            for (auto* f : filters) f->on_end(after);
+            if (!after.empty() && !co_await exchange.write_body(after)) {
                 result.client_gone = true;
                 co_return result;
             }

@@ -1,5 +1,7 @@
 #pragma once
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "core/metrics.hpp"
@@ -8,6 +10,40 @@
 #include "upstream/client.hpp"
 
 namespace nexus::relay {
+
+/// One step an event stream takes on its way to the client. Filters see every event's data, in
+/// order, "[DONE]" included, and may put text before an event or after the last one. The chain
+/// is where what a stream means is read (usage) and changed (OpenAI's include_usage ending; a
+/// translation between APIs).
+class EventFilter {
+public:
+    virtual ~EventFilter() = default;
+    /// Text appended to `before` goes to the client just before this event.
+    virtual void on_event(std::string_view data, std::string& before) = 0;
+    /// The stream ended properly: text appended to `after` goes to the client last.
+    virtual void on_end(std::string& after) { (void)after; }
+};
+
+/// Reads the token counts of the events as they pass (a running usage, or a final one).
+class UsageFilter final : public EventFilter {
+public:
+    void on_event(std::string_view data, std::string& before) override;
+    const Usage& usage() const { return usage_; }
+
+private:
+    Usage usage_;
+};
+
+/// For a client that asked for stream_options.include_usage: OpenAI's ending, a usage-only
+/// chunk just before [DONE] (or last, when there is no [DONE]), unless the upstream sent one.
+class IncludeUsageFilter final : public EventFilter {
+public:
+    void on_event(std::string_view data, std::string& before) override;
+    void on_end(std::string& after) override;
+
+private:
+    StreamUsage usage_{true};
+};
 
 /// How piping an upstream's answer to the client ended.
 struct PipeResult {
@@ -19,15 +55,15 @@ struct PipeResult {
 };
 
 /// Relays an event stream (chat, completions): the head at once, then each whole server-sent
-/// event as soon as it is read, never half of one, its usage read as it passes (`usage`, which
-/// also splices OpenAI's include_usage ending in). The next read waits until the client's
+/// event as soon as it is read, never half of one, through `filters` in order. The next read waits until the client's
 /// kernel took the last write (backpressure); the buffer holds one read's events and a partial
 /// one (growing to 4 MiB for one huge event, past which bytes go on raw). An upstream that
 /// breaks midway ends the client's stream with an error event the OpenAI SDKs raise.
 /// `fields`: the answer's fields as text (Content-Type and the forwarded ones). When `cancel`
 /// fired (the client left), a failed read is the client's doing: `client_gone`, nothing counted.
 net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Response& response, std::string fields,
-                                       StreamUsage& usage, core::Metrics& metrics, const core::Cancellation& cancel);
+                                       std::span<EventFilter* const> filters, core::Metrics& metrics,
+                                       const core::Cancellation& cancel);
 
 /// Relays any other 2xx answer (a JSON completion, embeddings, audio) as its bytes arrive,
 /// holding none of it whole; `usage` (when not null) reads its token counts on the way. The

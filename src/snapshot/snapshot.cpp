@@ -31,7 +31,8 @@ void ChannelHealth::record_success() {
 
 std::optional<ChannelView> make_channel_view(const store::Channel& c) {
     auto origin = core::Origin::parse(c.base_url);
-    if (!origin) return std::nullopt;
+    const auto* provider = core::find_provider(c.type);
+    if (!origin || provider == nullptr) return std::nullopt;
     ChannelView v;
     v.id = c.id;
     v.name = c.name;
@@ -42,13 +43,8 @@ std::optional<ChannelView> make_channel_view(const store::Channel& c) {
     for (const auto& [from, to] : c.model_mapping) v.model_mapping.emplace(from, to);
     v.priority = c.priority;
     v.weight = c.weight;
-    if (!c.models.empty()) {
-        v.test_model = c.models.front();
-    } else if (const auto* p = core::find_provider(c.type)) {
-        v.test_model = std::string(p->test_model);
-    } else {
-        v.test_model = "gpt-4o-mini";
-    }
+    v.provider = provider;
+    v.test_model = c.models.empty() ? std::string(provider->test_model) : c.models.front();
     return v;
 }
 

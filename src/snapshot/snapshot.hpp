@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/origin.hpp"
+#include "core/provider.hpp"
 #include "store/types.hpp"
 
 namespace nexus::snapshot {
@@ -62,6 +63,7 @@ struct ChannelView {
     std::int64_t priority = 0;
     std::int64_t weight = 1;
     std::string test_model;  ///< what a probe or a channel test asks for: the first listed model, or the provider's
+    const core::Provider* provider = nullptr;  ///< its row in the provider table (never null in a snapshot)
     std::shared_ptr<ChannelHealth> health;
 
     bool serves(std::string_view model) const { return models.empty() || models.contains(std::string(model)); }

@@ -1,0 +1,158 @@
+#include "relay/attempt.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/wire.hpp"
+#include "relay/forwarded_headers.hpp"
+#include "relay/pipe.hpp"
+
+namespace nexus::relay {
+
+namespace bhttp = beast::http;
+
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 1 << 20;  // an upstream error body we translate
+
+bool is_event_stream(std::string_view content_type) {
+    return content_type.find("text/event-stream") != std::string_view::npos;
+}
+bool is_json(std::string_view content_type) {
+    return content_type.empty() || content_type.find("json") != std::string_view::npos;
+}
+
+// The upstream's headers that go to the client, on `error` (Retry-After and the like).
+void pass_headers(core::Error& error, const upstream::Response& response) {
+    for (const auto& f : response.head()) {
+        if (forwarded_to_client(f.name_string())) error.headers.emplace_back(f.name_string(), f.value());
+    }
+}
+
+}  // namespace
+
+net::awaitable<Attempt::Outcome> Attempt::run() {
+    Outcome outcome;
+    const auto fields = upstream_request_fields(channel_, exchange_.request_id(), &exchange_.request());
+    const auto target = channel_.origin.target(endpoint_.path);
+    auto result = co_await ctx_.client.call(
+        channel_.origin, upstream::Request{bhttp::verb::post, target, fields, body_},
+        upstream::Deadlines::from(ctx_.config, exchange_.start() + ctx_.config.request_timeout), &cancel_);
+    if (!result.response) {
+        auto& failure = *result.failure;
+        switch (failure.kind) {
+            case upstream::CallFailure::Kind::kCancelled:
+                outcome.client_gone = true;
+                break;
+            case upstream::CallFailure::Kind::kOverloaded:
+                // Ours, not the channel's: no other channel would fare better.
+                co_await exchange_.send_error(failure.error);
+                outcome.answered = true;
+                break;
+            case upstream::CallFailure::Kind::kUpstream:
+                spdlog::warn("request {}: channel {}: {}", exchange_.request_id(), channel_.id, failure.error.detail);
+                outcome.kind = FailureKind::kTransient;
+                outcome.error = std::move(failure.error);
+                break;
+        }
+        co_return outcome;
+    }
+    auto& response = *result.response;
+    exchange_.record().upstream_ttfb = response.time_to_head();
+    exchange_.record().upstream_status = response.status();
+    if (response.status() >= 200 && response.status() < 300) co_return co_await relay_success(response);
+    co_return co_await relay_failure(response);
+}
+
+// A success: piped to the client as it comes, its usage read on the way.
+net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& response) {
+    Outcome outcome;
+    channel_.health->record_success();
+    const std::string_view content_type = response.head()[bhttp::field::content_type];
+    std::string fields;
+    core::append_field(fields, "Content-Type", content_type.empty() ? std::string_view("application/json") : content_type);
+    append_forwarded_response_fields(fields, response.head());
+    PipeResult piped;
+    if (is_event_stream(content_type)) {
+        UsageFilter usage;
+        IncludeUsageFilter include_usage;
+        std::vector<EventFilter*> filters{&usage};
+        if (endpoint_.chunk_usage && info_.include_usage) filters.push_back(&include_usage);
+        piped = co_await pipe_events(exchange_, response, std::move(fields), filters, ctx_.metrics, cancel_);
+        outcome.usage = usage.usage();
+    } else {
+        UsageReader usage;
+        const bool json_body = is_json(content_type);
+        piped = co_await pipe_body(exchange_, response, fields, json_body ? &usage : nullptr, ctx_.metrics, cancel_);
+        if (json_body) {
+            if (auto u = usage.finish()) outcome.usage = *u;
+        }
+    }
+    if (!piped.sent && piped.failure) {
+        // Nothing reached the client: another channel may still answer.
+        outcome.kind = FailureKind::kTransient;
+        outcome.error = std::move(piped.failure->error);
+        co_return outcome;
+    }
+    outcome.answered = true;
+    outcome.client_gone = piped.client_gone;
+    co_return outcome;
+}
+
+// A non-2xx answer: translated, and what it means decided once (FailureKind). The client's own
+// mistakes go to it at once; a rejected key or an unpaid account is first confirmed with the key
+// alone, so that a request (its headers, its size) can never get a good channel disabled.
+net::awaitable<Attempt::Outcome> Attempt::relay_failure(upstream::Response& response) {
+    Outcome outcome;
+    const int status = response.status();
+    auto [ec, body] = co_await response.read_all(kMaxErrorBody);
+    if (ec) {
+        if (cancel_.cancelled()) {
+            outcome.client_gone = true;
+        } else {
+            outcome.error = ec == beast::error::timeout
+                                ? core::Error::gateway_timeout("Timed out reading the upstream's answer.", ec.message())
+                                : core::Error::bad_gateway("The upstream connection broke in its answer.", ec.message());
+            ctx_.metrics.record_attempt(upstream::outcome_of_read(ec));
+        }
+        co_return outcome;
+    }
+    auto error = translate_upstream_error(status, body, channel_.key);
+    pass_headers(error, response);
+    const auto kind = classify_upstream_failure(status, error);
+
+    if (kind == FailureKind::kKeyRejected || kind == FailureKind::kBalance) {
+        using Verdict = ChannelCalls::KeyVerdict;
+        const auto verdict = co_await ctx_.calls.probe_key(channel_, kind, cancel_);
+        if (cancel_.cancelled()) {
+            outcome.client_gone = true;
+            co_return outcome;
+        }
+        if (verdict == Verdict::kFine) {
+            // The key works: it was this request the upstream refused. It gets the upstream's
+            // answer; the channel keeps its status and is not rested.
+            auto refused = translate_upstream_error(status, body, channel_.key, true);
+            pass_headers(refused, response);
+            co_await exchange_.send_error(refused);
+            outcome.answered = true;
+            co_return outcome;
+        }
+        outcome.kind = verdict == Verdict::kAtFault ? kind
+                       : verdict == Verdict::kBusy  ? FailureKind::kRefused  // another thread is probing it
+                                                    : FailureKind::kTransient;
+        outcome.error = std::move(error);
+        co_return outcome;
+    }
+    if (kind == FailureKind::kClientFault) {
+        // The client's own mistake (400, 404, 413, 422…): relayed at once, no other channel
+        // tried. The upstream answered properly, so the channel is healthy.
+        channel_.health->record_success();
+        co_await exchange_.send_error(error);
+        outcome.answered = true;
+        co_return outcome;
+    }
+    outcome.kind = kind;
+    outcome.error = std::move(error);
+    co_return outcome;
+}
+
+}  // namespace nexus::relay
