@@ -26,8 +26,7 @@
 #include "relay/relay.hpp"
 #include "relay/usage_sink.hpp"
 #include "snapshot/snapshot.hpp"
-#include "store/master_key.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/open.hpp"
 #include "upstream/client.hpp"
 
 namespace nexus::app {
@@ -226,14 +225,9 @@ int run(const config::Config& config) {
     const auto max_connections =
         config.max_connections ? config.max_connections : config::default_max_connections(descriptors);
 
-    // Storage: the data directory (owner only), the database, the master key, the admin key.
-    std::filesystem::create_directories(config.data_dir);
-    std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace);
-    const std::string db_path =
-        config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string() : config.db;
-    store::sqlite::SqliteStore store(db_path,
-                                     core::SecretBox(store::load_master_key(config.secret, config.data_dir, db_path)));
+    // Storage: the database and the master key, then the admin key.
+    const auto store_owner = store::open(config);
+    auto& store = *store_owner;
     Shared shared(config, store, max_connections);
     // The database thread writes in the background: on a busy core it yields to the I/O threads
     // (nice 10 for that thread alone), so batch writes do not show up as latency spikes.

@@ -1,6 +1,71 @@
 #include "store/store.hpp"
 
+#include <boost/json.hpp>
+
+#include "core/clock.hpp"
+
 namespace nexus::store {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kMasterKeyCheckText = "nexus-api master key check";
+
+std::string models_json(const std::vector<std::string>& models) {
+    json::array a;
+    for (const auto& m : models) a.emplace_back(m);
+    return json::serialize(a);
+}
+
+std::vector<std::string> models_from(const std::string& text) {
+    std::vector<std::string> out;
+    json::error_code ec;
+    const auto v = json::parse(text, ec);
+    if (!ec && v.is_array()) {
+        for (const auto& m : v.as_array()) {
+            if (m.is_string()) out.emplace_back(m.as_string());
+        }
+    }
+    return out;
+}
+
+std::string mapping_json(const std::vector<std::pair<std::string, std::string>>& mapping) {
+    json::object o;
+    for (const auto& [from, to] : mapping) o[from] = to;
+    return json::serialize(o);
+}
+
+std::vector<std::pair<std::string, std::string>> mapping_from(const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    json::error_code ec;
+    const auto v = json::parse(text, ec);
+    if (!ec && v.is_object()) {
+        for (const auto& [k, val] : v.as_object()) {
+            if (val.is_string()) out.emplace_back(std::string(k), std::string(val.as_string()));
+        }
+    }
+    return out;
+}
+
+Token token_of(const TokenRow& row) {
+    Token t = row.token;
+    t.models = models_from(row.models);
+    return t;
+}
+
+TokenRow token_row_of(const Token& t) { return TokenRow{t, models_json(t.models)}; }
+
+template <class Row, class Convert>
+auto page_of(Page<Row> rows, Convert convert) {
+    Page<decltype(convert(rows.items.front()))> out;
+    out.total = rows.total;
+    out.items.reserve(rows.items.size());
+    for (const auto& r : rows.items) out.items.push_back(convert(r));
+    return out;
+}
+
+}  // namespace
 
 std::string mask_key(std::string_view key) {
     static constexpr std::string_view kMask = "********";
@@ -12,6 +77,155 @@ std::string mask_key(std::string_view key) {
     if (key.size() < 12) return std::string(prefix) + std::string(kMask);
     return std::string(prefix) + std::string(key.substr(0, 4)) + "..." + std::string(key.substr(key.size() - 4));
 }
+
+Store::Store(std::unique_ptr<Backend> backend, core::SecretBox secrets)
+    : backend_(std::move(backend)), secrets_(std::move(secrets)) {
+    check_master_key();
+}
+
+// The database remembers a value sealed with the master key it was first used with: another
+// key does not open it, and start-up stops before anything is written.
+void Store::check_master_key() {
+    auto& settings = backend_->settings();
+    if (const auto sealed = settings.get(kMasterKeyCheckSetting)) {
+        const auto opened = secrets_.open(*sealed);
+        if (!opened || *opened != kMasterKeyCheckText) {
+            throw std::runtime_error(
+                "the master key does not open this database's secrets (wrong NEXUS_SECRET or secret.key); "
+                "nothing was changed");
+        }
+        return;
+    }
+    settings.put(kMasterKeyCheckSetting, secrets_.seal(kMasterKeyCheckText));
+}
+
+Channel Store::channel_of(const ChannelRow& row) const {
+    Channel c = row.channel;
+    c.models = models_from(row.models);
+    c.model_mapping = mapping_from(row.model_mapping);
+    return c;
+}
+
+Channel Store::channel_with_key(const ChannelRow& row) const {
+    auto c = channel_of(row);
+    const auto key = secrets_.open(row.key_sealed);
+    if (!key) throw std::runtime_error("channel " + std::to_string(c.id) + ": its key cannot be decrypted");
+    c.key = *key;
+    return c;
+}
+
+ChannelRow Store::row_of(const Channel& c) const {
+    ChannelRow row{c, {}, models_json(c.models), mapping_json(c.model_mapping)};
+    row.channel.key.clear();
+    row.channel.models.clear();
+    row.channel.model_mapping.clear();
+    if (!c.key.empty()) {
+        row.key_sealed = secrets_.seal(c.key);
+        row.channel.key_preview = mask_key(c.key);
+    }
+    return row;
+}
+
+Page<Channel> Store::list_channels(const ListQuery& query) {
+    return page_of(backend_->channels().list(query), [this](const ChannelRow& r) { return channel_of(r); });
+}
+
+std::optional<Channel> Store::get_channel(std::int64_t id) {
+    const auto row = backend_->channels().get(id);
+    return row ? std::optional<Channel>(channel_of(*row)) : std::nullopt;
+}
+
+Channel Store::insert_channel(const Channel& channel) {
+    auto row = row_of(channel);
+    row.channel.created_time = row.channel.updated_time = core::unix_seconds();
+    const auto id = backend_->channels().insert(row);
+    notify_change();
+    return *get_channel(id);
+}
+
+std::optional<Channel> Store::update_channel(const Channel& c) {
+    auto row = row_of(c);
+    row.channel.updated_time = core::unix_seconds();
+    if (!backend_->channels().update(row, !c.key.empty())) return std::nullopt;
+    notify_change();
+    return get_channel(c.id);
+}
+
+bool Store::delete_channel(std::int64_t id) {
+    if (!backend_->channels().remove(id)) return false;
+    notify_change();
+    return true;
+}
+
+std::vector<Channel> Store::channels_with_keys() {
+    std::vector<Channel> out;
+    for (const auto& row : backend_->channels().all()) out.push_back(channel_with_key(row));
+    return out;
+}
+
+std::optional<Channel> Store::get_channel_with_key(std::int64_t id) {
+    const auto row = backend_->channels().get(id);
+    return row ? std::optional<Channel>(channel_with_key(*row)) : std::nullopt;
+}
+
+Page<Token> Store::list_tokens(const ListQuery& query) { return page_of(backend_->tokens().list(query), token_of); }
+
+std::optional<Token> Store::get_token(std::int64_t id) {
+    const auto row = backend_->tokens().get(id);
+    return row ? std::optional<Token>(token_of(*row)) : std::nullopt;
+}
+
+Token Store::insert_token(const Token& token) {
+    auto row = token_row_of(token);
+    row.token.created_time = core::unix_seconds();
+    const auto id = backend_->tokens().insert(row);
+    notify_change();
+    return *get_token(id);
+}
+
+std::optional<Token> Store::update_token(const Token& token) {
+    if (!backend_->tokens().update(token_row_of(token))) return std::nullopt;
+    notify_change();
+    return get_token(token.id);
+}
+
+bool Store::delete_token(std::int64_t id) {
+    if (!backend_->tokens().remove(id)) return false;
+    notify_change();
+    return true;
+}
+
+std::vector<Token> Store::all_tokens() {
+    std::vector<Token> out;
+    for (const auto& row : backend_->tokens().all()) out.push_back(token_of(row));
+    return out;
+}
+
+bool Store::set_channel_status(std::int64_t id, int status, std::string_view reason) {
+    if (!backend_->channels().set_status(id, status, reason, core::unix_seconds())) return false;
+    notify_change();
+    return true;
+}
+
+bool Store::record_channel_test(std::int64_t id, std::int64_t response_time_ms) {
+    return backend_->channels().record_test(id, response_time_ms, core::unix_seconds());
+}
+
+void Store::insert_usage(const std::vector<UsageRecord>& records) {
+    if (!records.empty()) backend_->usage().insert(records);
+}
+
+Page<UsageRecord> Store::list_usage(const UsageQuery& query) { return backend_->usage().list(query); }
+
+std::int64_t Store::prune_usage(std::int64_t before) { return backend_->usage().prune(before); }
+
+void Store::touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) {
+    if (!accessed.empty()) backend_->tokens().touch(accessed);
+}
+
+std::optional<std::string> Store::get_setting(std::string_view name) { return backend_->settings().get(name); }
+
+void Store::put_setting(std::string_view name, std::string_view value) { backend_->settings().put(name, value); }
 
 void Store::on_change(std::function<void()> listener) {
     std::lock_guard lock(listeners_mutex_);

@@ -1,76 +1,89 @@
 #pragma once
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/crypto.hpp"
+#include "store/rows.hpp"
 #include "store/types.hpp"
 
 namespace nexus::store {
 
-/// Thrown for a write that breaks a uniqueness rule (a token key already in use).
-struct Conflict : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-/// The persistent state of nexus-api: channels, tokens, settings. Every backend (SQLite now,
-/// PostgreSQL later) implements this and passes the same store test suite.
+/// The persistent state of nexus-api: channels, tokens, usage records, settings. The front every
+/// caller uses, over a Backend (SQLite now, PostgreSQL later) that only stores rows: here
+/// channel keys are sealed with the master key and masked for display, lists and maps are
+/// encoded as JSON, the master key is checked against the database at construction (a wrong
+/// key throws and changes nothing), and listeners are told of every committed change to
+/// channels or tokens, on the writing thread.
 ///
 /// Calls block on the database: never call them from an I/O thread that serves /v1/*. They are
-/// thread-safe (a backend serialises what it must). Writes call the change listeners after they
-/// commit, on the writing thread. Failures other than Conflict throw std::runtime_error.
+/// thread-safe as the backend is (every backend serialises what it must). Failures other than
+/// Conflict throw std::runtime_error.
 class Store {
 public:
+    Store(std::unique_ptr<Backend> backend, core::SecretBox secrets);
     virtual ~Store() = default;
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
 
-    virtual Page<Channel> list_channels(const ListQuery& query) = 0;
-    virtual std::optional<Channel> get_channel(std::int64_t id) = 0;
-    /// Inserts `channel` (its plaintext key is encrypted at rest); returns it as stored, key empty.
-    virtual Channel insert_channel(const Channel& channel) = 0;
+    Page<Channel> list_channels(const ListQuery& query);
+    std::optional<Channel> get_channel(std::int64_t id);
+    /// Inserts `channel` (its plaintext key sealed at rest); returns it as stored, key empty.
+    Channel insert_channel(const Channel& channel);
     /// Replaces every field of channel `c.id`; a non-empty `c.key` rotates the key. Nullopt: no such id.
-    virtual std::optional<Channel> update_channel(const Channel& c) = 0;
-    virtual bool delete_channel(std::int64_t id) = 0;
-    /// Every channel with its key decrypted, for the relay's in-memory view.
-    virtual std::vector<Channel> channels_with_keys() = 0;
-    /// One channel with its key decrypted (a channel test); nullopt: no such id.
-    virtual std::optional<Channel> get_channel_with_key(std::int64_t id) = 0;
+    std::optional<Channel> update_channel(const Channel& c);
+    bool delete_channel(std::int64_t id);
+    /// Every channel with its key opened, for the relay's in-memory view.
+    std::vector<Channel> channels_with_keys();
+    /// One channel with its key opened (a channel test); nullopt: no such id.
+    std::optional<Channel> get_channel_with_key(std::int64_t id);
 
-    virtual Page<Token> list_tokens(const ListQuery& query) = 0;
-    virtual std::optional<Token> get_token(std::int64_t id) = 0;
+    Page<Token> list_tokens(const ListQuery& query);
+    std::optional<Token> get_token(std::int64_t id);
     /// Throws Conflict when a token with the same key hash exists.
-    virtual Token insert_token(const Token& token) = 0;
-    virtual std::optional<Token> update_token(const Token& token) = 0;
-    virtual bool delete_token(std::int64_t id) = 0;
-    virtual std::vector<Token> all_tokens() = 0;
+    Token insert_token(const Token& token);
+    std::optional<Token> update_token(const Token& token);
+    bool delete_token(std::int64_t id);
+    std::vector<Token> all_tokens();
 
     /// Sets a channel's status with its reason and time (the relay's auto-disable). Notifies.
-    virtual bool set_channel_status(std::int64_t id, int status, std::string_view reason) = 0;
+    bool set_channel_status(std::int64_t id, int status, std::string_view reason);
     /// Records a channel test's response time and time. Does not notify (the relay ignores it).
-    virtual bool record_channel_test(std::int64_t id, std::int64_t response_time_ms) = 0;
+    bool record_channel_test(std::int64_t id, std::int64_t response_time_ms);
 
     /// Writes a batch of usage records in one transaction and adds their tokens to each
     /// channel's used_tokens. Does not notify.
-    virtual void insert_usage(const std::vector<UsageRecord>& records) = 0;
-    virtual Page<UsageRecord> list_usage(const UsageQuery& query) = 0;
+    void insert_usage(const std::vector<UsageRecord>& records);
+    Page<UsageRecord> list_usage(const UsageQuery& query);
     /// Deletes usage records older than `before` (unix seconds); returns how many.
-    virtual std::int64_t prune_usage(std::int64_t before) = 0;
+    std::int64_t prune_usage(std::int64_t before);
     /// Sets tokens' accessed_time (id, unix seconds) in one transaction. Does not notify.
-    virtual void touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) = 0;
+    void touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed);
 
-    virtual std::optional<std::string> get_setting(std::string_view name) = 0;
-    virtual void put_setting(std::string_view name, std::string_view value) = 0;
+    std::optional<std::string> get_setting(std::string_view name);
+    void put_setting(std::string_view name, std::string_view value);
 
     /// Registers `listener`, called after every committed write to channels or tokens.
     void on_change(std::function<void()> listener);
 
-protected:
-    void notify_change();
-
 private:
+    void check_master_key();
+    void notify_change();
+    Channel channel_of(const ChannelRow& row) const;
+    Channel channel_with_key(const ChannelRow& row) const;
+    ChannelRow row_of(const Channel& c) const;
+
+    std::unique_ptr<Backend> backend_;
+    core::SecretBox secrets_;
     std::mutex listeners_mutex_;
     std::vector<std::function<void()>> listeners_;
 };
+
+/// The name under which the front keeps its master-key check in the settings.
+inline constexpr std::string_view kMasterKeyCheckSetting = "master_key_check";
 
 }  // namespace nexus::store

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -103,6 +104,7 @@ struct Page {
     std::vector<T> items;
     std::int64_t total = 0;
 };
+
 
 /// The masked form of a secret: "sk-" + 4 + "..." + last 4 for sk- keys, first 4 + "..." + last 4
 /// for others, and a fixed mask for anything shorter than 12 characters (after "sk-").

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "store/open.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/sync_counter.hpp"
 #include "support/nexus_process.hpp"
@@ -19,10 +20,16 @@ namespace {
 
 using testing::TempDir;
 
+// Each backend opens through the one factory the server uses, store::open(config).
 class SqliteBackend {
 public:
     SqliteBackend() : key_(core::random_bytes(32)) {}
-    std::unique_ptr<Store> open() { return std::make_unique<sqlite::SqliteStore>(path(), core::SecretBox(key_)); }
+    std::unique_ptr<Store> open() {
+        config::Config config;
+        config.data_dir = dir_.path();
+        config.secret = key_;
+        return store::open(config);
+    }
     std::string path() const { return dir_.file("nexus.db"); }
     const std::string& key() const { return key_; }
     /// Every byte the backend keeps on disk.

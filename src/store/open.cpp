@@ -1,0 +1,21 @@
+#include "store/open.hpp"
+
+#include <filesystem>
+
+#include "store/master_key.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace nexus::store {
+
+std::unique_ptr<Store> open(const config::Config& config) {
+    // The data directory holds the database and the master key: owner only.
+    std::filesystem::create_directories(config.data_dir);
+    std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+    const std::string path =
+        config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string() : config.db;
+    return std::make_unique<sqlite::SqliteStore>(path,
+                                                 core::SecretBox(load_master_key(config.secret, config.data_dir, path)));
+}
+
+}  // namespace nexus::store

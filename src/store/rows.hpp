@@ -1,0 +1,96 @@
+#pragma once
+// What a storage backend implements: narrow interfaces over rows, one per table. A row holds
+// what the backend keeps, as it keeps it: a channel's key sealed (encrypted by the front, never
+// seen in plaintext here), lists and maps as JSON text. Everything else (sealing, masking, the
+// master-key check, JSON columns, telling listeners of a change) is the front's (store.hpp), so
+// a backend is only the database. Calls block on the database; a backend serialises what it
+// must, and is used from the database thread. Failures throw std::runtime_error, a broken
+// uniqueness rule throws Conflict.
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/types.hpp"
+
+namespace nexus::store {
+
+/// Thrown for a write that breaks a uniqueness rule (a token key already in use).
+struct Conflict : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct ChannelRow {
+    Channel channel;           ///< every field but key, models and model_mapping
+    std::string key_sealed;    ///< the key as the front sealed it
+    std::string models;        ///< JSON array
+    std::string model_mapping; ///< JSON object
+};
+
+struct TokenRow {
+    Token token;         ///< every field but models
+    std::string models;  ///< JSON array
+};
+
+class ChannelRows {
+public:
+    virtual ~ChannelRows() = default;
+    virtual Page<ChannelRow> list(const ListQuery& query) = 0;
+    virtual std::optional<ChannelRow> get(std::int64_t id) = 0;
+    virtual std::vector<ChannelRow> all() = 0;
+    /// Inserts `row` (its created and updated times set by the caller); the new id.
+    virtual std::int64_t insert(const ChannelRow& row) = 0;
+    /// Replaces every field of row `row.channel.id` but used_tokens and created_time; the key
+    /// (key_sealed, key_preview) only `with_key`. One transaction. False: no such id.
+    virtual bool update(const ChannelRow& row, bool with_key) = 0;
+    virtual bool remove(std::int64_t id) = 0;
+    virtual bool set_status(std::int64_t id, int status, std::string_view reason, std::int64_t time) = 0;
+    virtual bool record_test(std::int64_t id, std::int64_t response_time_ms, std::int64_t time) = 0;
+};
+
+class TokenRows {
+public:
+    virtual ~TokenRows() = default;
+    virtual Page<TokenRow> list(const ListQuery& query) = 0;
+    virtual std::optional<TokenRow> get(std::int64_t id) = 0;
+    virtual std::vector<TokenRow> all() = 0;
+    /// Inserts `row`; the new id. Throws Conflict when a token with its key hash exists.
+    virtual std::int64_t insert(const TokenRow& row) = 0;
+    /// Replaces name, status, user_id, expired_time, remain_quota and models. False: no such id.
+    virtual bool update(const TokenRow& row) = 0;
+    virtual bool remove(std::int64_t id) = 0;
+    /// Sets accessed_time (id, unix seconds) where it is older, in one transaction.
+    virtual void touch(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) = 0;
+};
+
+class UsageRows {
+public:
+    virtual ~UsageRows() = default;
+    /// Writes a batch in one transaction and adds its tokens to each channel's used_tokens.
+    virtual void insert(const std::vector<UsageRecord>& records) = 0;
+    virtual Page<UsageRecord> list(const UsageQuery& query) = 0;
+    /// Deletes records older than `before` (unix seconds); how many.
+    virtual std::int64_t prune(std::int64_t before) = 0;
+};
+
+class SettingRows {
+public:
+    virtual ~SettingRows() = default;
+    virtual std::optional<std::string> get(std::string_view name) = 0;
+    virtual void put(std::string_view name, std::string_view value) = 0;
+};
+
+/// A storage backend: its tables.
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual ChannelRows& channels() = 0;
+    virtual TokenRows& tokens() = 0;
+    virtual UsageRows& usage() = 0;
+    virtual SettingRows& settings() = 0;
+};
+
+}  // namespace nexus::store

@@ -1,0 +1,100 @@
+#pragma once
+// The SQLite schema, as the steps that build it: index i holds the step from version i to i + 1.
+// A step is never edited once released; a change is a new step.
+#include <iterator>
+
+namespace nexus::store::sqlite {
+
+/// The newest schema version this build knows.
+inline constexpr int kSchemaVersion = 3;
+
+inline constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE channels (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  key_encrypted TEXT NOT NULL,
+  key_preview TEXT NOT NULL,
+  base_url TEXT NOT NULL,
+  models TEXT NOT NULL DEFAULT '[]',
+  model_mapping TEXT NOT NULL DEFAULT '{}',
+  priority INTEGER NOT NULL DEFAULT 0,
+  weight INTEGER NOT NULL DEFAULT 1,
+  status INTEGER NOT NULL DEFAULT 1,
+  status_reason TEXT NOT NULL DEFAULT '',
+  status_time INTEGER NOT NULL DEFAULT 0,
+  created_time INTEGER NOT NULL,
+  updated_time INTEGER NOT NULL,
+  test_time INTEGER NOT NULL DEFAULT 0,
+  response_time_ms INTEGER NOT NULL DEFAULT 0,
+  used_tokens INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  key_preview TEXT NOT NULL,
+  status INTEGER NOT NULL DEFAULT 1,
+  user_id INTEGER NOT NULL DEFAULT 0,
+  created_time INTEGER NOT NULL,
+  accessed_time INTEGER NOT NULL DEFAULT 0,
+  expired_time INTEGER NOT NULL DEFAULT -1,
+  remain_quota INTEGER NOT NULL DEFAULT -1,
+  used_quota INTEGER NOT NULL DEFAULT 0,
+  models TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+    R"sql(
+CREATE TABLE usage_logs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_time INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  token_id INTEGER NOT NULL,
+  channel_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  stream INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  ttfb_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  total_tokens INTEGER NOT NULL
+);
+CREATE INDEX usage_logs_time ON usage_logs (created_time);
+CREATE INDEX usage_logs_token ON usage_logs (token_id, created_time);
+CREATE INDEX usage_logs_channel ON usage_logs (channel_id, created_time);
+)sql",
+    // v3: usage_logs without AUTOINCREMENT. Every relayed call inserts a row; AUTOINCREMENT's
+    // sqlite_sequence upkeep made that insert about 40% dearer (issue 5's profile). Row ids
+    // still only grow while the table holds rows.
+    R"sql(
+CREATE TABLE usage_logs_v3 (
+  id INTEGER PRIMARY KEY,
+  created_time INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  token_id INTEGER NOT NULL,
+  channel_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  stream INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  ttfb_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  total_tokens INTEGER NOT NULL
+);
+INSERT INTO usage_logs_v3 SELECT * FROM usage_logs;
+DROP TABLE usage_logs;
+ALTER TABLE usage_logs_v3 RENAME TO usage_logs;
+CREATE INDEX usage_logs_time ON usage_logs (created_time);
+CREATE INDEX usage_logs_token ON usage_logs (token_id, created_time);
+CREATE INDEX usage_logs_channel ON usage_logs (channel_id, created_time);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+}  // namespace nexus::store::sqlite

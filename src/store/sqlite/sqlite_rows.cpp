@@ -1,0 +1,366 @@
+// The SQLite backend's tables: channels, tokens, usage_logs, settings.
+#include <unordered_map>
+
+#include "store/sqlite/sqlite_backend.hpp"
+#include "store/sqlite/statement.hpp"
+
+namespace nexus::store::sqlite {
+
+namespace {
+
+using Connection = SqliteBackend::Connection;
+
+constexpr const char* kChannelColumns =
+    "id, type, name, key_preview, base_url, models, model_mapping, priority, weight, status, status_reason, "
+    "status_time, created_time, updated_time, test_time, response_time_ms, used_tokens, key_encrypted";
+
+ChannelRow channel_from(const Statement& s) {
+    ChannelRow row;
+    auto& c = row.channel;
+    c.id = s.integer(0);
+    c.type = s.text(1);
+    c.name = s.text(2);
+    c.key_preview = s.text(3);
+    c.base_url = s.text(4);
+    row.models = s.text(5);
+    row.model_mapping = s.text(6);
+    c.priority = s.integer(7);
+    c.weight = s.integer(8);
+    c.status = static_cast<int>(s.integer(9));
+    c.status_reason = s.text(10);
+    c.status_time = s.integer(11);
+    c.created_time = s.integer(12);
+    c.updated_time = s.integer(13);
+    c.test_time = s.integer(14);
+    c.response_time_ms = s.integer(15);
+    c.used_tokens = s.integer(16);
+    row.key_sealed = s.text(17);
+    return row;
+}
+
+constexpr const char* kTokenColumns =
+    "id, name, key_hash, key_preview, status, user_id, created_time, accessed_time, expired_time, remain_quota, "
+    "used_quota, models";
+
+TokenRow token_from(const Statement& s) {
+    TokenRow row;
+    auto& t = row.token;
+    t.id = s.integer(0);
+    t.name = s.text(1);
+    t.key_hash = s.text(2);
+    t.key_preview = s.text(3);
+    t.status = static_cast<int>(s.integer(4));
+    t.user_id = s.integer(5);
+    t.created_time = s.integer(6);
+    t.accessed_time = s.integer(7);
+    t.expired_time = s.integer(8);
+    t.remain_quota = s.integer(9);
+    t.used_quota = s.integer(10);
+    row.models = s.text(11);
+    return row;
+}
+
+// A list page of `table`: the ListQuery's filters (status, a part of the name), by id.
+template <class Row, class Read>
+Page<Row> list_page(sqlite3* db, const char* table, const char* columns, const ListQuery& q, Read read) {
+    std::string where = " WHERE 1=1";
+    if (q.status) where += " AND status = ?";
+    if (!q.name_contains.empty()) where += " AND instr(name, ?) > 0";
+    auto bind_filters = [&](Statement& s) {
+        int i = 1;
+        if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
+        if (!q.name_contains.empty()) s.bind(i++, q.name_contains);
+        return i;
+    };
+    Page<Row> page;
+    {
+        Statement count(db, std::string("SELECT count(*) FROM ") + table + where);
+        bind_filters(count);
+        count.step();
+        page.total = count.integer(0);
+    }
+    Statement s(db, std::string("SELECT ") + columns + " FROM " + table + where + " ORDER BY id LIMIT ? OFFSET ?");
+    const int i = bind_filters(s);
+    s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
+    while (s.step()) page.items.push_back(read(s));
+    return page;
+}
+
+template <class Row, class Read>
+std::optional<Row> select_by_id(sqlite3* db, const char* table, const char* columns, std::int64_t id, Read read) {
+    Statement s(db, std::string("SELECT ") + columns + " FROM " + table + " WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read(s);
+}
+
+template <class Row, class Read>
+std::vector<Row> select_all(sqlite3* db, const char* table, const char* columns, Read read) {
+    std::vector<Row> out;
+    Statement s(db, std::string("SELECT ") + columns + " FROM " + table + " ORDER BY id");
+    while (s.step()) out.push_back(read(s));
+    return out;
+}
+
+// Deletes row `id` of `table`; whether there was one.
+bool delete_by_id(sqlite3* db, const char* table, std::int64_t id) {
+    Statement s(db, std::string("DELETE FROM ") + table + " WHERE id = ?");
+    s.bind(1, id).step();
+    return sqlite3_changes(db) > 0;
+}
+
+class Channels final : public ChannelRows {
+public:
+    explicit Channels(Connection& c) : c_(c) {}
+
+    Page<ChannelRow> list(const ListQuery& query) override {
+        std::lock_guard lock(c_.mutex);
+        return list_page<ChannelRow>(c_.db, "channels", kChannelColumns, query, channel_from);
+    }
+    std::optional<ChannelRow> get(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        return select_by_id<ChannelRow>(c_.db, "channels", kChannelColumns, id, channel_from);
+    }
+    std::vector<ChannelRow> all() override {
+        std::lock_guard lock(c_.mutex);
+        return select_all<ChannelRow>(c_.db, "channels", kChannelColumns, channel_from);
+    }
+    std::int64_t insert(const ChannelRow& row) override {
+        std::lock_guard lock(c_.mutex);
+        const auto& c = row.channel;
+        Statement s(c_.db,
+                    "INSERT INTO channels (type, name, key_encrypted, key_preview, base_url, models, model_mapping, "
+                    "priority, weight, status, status_reason, status_time, created_time, updated_time) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        s.bind(1, c.type).bind(2, c.name).bind(3, row.key_sealed).bind(4, c.key_preview).bind(5, c.base_url);
+        s.bind(6, row.models).bind(7, row.model_mapping).bind(8, c.priority).bind(9, c.weight);
+        s.bind(10, static_cast<std::int64_t>(c.status)).bind(11, c.status_reason).bind(12, c.status_time);
+        s.bind(13, c.created_time).bind(14, c.updated_time);
+        s.step();
+        return sqlite3_last_insert_rowid(c_.db);
+    }
+    bool update(const ChannelRow& row, bool with_key) override {
+        std::lock_guard lock(c_.mutex);
+        const auto& c = row.channel;
+        Transaction tx(c_.db, Transaction::Sync::kFull);  // the fields and a rotated key land together
+        Statement s(c_.db,
+                    "UPDATE channels SET type = ?, name = ?, base_url = ?, models = ?, model_mapping = ?, priority = ?, "
+                    "weight = ?, status = ?, status_reason = ?, status_time = ?, test_time = ?, response_time_ms = ?, "
+                    "updated_time = ? WHERE id = ?");
+        s.bind(1, c.type).bind(2, c.name).bind(3, c.base_url).bind(4, row.models);
+        s.bind(5, row.model_mapping).bind(6, c.priority).bind(7, c.weight);
+        s.bind(8, static_cast<std::int64_t>(c.status)).bind(9, c.status_reason).bind(10, c.status_time);
+        s.bind(11, c.test_time).bind(12, c.response_time_ms).bind(13, c.updated_time).bind(14, c.id);
+        s.step();
+        if (sqlite3_changes(c_.db) == 0) return false;
+        if (with_key) {
+            Statement k(c_.db, "UPDATE channels SET key_encrypted = ?, key_preview = ? WHERE id = ?");
+            k.bind(1, row.key_sealed).bind(2, c.key_preview).bind(3, c.id).step();
+        }
+        tx.commit();
+        return true;
+    }
+    bool remove(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        return delete_by_id(c_.db, "channels", id);
+    }
+    bool set_status(std::int64_t id, int status, std::string_view reason, std::int64_t time) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "UPDATE channels SET status = ?, status_reason = ?, status_time = ?, updated_time = ? WHERE id = ?");
+        s.bind(1, static_cast<std::int64_t>(status)).bind(2, reason).bind(3, time).bind(4, time).bind(5, id).step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+    bool record_test(std::int64_t id, std::int64_t response_time_ms, std::int64_t time) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "UPDATE channels SET test_time = ?, response_time_ms = ? WHERE id = ?");
+        s.bind(1, time).bind(2, response_time_ms).bind(3, id).step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+
+private:
+    Connection& c_;
+};
+
+class Tokens final : public TokenRows {
+public:
+    explicit Tokens(Connection& c) : c_(c) {}
+
+    Page<TokenRow> list(const ListQuery& query) override {
+        std::lock_guard lock(c_.mutex);
+        return list_page<TokenRow>(c_.db, "tokens", kTokenColumns, query, token_from);
+    }
+    std::optional<TokenRow> get(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        return select_by_id<TokenRow>(c_.db, "tokens", kTokenColumns, id, token_from);
+    }
+    std::vector<TokenRow> all() override {
+        std::lock_guard lock(c_.mutex);
+        return select_all<TokenRow>(c_.db, "tokens", kTokenColumns, token_from);
+    }
+    std::int64_t insert(const TokenRow& row) override {
+        std::lock_guard lock(c_.mutex);
+        const auto& t = row.token;
+        Statement s(c_.db,
+                    "INSERT INTO tokens (name, key_hash, key_preview, status, user_id, created_time, expired_time, "
+                    "remain_quota, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        s.bind(1, t.name).bind(2, t.key_hash).bind(3, t.key_preview).bind(4, static_cast<std::int64_t>(t.status));
+        s.bind(5, t.user_id).bind(6, t.created_time).bind(7, t.expired_time).bind(8, t.remain_quota);
+        s.bind(9, row.models);
+        s.step();
+        return sqlite3_last_insert_rowid(c_.db);
+    }
+    bool update(const TokenRow& row) override {
+        std::lock_guard lock(c_.mutex);
+        const auto& t = row.token;
+        Statement s(c_.db,
+                    "UPDATE tokens SET name = ?, status = ?, user_id = ?, expired_time = ?, remain_quota = ?, "
+                    "models = ? WHERE id = ?");
+        s.bind(1, t.name).bind(2, static_cast<std::int64_t>(t.status)).bind(3, t.user_id).bind(4, t.expired_time);
+        s.bind(5, t.remain_quota).bind(6, row.models).bind(7, t.id);
+        s.step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+    bool remove(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        return delete_by_id(c_.db, "tokens", id);
+    }
+    void touch(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) override {
+        std::lock_guard lock(c_.mutex);
+        Transaction tx(c_.db, Transaction::Sync::kNormal);
+        {
+            Statement s(c_.db, "UPDATE tokens SET accessed_time = max(accessed_time, ?) WHERE id = ?");
+            for (const auto& [id, time] : accessed) {
+                sqlite3_reset(s.handle());
+                s.bind(1, time).bind(2, id).step();
+            }
+        }
+        tx.commit();
+    }
+
+private:
+    Connection& c_;
+};
+
+class Usage final : public UsageRows {
+public:
+    explicit Usage(Connection& c) : c_(c) {}
+
+    void insert(const std::vector<UsageRecord>& records) override {
+        std::lock_guard lock(c_.mutex);
+        Transaction tx(c_.db, Transaction::Sync::kNormal);
+        {
+            Statement s(c_.db,
+                        "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
+                        "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            // One used_tokens update per channel per batch, not per record.
+            std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
+            for (const auto& r : records) {
+                sqlite3_reset(s.handle());
+                s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
+                s.bind(6, static_cast<std::int64_t>(r.stream)).bind(7, static_cast<std::int64_t>(r.status));
+                s.bind(8, r.latency_ms).bind(9, r.ttfb_ms).bind(10, static_cast<std::int64_t>(r.attempts));
+                s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
+                s.step();
+                if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
+            }
+            Statement used(c_.db, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
+            for (const auto& [channel_id, tokens] : used_by_channel) {
+                sqlite3_reset(used.handle());
+                used.bind(1, tokens).bind(2, channel_id).step();
+            }
+        }
+        tx.commit();
+    }
+    Page<UsageRecord> list(const UsageQuery& q) override {
+        std::lock_guard lock(c_.mutex);
+        std::string where = " WHERE 1=1";
+        if (q.token_id) where += " AND token_id = ?";
+        if (q.channel_id) where += " AND channel_id = ?";
+        if (!q.model.empty()) where += " AND model = ?";
+        if (q.start_time) where += " AND created_time >= ?";
+        if (q.end_time) where += " AND created_time <= ?";
+        auto bind_filters = [&](Statement& s) {
+            int i = 1;
+            if (q.token_id) s.bind(i++, *q.token_id);
+            if (q.channel_id) s.bind(i++, *q.channel_id);
+            if (!q.model.empty()) s.bind(i++, q.model);
+            if (q.start_time) s.bind(i++, *q.start_time);
+            if (q.end_time) s.bind(i++, *q.end_time);
+            return i;
+        };
+        Page<UsageRecord> page;
+        {
+            Statement count(c_.db, "SELECT count(*) FROM usage_logs" + where);
+            bind_filters(count);
+            count.step();
+            page.total = count.integer(0);
+        }
+        Statement s(c_.db,
+                    "SELECT id, created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, "
+                    "ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens FROM usage_logs" +
+                        where + " ORDER BY id DESC LIMIT ? OFFSET ?");
+        const int i = bind_filters(s);
+        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
+        while (s.step()) {
+            UsageRecord r;
+            r.id = s.integer(0);
+            r.created_time = s.integer(1);
+            r.request_id = s.text(2);
+            r.token_id = s.integer(3);
+            r.channel_id = s.integer(4);
+            r.model = s.text(5);
+            r.stream = s.integer(6) != 0;
+            r.status = static_cast<int>(s.integer(7));
+            r.latency_ms = s.integer(8);
+            r.ttfb_ms = s.integer(9);
+            r.attempts = static_cast<int>(s.integer(10));
+            r.prompt_tokens = s.integer(11);
+            r.completion_tokens = s.integer(12);
+            r.total_tokens = s.integer(13);
+            page.items.push_back(std::move(r));
+        }
+        return page;
+    }
+    std::int64_t prune(std::int64_t before) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "DELETE FROM usage_logs WHERE created_time < ?");
+        s.bind(1, before).step();
+        return sqlite3_changes(c_.db);
+    }
+
+private:
+    Connection& c_;
+};
+
+class Settings final : public SettingRows {
+public:
+    explicit Settings(Connection& c) : c_(c) {}
+
+    std::optional<std::string> get(std::string_view name) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "SELECT value FROM settings WHERE name = ?");
+        s.bind(1, name);
+        if (!s.step()) return std::nullopt;
+        return s.text(0);
+    }
+    void put(std::string_view name, std::string_view value) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+        s.bind(1, name).bind(2, value).step();
+    }
+
+private:
+    Connection& c_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChannelRows> make_channel_rows(Connection& c) { return std::make_unique<Channels>(c); }
+std::unique_ptr<TokenRows> make_token_rows(Connection& c) { return std::make_unique<Tokens>(c); }
+std::unique_ptr<UsageRows> make_usage_rows(Connection& c) { return std::make_unique<Usage>(c); }
+std::unique_ptr<SettingRows> make_setting_rows(Connection& c) { return std::make_unique<Settings>(c); }
+
+}  // namespace nexus::store::sqlite
