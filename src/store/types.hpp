@@ -13,7 +13,7 @@ inline constexpr int kChannelEnabled = 1;
 inline constexpr int kChannelDisabledByAdmin = 2;
 inline constexpr int kChannelDisabledAutomatically = 3;
 
-/// Token status values (the product brief's Token model).
+/// Token status values.
 inline constexpr int kTokenDisabled = 0;
 inline constexpr int kTokenEnabled = 1;
 

@@ -91,7 +91,7 @@ TEST_F(Admin, RepeatedFailuresAreSlowedDown) {
     EXPECT_EQ(error_of(res.body).at("type"), "rate_limit_error");
 }
 
-TEST_F(Admin, ChannelLifecycleFromTheProductBrief) {
+TEST_F(Admin, ChannelLifecycle) {
     const auto created = call("POST", "/api/channel", R"({"type":"OpenAI","name":"我的备用key","key":"sk-xxxxAAAABBBBCCCC1234"})");
     ASSERT_EQ(created.status, 201) << created.body;
     const auto c = json::parse(created.body).as_object();
