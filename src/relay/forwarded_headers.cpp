@@ -37,7 +37,7 @@ void append_forwarded_request_fields(std::string& out, const boost::beast::http:
 
 std::string upstream_request_fields(const snapshot::ChannelView& channel, std::string_view request_id,
                                     const boost::beast::http::fields* client) {
-    static constexpr std::string_view kUserAgent = "nexus-api/" NEXUS_VERSION;
+    static constexpr std::string_view kUserAgent = "nexus-api/" PROJECT_VERSION_STRING;
     std::string fields;
     fields.reserve(256);
     if (client != nullptr) append_forwarded_request_fields(fields, *client);
