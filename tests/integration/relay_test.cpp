@@ -116,7 +116,7 @@ TEST_F(Relay, NonStreamAnswersArePipedAsTheyArrive) {
     const auto doc = boost::json::parse(res.raw);
     EXPECT_EQ(doc.at("padding").as_string().size(), 40000u);
     EXPECT_EQ(res.header("content-length"), std::to_string(res.raw.size())) << "the upstream's length goes on";
-    // The usage came at the end of the body, read as it passed (records are written each second).
+    // The usage came at the end of the body, read as it passed (records are written in batches off the request path).
     boost::json::array logs;
     for (int i = 0; i < 100 && logs.empty(); ++i) {
         logs = boost::json::parse(admin_call(port(), "GET", "/api/log").body).at("data").as_array();
