@@ -1,6 +1,6 @@
 // Faults, as a suite: each way an upstream can fail, against the real binary, streamed and not.
-// For each: what the client gets, that the server lives on (the ASan run checks it leaks
-// nothing), and the metric that counts it.
+// For each: what the client gets, that the channel is not disabled, that the server lives on
+// (the ASan run checks it leaks nothing), and the metric that counts it.
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -82,7 +82,10 @@ TEST_P(Faults, TheClientGetsAClearAnswerAndTheServerLivesOn) {
     const auto at = metrics.find(line);
     ASSERT_NE(at, std::string::npos) << metrics;
     EXPECT_GE(std::stoi(metrics.substr(at + line.size())), 1) << line << "\n" << metrics;
-    // And it serves the next call.
+    // A broken answer is the upstream's momentary failure, never proof against the key: the
+    // channel stays enabled (status 1) and serves the next call.
+    const auto channel = json::parse(admin_call(port, "GET", "/api/channel/1").body);
+    EXPECT_EQ(channel.at("status"), 1) << channel;
     if (!f.model.empty()) {
         EXPECT_EQ(post_chat(port, chat_body("m")).status, 200);
     }
