@@ -73,12 +73,14 @@ net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& resp
     append_forwarded_response_fields(fields, response.head());
     PipeResult piped;
     if (is_event_stream(content_type)) {
+        // Each event's counts are read once: by the include_usage splice when it runs (it reads
+        // each event whole anyway), else by the usage filter's lighter reading.
         UsageFilter usage;
         IncludeUsageFilter include_usage;
-        std::vector<EventFilter*> filters{&usage};
-        if (endpoint_.chunk_usage && info_.include_usage) filters.push_back(&include_usage);
+        const bool splice = endpoint_.chunk_usage && info_.include_usage;
+        EventFilter* const filters[] = {splice ? static_cast<EventFilter*>(&include_usage) : &usage};
         piped = co_await pipe_events(exchange_, response, std::move(fields), filters, ctx_.metrics, cancel_);
-        outcome.usage = usage.usage();
+        outcome.usage = splice ? include_usage.usage() : usage.usage();
     } else {
         UsageReader usage;
         const bool json_body = is_json(content_type);

@@ -36,10 +36,12 @@ private:
 
 /// For a client that asked for stream_options.include_usage: OpenAI's ending, a usage-only
 /// chunk just before [DONE] (or last, when there is no [DONE]), unless the upstream sent one.
+/// It reads the counts as it goes, so a chain that has it needs no UsageFilter.
 class IncludeUsageFilter final : public EventFilter {
 public:
     void on_event(std::string_view data, std::string& before) override;
     void on_end(std::string& after) override;
+    const Usage& usage() const { return usage_.usage(); }
 
 private:
     StreamUsage usage_{true};
