@@ -157,8 +157,9 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     auto& buffer = session.buffer;
 
     // Wait for the first byte of the next request: a fresh connection gets the header deadline,
-    // a kept-alive one the idle deadline.
-    session.idle = true;
+    // a kept-alive one the idle deadline. Only a kept-alive one counts as idle for drain(): a
+    // fresh connection's request may be on its way, and it is owed one answer.
+    session.idle = !first;
     if (buffer.size() == 0) {
         stream.expires_after(first ? config_.header_timeout : config_.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);

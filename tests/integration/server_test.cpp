@@ -286,6 +286,21 @@ TEST(Server, ReadyzIs503WhileDraining) {
     EXPECT_EQ(nexus->wait_exit(10s), 0);
 }
 
+// A connection accepted just before the drain, whose request is still on its way, is owed an
+// answer: only kept-alive connections between requests are closed at once.
+TEST(Server, AConnectionOpenedBeforeTheDrainStillGetsItsAnswer) {
+    auto nexus = start(Env{});
+    RawConnection fresh(nexus->port());
+    std::this_thread::sleep_for(100ms);  // accepted, and waiting for its first byte
+    nexus->signal(SIGTERM);
+    std::this_thread::sleep_for(300ms);  // every I/O thread has begun draining
+    ASSERT_TRUE(fresh.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")) << "closed before its request";
+    const auto answer = fresh.read_until_close(3s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+    EXPECT_NE(answer.find(R"({"status":"draining"})"), std::string::npos) << answer;
+    EXPECT_EQ(nexus->wait_exit(10s), 0);
+}
+
 TEST(Server, ShutdownGraceEndsStuckRequests) {
     MockUpstream mock{MockUpstream::Options{}};
     auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
