@@ -2,9 +2,11 @@
 
 #include "core/crypto.hpp"
 #include "core/origin.hpp"
+#include "core/price.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/json/parse.hpp>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -164,6 +166,33 @@ const std::vector<Option>& options() {
         {"NEXUS_LOG_RETENTION_DAYS", "--log-retention-days", "30",
          "usage records older than this many days are deleted (0 keeps them all)",
          [](Config& c, auto n, auto v) { c.log_retention_days = parse_int<unsigned>(n, v, 0, 36500); }},
+        {"NEXUS_DEFAULT_PRICE", "--default-price", "(unset: a limited token may not call an unpriced model)",
+         "price of a model without one, as JSON: {\"input\":N,\"output\":N,\"cached_input\":N,\"per_request\":N}",
+         [](Config& c, auto n, auto v) {
+             boost::system::error_code ec;
+             const auto doc = boost::json::parse(v, ec);
+             if (ec || !doc.is_object()) throw ConfigError(std::string(n) + ": must be a JSON object, got " + quoted(v));
+             auto price = core::parse_price(doc.get_object());
+             if (!price) throw ConfigError(std::string(n) + ": " + price.error().message);
+             c.default_price = *price;
+         }},
+        {"NEXUS_OUTPUT_ESTIMATE_TOKENS", "--output-estimate-tokens", "4096",
+         "a call without max_tokens is reserved quota and tpm for this many output tokens",
+         [](Config& c, auto n, auto v) { c.output_estimate_tokens = parse_int<std::int64_t>(n, v, 1, 10'000'000); }},
+        {"NEXUS_TRUSTED_PROXIES", "--trusted-proxies", "(none)",
+         "comma-separated addresses/CIDRs of proxies whose X-Forwarded-For names the client (for allow_ips)",
+         [](Config& c, auto n, auto v) {
+             c.trusted_proxies.clear();
+             std::string_view rest = v;
+             while (!rest.empty()) {
+                 const auto comma = rest.find(',');
+                 const auto item = rest.substr(0, comma);
+                 auto range = core::IpRange::parse(item);
+                 if (!range) throw ConfigError(std::string(n) + ": not an address or CIDR: " + quoted(item));
+                 c.trusted_proxies.push_back(*range);
+                 rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+             }
+         }},
         {"NEXUS_DB", "--db", "<data dir>/nexus.db", "SQLite database file",
          [](Config& c, auto n, auto v) {
              if (v.empty()) throw ConfigError(std::string(n) + ": must not be empty");

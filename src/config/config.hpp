@@ -2,9 +2,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "core/ip_range.hpp"
+#include "core/price.hpp"
 
 namespace nexus::config {
 
@@ -45,6 +49,11 @@ struct Config {
     Millis models_refresh{300'000};          ///< upstream model lists for GET /v1/models are kept this long
     Millis channel_cooldown{30'000};         ///< a channel with 3 transient failures in a row rests this long
     unsigned log_retention_days = 30;        ///< usage records older than this are deleted; 0 keeps all
+
+    // Billing and limits
+    std::optional<core::Price> default_price;         ///< for a model without a price of its own
+    std::int64_t output_estimate_tokens = 4096;      ///< a call's output bound when it sets no max_tokens
+    std::vector<core::IpRange> trusted_proxies;      ///< peers whose X-Forwarded-For is believed
 
     // Storage and secrets
     std::string db;         ///< SQLite file; empty: <data_dir>/nexus.db

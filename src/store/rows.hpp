@@ -31,8 +31,9 @@ struct ChannelRow {
 };
 
 struct TokenRow {
-    Token token;         ///< every field but models
-    std::string models;  ///< JSON array
+    Token token;            ///< every field but models and allow_ips
+    std::string models;     ///< JSON array
+    std::string allow_ips;  ///< JSON array
 };
 
 class ChannelRows {
@@ -59,19 +60,34 @@ public:
     virtual std::vector<TokenRow> all() = 0;
     /// Inserts `row`; the new id. Throws Conflict when a token with its key hash exists.
     virtual std::int64_t insert(const TokenRow& row) = 0;
-    /// Replaces name, status, user_id, expired_time, remain_quota and models. False: no such id.
+    /// Replaces every field an admin may set (name, status, user_id, expired_time, remain_quota,
+    /// models, allow_ips, rpm, tpm, max_concurrency). False: no such id.
     virtual bool update(const TokenRow& row) = 0;
     virtual bool remove(std::int64_t id) = 0;
     /// Sets accessed_time (id, unix seconds) where it is older, in one transaction.
     virtual void touch(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) = 0;
 };
 
+class PriceRows {
+public:
+    virtual ~PriceRows() = default;
+    virtual std::vector<ModelPrice> all() = 0;
+    virtual std::optional<ModelPrice> get(std::string_view model) = 0;
+    /// Inserts or replaces the price of `price.model`.
+    virtual void put(const ModelPrice& price) = 0;
+    virtual bool remove(std::string_view model) = 0;
+};
+
 class UsageRows {
 public:
     virtual ~UsageRows() = default;
-    /// Writes a batch in one transaction and adds its tokens to each channel's used_tokens.
+    /// Writes a batch in one transaction: the rows, each call's cost added to its token's
+    /// used_quota and taken from its remain_quota (unless unlimited), and its tokens added to
+    /// each channel's used_tokens. So the rows are the ledger of the tokens' quota.
     virtual void insert(const std::vector<UsageRecord>& records) = 0;
     virtual Page<UsageRecord> list(const UsageQuery& query) = 0;
+    /// The records created in [start, end] (unix seconds), summed by `group`, in key order.
+    virtual std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end) = 0;
     /// Deletes records older than `before` (unix seconds); how many.
     virtual std::int64_t prune(std::int64_t before) = 0;
 };
@@ -90,6 +106,7 @@ public:
     virtual ChannelRows& channels() = 0;
     virtual TokenRows& tokens() = 0;
     virtual UsageRows& usage() = 0;
+    virtual PriceRows& prices() = 0;
     virtual SettingRows& settings() = 0;
 };
 

@@ -51,10 +51,11 @@ std::vector<std::pair<std::string, std::string>> mapping_from(const std::string&
 Token token_of(const TokenRow& row) {
     Token t = row.token;
     t.models = models_from(row.models);
+    t.allow_ips = models_from(row.allow_ips);
     return t;
 }
 
-TokenRow token_row_of(const Token& t) { return TokenRow{t, models_json(t.models)}; }
+TokenRow token_row_of(const Token& t) { return TokenRow{t, models_json(t.models), models_json(t.allow_ips)}; }
 
 template <class Row, class Convert>
 auto page_of(Page<Row> rows, Convert convert) {
@@ -218,6 +219,28 @@ void Store::insert_usage(const std::vector<UsageRecord>& records) {
 Page<UsageRecord> Store::list_usage(const UsageQuery& query) { return backend_->usage().list(query); }
 
 std::int64_t Store::prune_usage(std::int64_t before) { return backend_->usage().prune(before); }
+
+std::vector<UsageSummary> Store::summarize_usage(UsageGroup group, std::int64_t start, std::int64_t end) {
+    return backend_->usage().summarize(group, start, end);
+}
+
+std::vector<ModelPrice> Store::all_prices() { return backend_->prices().all(); }
+
+std::optional<ModelPrice> Store::get_price(std::string_view model) { return backend_->prices().get(model); }
+
+ModelPrice Store::put_price(const ModelPrice& price) {
+    ModelPrice stored = price;
+    stored.updated_time = core::unix_seconds();
+    backend_->prices().put(stored);
+    notify_change();
+    return stored;
+}
+
+bool Store::delete_price(std::string_view model) {
+    if (!backend_->prices().remove(model)) return false;
+    notify_change();
+    return true;
+}
 
 void Store::touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed) {
     if (!accessed.empty()) backend_->tokens().touch(accessed);

@@ -13,7 +13,7 @@
 
 namespace nexus::store {
 
-/// The persistent state of nexus-api: channels, tokens, usage records, settings. The front every
+/// The persistent state of nexus-api: channels, tokens, prices, usage records, settings. The front every
 /// caller uses, over a Backend (SQLite now, PostgreSQL later) that only stores rows: here
 /// channel keys are sealed with the master key and masked for display, lists and maps are
 /// encoded as JSON, the master key is checked against the database at construction (a wrong
@@ -61,13 +61,22 @@ public:
     Page<UsageRecord> list_usage(const UsageQuery& query);
     /// Deletes usage records older than `before` (unix seconds); returns how many.
     std::int64_t prune_usage(std::int64_t before);
+    /// The usage records created in [start, end] (unix seconds), summed by `group`.
+    std::vector<UsageSummary> summarize_usage(UsageGroup group, std::int64_t start, std::int64_t end);
+
+    /// Prices, by the model clients send. A put or delete notifies (the relay bills by them).
+    std::vector<ModelPrice> all_prices();
+    std::optional<ModelPrice> get_price(std::string_view model);
+    /// Inserts or replaces the price of `price.model`; returns it as stored (its time set).
+    ModelPrice put_price(const ModelPrice& price);
+    bool delete_price(std::string_view model);
     /// Sets tokens' accessed_time (id, unix seconds) in one transaction. Does not notify.
     void touch_tokens(const std::vector<std::pair<std::int64_t, std::int64_t>>& accessed);
 
     std::optional<std::string> get_setting(std::string_view name);
     void put_setting(std::string_view name, std::string_view value);
 
-    /// Registers `listener`, called after every committed write to channels or tokens.
+    /// Registers `listener`, called after every committed write to channels, tokens or prices.
     void on_change(std::function<void()> listener);
 
 private:

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/price.hpp"
+
 namespace nexus::store {
 
 /// Channel status values (one-api's numbering).
@@ -50,9 +52,20 @@ struct Token {
     std::int64_t created_time = 0;
     std::int64_t accessed_time = 0;
     std::int64_t expired_time = -1;  ///< unix seconds; -1 never
-    std::int64_t remain_quota = -1;  ///< -1 unlimited (room for quota)
-    std::int64_t used_quota = 0;
-    std::vector<std::string> models;  ///< allowed models; empty: all (room for later)
+    std::int64_t remain_quota = -1;  ///< quota units left; -1 unlimited
+    std::int64_t used_quota = 0;     ///< units spent, by unlimited tokens too
+    std::vector<std::string> models;     ///< allowed models, as clients send them; empty: all
+    std::vector<std::string> allow_ips;  ///< allowed client addresses and CIDRs (v4, v6); empty: any
+    std::int64_t rpm = 0;                ///< calls per minute; 0: no limit
+    std::int64_t tpm = 0;                ///< prompt + completion tokens per minute; 0: no limit
+    std::int64_t max_concurrency = 0;    ///< calls in flight; 0: no limit
+};
+
+/// What calls of one model cost.
+struct ModelPrice {
+    std::string model;  ///< as clients send it, before any channel's mapping
+    core::Price price;
+    std::int64_t updated_time = 0;
 };
 
 /// What one relayed call used: written in batches after the answer, off the hot path.
@@ -71,6 +84,10 @@ struct UsageRecord {
     std::int64_t prompt_tokens = 0;
     std::int64_t completion_tokens = 0;
     std::int64_t total_tokens = 0;
+    std::int64_t cached_tokens = 0;  ///< of the prompt, read from the provider's cache
+    std::int64_t quota = 0;          ///< what the call cost, in quota units
+    core::Price price;               ///< the price it was billed at
+    bool estimated = false;          ///< no usage came from the upstream: the counts are estimates
 };
 
 struct UsageQuery {
@@ -79,8 +96,25 @@ struct UsageQuery {
     std::optional<std::int64_t> token_id;
     std::optional<std::int64_t> channel_id;
     std::string model;
+    std::optional<int> status;
     std::optional<std::int64_t> start_time;  ///< unix seconds, inclusive
     std::optional<std::int64_t> end_time;    ///< unix seconds, inclusive
+};
+
+/// How usage is summed up by GET /api/usage.
+enum class UsageGroup : std::uint8_t { kHour, kDay, kModel, kToken, kChannel };
+
+/// One group of usage records, summed.
+struct UsageSummary {
+    std::int64_t key_number = 0;  ///< the hour's or day's start (unix seconds), the token or channel id
+    std::string key_text;         ///< the model (kModel)
+    std::int64_t calls = 0;
+    std::int64_t errors = 0;      ///< answered with a status outside 2xx (or not answered)
+    std::int64_t prompt_tokens = 0;
+    std::int64_t completion_tokens = 0;
+    std::int64_t quota = 0;
+    std::int64_t latency_p50_ms = 0;
+    std::int64_t latency_p99_ms = 0;
 };
 
 /// How a channel test (a tiny chat call through one channel) went.

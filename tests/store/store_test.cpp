@@ -361,8 +361,14 @@ TEST(SqliteStore, MigratesV2UsageLogsKeepingTheirRows) {
     ASSERT_EQ(sqlite3_open(backend.path().c_str(), &db), SQLITE_OK);
     // Back to what version 2 made.
     const char* to_v2 = R"sql(
-        DELETE FROM schema_version WHERE version = 3;
-        CREATE TABLE usage_v2 AS SELECT * FROM usage_logs;
+        DELETE FROM schema_version WHERE version >= 3;
+        DROP TABLE prices;
+        ALTER TABLE tokens DROP COLUMN allow_ips;
+        ALTER TABLE tokens DROP COLUMN rpm;
+        ALTER TABLE tokens DROP COLUMN tpm;
+        ALTER TABLE tokens DROP COLUMN max_concurrency;
+        CREATE TABLE usage_v2 AS SELECT id, created_time, request_id, token_id, channel_id, model, stream, status,
+          latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens FROM usage_logs;
         DROP TABLE usage_logs;
         CREATE TABLE usage_logs (id INTEGER PRIMARY KEY AUTOINCREMENT, created_time INTEGER NOT NULL,
           request_id TEXT NOT NULL, token_id INTEGER NOT NULL, channel_id INTEGER NOT NULL, model TEXT NOT NULL,

@@ -6,7 +6,7 @@
 namespace nexus::store::sqlite {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 inline constexpr const char* kMigrations[] = {
     R"sql(
@@ -93,6 +93,30 @@ ALTER TABLE usage_logs_v3 RENAME TO usage_logs;
 CREATE INDEX usage_logs_time ON usage_logs (created_time);
 CREATE INDEX usage_logs_token ON usage_logs (token_id, created_time);
 CREATE INDEX usage_logs_channel ON usage_logs (channel_id, created_time);
+)sql",
+    // v4: quotas, prices and per-token limits. A usage row carries what the call cost and the
+    // price it was billed at; with the token's used_quota it is written in one transaction.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN allow_ips TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tokens ADD COLUMN rpm INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN tpm INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN max_concurrency INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE prices (
+  model TEXT PRIMARY KEY,
+  input INTEGER NOT NULL,
+  output INTEGER NOT NULL,
+  cached_input INTEGER NOT NULL,
+  per_request INTEGER NOT NULL,
+  updated_time INTEGER NOT NULL
+);
+ALTER TABLE usage_logs ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_logs ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_logs ADD COLUMN price_input INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_logs ADD COLUMN price_output INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_logs ADD COLUMN price_cached_input INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_logs ADD COLUMN price_per_request INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_logs ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX usage_logs_model ON usage_logs (model, created_time);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

@@ -35,6 +35,7 @@ SqliteBackend::SqliteBackend(const std::string& path) {
     channels_ = make_channel_rows(connection_);
     tokens_ = make_token_rows(connection_);
     usage_ = make_usage_rows(connection_);
+    prices_ = make_price_rows(connection_);
     settings_ = make_setting_rows(connection_);
 }
 

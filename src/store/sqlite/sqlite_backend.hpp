@@ -24,6 +24,7 @@ public:
     ChannelRows& channels() override { return *channels_; }
     TokenRows& tokens() override { return *tokens_; }
     UsageRows& usage() override { return *usage_; }
+    PriceRows& prices() override { return *prices_; }
     SettingRows& settings() override { return *settings_; }
 
     /// Whether the database file at `path` already holds sealed values (a master-key check),
@@ -43,13 +44,15 @@ private:
     std::unique_ptr<ChannelRows> channels_;
     std::unique_ptr<TokenRows> tokens_;
     std::unique_ptr<UsageRows> usage_;
+    std::unique_ptr<PriceRows> prices_;
     std::unique_ptr<SettingRows> settings_;
 };
 
-/// The row objects over one connection (sqlite_rows.cpp).
+/// The row objects over one connection (sqlite_rows.cpp; usage and prices in sqlite_usage.cpp).
 std::unique_ptr<ChannelRows> make_channel_rows(SqliteBackend::Connection& connection);
 std::unique_ptr<TokenRows> make_token_rows(SqliteBackend::Connection& connection);
 std::unique_ptr<UsageRows> make_usage_rows(SqliteBackend::Connection& connection);
+std::unique_ptr<PriceRows> make_price_rows(SqliteBackend::Connection& connection);
 std::unique_ptr<SettingRows> make_setting_rows(SqliteBackend::Connection& connection);
 
 }  // namespace nexus::store::sqlite

@@ -1,5 +1,4 @@
-// The SQLite backend's tables: channels, tokens, usage_logs, settings.
-#include <unordered_map>
+// The SQLite backend's tables: channels, tokens, settings (usage_logs and prices: sqlite_usage.cpp).
 
 #include "store/sqlite/sqlite_backend.hpp"
 #include "store/sqlite/statement.hpp"
@@ -40,7 +39,7 @@ ChannelRow channel_from(const Statement& s) {
 
 constexpr const char* kTokenColumns =
     "id, name, key_hash, key_preview, status, user_id, created_time, accessed_time, expired_time, remain_quota, "
-    "used_quota, models";
+    "used_quota, models, allow_ips, rpm, tpm, max_concurrency";
 
 TokenRow token_from(const Statement& s) {
     TokenRow row;
@@ -57,6 +56,10 @@ TokenRow token_from(const Statement& s) {
     t.remain_quota = s.integer(9);
     t.used_quota = s.integer(10);
     row.models = s.text(11);
+    row.allow_ips = s.text(12);
+    t.rpm = s.integer(13);
+    t.tpm = s.integer(14);
+    t.max_concurrency = s.integer(15);
     return row;
 }
 
@@ -203,10 +206,11 @@ public:
         const auto& t = row.token;
         Statement s(c_.db,
                     "INSERT INTO tokens (name, key_hash, key_preview, status, user_id, created_time, expired_time, "
-                    "remain_quota, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    "remain_quota, models, allow_ips, rpm, tpm, max_concurrency) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.bind(1, t.name).bind(2, t.key_hash).bind(3, t.key_preview).bind(4, static_cast<std::int64_t>(t.status));
         s.bind(5, t.user_id).bind(6, t.created_time).bind(7, t.expired_time).bind(8, t.remain_quota);
-        s.bind(9, row.models);
+        s.bind(9, row.models).bind(10, row.allow_ips).bind(11, t.rpm).bind(12, t.tpm).bind(13, t.max_concurrency);
         s.step();
         return sqlite3_last_insert_rowid(c_.db);
     }
@@ -215,9 +219,10 @@ public:
         const auto& t = row.token;
         Statement s(c_.db,
                     "UPDATE tokens SET name = ?, status = ?, user_id = ?, expired_time = ?, remain_quota = ?, "
-                    "models = ? WHERE id = ?");
+                    "models = ?, allow_ips = ?, rpm = ?, tpm = ?, max_concurrency = ? WHERE id = ?");
         s.bind(1, t.name).bind(2, static_cast<std::int64_t>(t.status)).bind(3, t.user_id).bind(4, t.expired_time);
-        s.bind(5, t.remain_quota).bind(6, row.models).bind(7, t.id);
+        s.bind(5, t.remain_quota).bind(6, row.models).bind(7, row.allow_ips).bind(8, t.rpm).bind(9, t.tpm);
+        s.bind(10, t.max_concurrency).bind(11, t.id);
         s.step();
         return sqlite3_changes(c_.db) > 0;
     }
@@ -236,98 +241,6 @@ public:
             }
         }
         tx.commit();
-    }
-
-private:
-    Connection& c_;
-};
-
-class Usage final : public UsageRows {
-public:
-    explicit Usage(Connection& c) : c_(c) {}
-
-    void insert(const std::vector<UsageRecord>& records) override {
-        std::lock_guard lock(c_.mutex);
-        Transaction tx(c_.db, Transaction::Sync::kNormal);
-        {
-            Statement s(c_.db,
-                        "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
-                        "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-            // One used_tokens update per channel per batch, not per record.
-            std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
-            for (const auto& r : records) {
-                sqlite3_reset(s.handle());
-                s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
-                s.bind(6, static_cast<std::int64_t>(r.stream)).bind(7, static_cast<std::int64_t>(r.status));
-                s.bind(8, r.latency_ms).bind(9, r.ttfb_ms).bind(10, static_cast<std::int64_t>(r.attempts));
-                s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
-                s.step();
-                if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
-            }
-            Statement used(c_.db, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
-            for (const auto& [channel_id, tokens] : used_by_channel) {
-                sqlite3_reset(used.handle());
-                used.bind(1, tokens).bind(2, channel_id).step();
-            }
-        }
-        tx.commit();
-    }
-    Page<UsageRecord> list(const UsageQuery& q) override {
-        std::lock_guard lock(c_.mutex);
-        std::string where = " WHERE 1=1";
-        if (q.token_id) where += " AND token_id = ?";
-        if (q.channel_id) where += " AND channel_id = ?";
-        if (!q.model.empty()) where += " AND model = ?";
-        if (q.start_time) where += " AND created_time >= ?";
-        if (q.end_time) where += " AND created_time <= ?";
-        auto bind_filters = [&](Statement& s) {
-            int i = 1;
-            if (q.token_id) s.bind(i++, *q.token_id);
-            if (q.channel_id) s.bind(i++, *q.channel_id);
-            if (!q.model.empty()) s.bind(i++, q.model);
-            if (q.start_time) s.bind(i++, *q.start_time);
-            if (q.end_time) s.bind(i++, *q.end_time);
-            return i;
-        };
-        Page<UsageRecord> page;
-        {
-            Statement count(c_.db, "SELECT count(*) FROM usage_logs" + where);
-            bind_filters(count);
-            count.step();
-            page.total = count.integer(0);
-        }
-        Statement s(c_.db,
-                    "SELECT id, created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, "
-                    "ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens FROM usage_logs" +
-                        where + " ORDER BY id DESC LIMIT ? OFFSET ?");
-        const int i = bind_filters(s);
-        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
-        while (s.step()) {
-            UsageRecord r;
-            r.id = s.integer(0);
-            r.created_time = s.integer(1);
-            r.request_id = s.text(2);
-            r.token_id = s.integer(3);
-            r.channel_id = s.integer(4);
-            r.model = s.text(5);
-            r.stream = s.integer(6) != 0;
-            r.status = static_cast<int>(s.integer(7));
-            r.latency_ms = s.integer(8);
-            r.ttfb_ms = s.integer(9);
-            r.attempts = static_cast<int>(s.integer(10));
-            r.prompt_tokens = s.integer(11);
-            r.completion_tokens = s.integer(12);
-            r.total_tokens = s.integer(13);
-            page.items.push_back(std::move(r));
-        }
-        return page;
-    }
-    std::int64_t prune(std::int64_t before) override {
-        std::lock_guard lock(c_.mutex);
-        Statement s(c_.db, "DELETE FROM usage_logs WHERE created_time < ?");
-        s.bind(1, before).step();
-        return sqlite3_changes(c_.db);
     }
 
 private:
@@ -360,7 +273,6 @@ private:
 
 std::unique_ptr<ChannelRows> make_channel_rows(Connection& c) { return std::make_unique<Channels>(c); }
 std::unique_ptr<TokenRows> make_token_rows(Connection& c) { return std::make_unique<Tokens>(c); }
-std::unique_ptr<UsageRows> make_usage_rows(Connection& c) { return std::make_unique<Usage>(c); }
 std::unique_ptr<SettingRows> make_setting_rows(Connection& c) { return std::make_unique<Settings>(c); }
 
 }  // namespace nexus::store::sqlite

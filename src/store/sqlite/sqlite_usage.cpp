@@ -1,0 +1,250 @@
+// The SQLite backend's ledger: usage_logs (with the tokens' quota they account for) and prices.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "store/sqlite/sqlite_backend.hpp"
+#include "store/sqlite/statement.hpp"
+
+namespace nexus::store::sqlite {
+
+namespace {
+
+using Connection = SqliteBackend::Connection;
+
+constexpr const char* kUsageColumns =
+    "id, created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, ttfb_ms, attempts, "
+    "prompt_tokens, completion_tokens, total_tokens, cached_tokens, quota, price_input, price_output, "
+    "price_cached_input, price_per_request, estimated";
+
+UsageRecord usage_from(const Statement& s) {
+    UsageRecord r;
+    r.id = s.integer(0);
+    r.created_time = s.integer(1);
+    r.request_id = s.text(2);
+    r.token_id = s.integer(3);
+    r.channel_id = s.integer(4);
+    r.model = s.text(5);
+    r.stream = s.integer(6) != 0;
+    r.status = static_cast<int>(s.integer(7));
+    r.latency_ms = s.integer(8);
+    r.ttfb_ms = s.integer(9);
+    r.attempts = static_cast<int>(s.integer(10));
+    r.prompt_tokens = s.integer(11);
+    r.completion_tokens = s.integer(12);
+    r.total_tokens = s.integer(13);
+    r.cached_tokens = s.integer(14);
+    r.quota = s.integer(15);
+    r.price.input = s.integer(16);
+    r.price.output = s.integer(17);
+    r.price.cached_input = s.integer(18);
+    r.price.per_request = s.integer(19);
+    r.estimated = s.integer(20) != 0;
+    return r;
+}
+
+// The nearest-rank percentile `p` (0..100) of `values`, which it reorders.
+std::int64_t percentile(std::vector<std::int64_t>& values, int p) {
+    if (values.empty()) return 0;
+    const auto rank = (values.size() * static_cast<std::size_t>(p) + 99) / 100;  // ceil(p% of n), ≥ 1
+    const auto at = values.begin() + static_cast<std::ptrdiff_t>(std::max<std::size_t>(rank, 1) - 1);
+    std::nth_element(values.begin(), at, values.end());
+    return *at;
+}
+
+class Usage final : public UsageRows {
+public:
+    explicit Usage(Connection& c) : c_(c) {}
+
+    void insert(const std::vector<UsageRecord>& records) override {
+        std::lock_guard lock(c_.mutex);
+        Transaction tx(c_.db, Transaction::Sync::kNormal);
+        {
+            Statement s(c_.db,
+                        "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
+                        "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens, cached_tokens, "
+                        "quota, price_input, price_output, price_cached_input, price_per_request, estimated) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            // One update per channel and per token per batch, not per record.
+            std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
+            std::unordered_map<std::int64_t, std::int64_t> quota_by_token;
+            for (const auto& r : records) {
+                sqlite3_reset(s.handle());
+                s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
+                s.bind(6, static_cast<std::int64_t>(r.stream)).bind(7, static_cast<std::int64_t>(r.status));
+                s.bind(8, r.latency_ms).bind(9, r.ttfb_ms).bind(10, static_cast<std::int64_t>(r.attempts));
+                s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
+                s.bind(14, r.cached_tokens).bind(15, r.quota).bind(16, r.price.input).bind(17, r.price.output);
+                s.bind(18, r.price.cached_input).bind(19, r.price.per_request);
+                s.bind(20, static_cast<std::int64_t>(r.estimated));
+                s.step();
+                if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
+                if (r.quota > 0) quota_by_token[r.token_id] += r.quota;
+            }
+            Statement used(c_.db, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
+            for (const auto& [channel_id, tokens] : used_by_channel) {
+                sqlite3_reset(used.handle());
+                used.bind(1, tokens).bind(2, channel_id).step();
+            }
+            Statement spent(c_.db,
+                            "UPDATE tokens SET used_quota = used_quota + ?1, remain_quota = CASE WHEN remain_quota < 0 "
+                            "THEN remain_quota ELSE remain_quota - ?1 END WHERE id = ?2");
+            for (const auto& [token_id, quota] : quota_by_token) {
+                sqlite3_reset(spent.handle());
+                spent.bind(1, quota).bind(2, token_id).step();
+            }
+        }
+        tx.commit();
+    }
+
+    Page<UsageRecord> list(const UsageQuery& q) override {
+        std::lock_guard lock(c_.mutex);
+        std::string where;
+        where.reserve(192);  // (and GCC 12 then sees no false overflow in the appends below)
+        where = " WHERE 1=1";
+        if (q.token_id) where += " AND token_id = ?";
+        if (q.channel_id) where += " AND channel_id = ?";
+        if (!q.model.empty()) where += " AND model = ?";
+        if (q.status) where += " AND status = ?";
+        if (q.start_time) where += " AND created_time >= ?";
+        if (q.end_time) where += " AND created_time <= ?";
+        auto bind_filters = [&](Statement& s) {
+            int i = 1;
+            if (q.token_id) s.bind(i++, *q.token_id);
+            if (q.channel_id) s.bind(i++, *q.channel_id);
+            if (!q.model.empty()) s.bind(i++, q.model);
+            if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
+            if (q.start_time) s.bind(i++, *q.start_time);
+            if (q.end_time) s.bind(i++, *q.end_time);
+            return i;
+        };
+        Page<UsageRecord> page;
+        {
+            Statement count(c_.db, "SELECT count(*) FROM usage_logs" + where);
+            bind_filters(count);
+            count.step();
+            page.total = count.integer(0);
+        }
+        Statement s(c_.db, std::string("SELECT ") + kUsageColumns + " FROM usage_logs" + where +
+                               " ORDER BY id DESC LIMIT ? OFFSET ?");
+        const int i = bind_filters(s);
+        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
+        while (s.step()) page.items.push_back(usage_from(s));
+        return page;
+    }
+
+    std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end) override {
+        const char* key = "token_id";
+        switch (group) {
+            case UsageGroup::kHour: key = "created_time - created_time % 3600"; break;
+            case UsageGroup::kDay: key = "created_time - created_time % 86400"; break;
+            case UsageGroup::kModel: key = "model"; break;
+            case UsageGroup::kToken: key = "token_id"; break;
+            case UsageGroup::kChannel: key = "channel_id"; break;
+        }
+        struct Group {
+            UsageSummary sums;
+            std::vector<std::int64_t> latencies;
+        };
+        // Keyed by number or by text (kModel); std::map keeps them in key order.
+        std::map<std::pair<std::int64_t, std::string>, Group> groups;
+        {
+            std::lock_guard lock(c_.mutex);
+            Statement s(c_.db, std::string("SELECT ") + key +
+                                   ", status, prompt_tokens, completion_tokens, quota, latency_ms FROM usage_logs "
+                                   "WHERE created_time >= ? AND created_time <= ?");
+            s.bind(1, start).bind(2, end);
+            while (s.step()) {
+                const bool text = group == UsageGroup::kModel;
+                auto& g = groups[{text ? 0 : s.integer(0), text ? s.text(0) : std::string()}];
+                const auto status = s.integer(1);
+                g.sums.calls += 1;
+                g.sums.errors += (status < 200 || status > 299) ? 1 : 0;
+                g.sums.prompt_tokens += s.integer(2);
+                g.sums.completion_tokens += s.integer(3);
+                g.sums.quota += s.integer(4);
+                g.latencies.push_back(s.integer(5));
+            }
+        }
+        std::vector<UsageSummary> out;
+        out.reserve(groups.size());
+        for (auto& [k, g] : groups) {
+            g.sums.key_number = k.first;
+            g.sums.key_text = k.second;
+            g.sums.latency_p50_ms = percentile(g.latencies, 50);
+            g.sums.latency_p99_ms = percentile(g.latencies, 99);
+            out.push_back(std::move(g.sums));
+        }
+        return out;
+    }
+
+    std::int64_t prune(std::int64_t before) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "DELETE FROM usage_logs WHERE created_time < ?");
+        s.bind(1, before).step();
+        return sqlite3_changes(c_.db);
+    }
+
+private:
+    Connection& c_;
+};
+
+constexpr const char* kPriceColumns = "model, input, output, cached_input, per_request, updated_time";
+
+ModelPrice price_from(const Statement& s) {
+    ModelPrice p;
+    p.model = s.text(0);
+    p.price.input = s.integer(1);
+    p.price.output = s.integer(2);
+    p.price.cached_input = s.integer(3);
+    p.price.per_request = s.integer(4);
+    p.updated_time = s.integer(5);
+    return p;
+}
+
+class Prices final : public PriceRows {
+public:
+    explicit Prices(Connection& c) : c_(c) {}
+
+    std::vector<ModelPrice> all() override {
+        std::lock_guard lock(c_.mutex);
+        std::vector<ModelPrice> out;
+        Statement s(c_.db, std::string("SELECT ") + kPriceColumns + " FROM prices ORDER BY model");
+        while (s.step()) out.push_back(price_from(s));
+        return out;
+    }
+    std::optional<ModelPrice> get(std::string_view model) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, std::string("SELECT ") + kPriceColumns + " FROM prices WHERE model = ?");
+        s.bind(1, model);
+        if (!s.step()) return std::nullopt;
+        return price_from(s);
+    }
+    void put(const ModelPrice& p) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "INSERT INTO prices (model, input, output, cached_input, per_request, updated_time) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(model) DO UPDATE SET input = excluded.input, "
+                    "output = excluded.output, cached_input = excluded.cached_input, "
+                    "per_request = excluded.per_request, updated_time = excluded.updated_time");
+        s.bind(1, p.model).bind(2, p.price.input).bind(3, p.price.output).bind(4, p.price.cached_input);
+        s.bind(5, p.price.per_request);
+        s.bind(6, p.updated_time).step();
+    }
+    bool remove(std::string_view model) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "DELETE FROM prices WHERE model = ?");
+        s.bind(1, model).step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+
+private:
+    Connection& c_;
+};
+
+}  // namespace
+
+std::unique_ptr<UsageRows> make_usage_rows(Connection& c) { return std::make_unique<Usage>(c); }
+std::unique_ptr<PriceRows> make_price_rows(Connection& c) { return std::make_unique<Prices>(c); }
+
+}  // namespace nexus::store::sqlite
