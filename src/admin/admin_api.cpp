@@ -45,12 +45,13 @@ std::string ensure_admin_key(store::Store& store, const std::string& configured)
 }
 
 AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash,
-                   AuthThrottle& throttle, ChannelTester tester)
+                   AuthThrottle& throttle, ChannelTester tester, UnwrittenQuota unwritten)
     : store_(store),
       db_(std::move(db_executor)),
       admin_key_hash_(std::move(admin_key_hash)),
       throttle_(throttle),
-      tester_(std::move(tester)) {}
+      tester_(std::move(tester)),
+      unwritten_(std::move(unwritten)) {}
 
 void AdminApi::add_routes(http::Router& router) {
     using bhttp::verb;
@@ -72,7 +73,12 @@ void AdminApi::add_routes(http::Router& router) {
     route(verb::put, "/api/token/{id}", &AdminApi::update_token);
     route(verb::patch, "/api/token/{id}", &AdminApi::update_token);
     route(verb::delete_, "/api/token/{id}", &AdminApi::delete_token);
+    route(verb::get, "/api/price", &AdminApi::list_prices);
+    route(verb::get, "/api/price/{model...}", &AdminApi::get_price);
+    route(verb::put, "/api/price/{model...}", &AdminApi::put_price);
+    route(verb::delete_, "/api/price/{model...}", &AdminApi::delete_price);
     route(verb::get, "/api/log", &AdminApi::list_usage);
+    route(verb::get, "/api/usage", &AdminApi::summarize_usage);
     // Any other path under /api: a JSON 404, after the guard like every /api route.
     router.add(verb::unknown, "/api/{path...}", {core::Route::kAdmin, Access::kAdmin}, [](http::Exchange& ex) -> net::awaitable<void> {
         const std::string_view target = ex.request().target();

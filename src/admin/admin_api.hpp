@@ -17,7 +17,7 @@ std::string admin_key_hash(std::string_view key);
 /// marked banner, and only its hash stored. Returns the hash to check requests against.
 std::string ensure_admin_key(store::Store& store, const std::string& configured);
 
-/// The REST API under /api/: channels, tokens, the usage log. Its routes are added to a router
+/// The REST API under /api/: channels, tokens, prices, the usage log and its sums. Its routes are added to a router
 /// with access kAdmin, and its guard (authorise) lets through `Authorization: Bearer <admin
 /// key>` (compared in constant time) before any of them runs, their 405s and unknown /api paths
 /// included. One function per route; each reads its body itself, only once the caller is
@@ -28,9 +28,12 @@ public:
     /// Runs a channel test on the calling I/O thread (the relay's upstream client).
     using ChannelTester = std::function<net::awaitable<store::ChannelTestResult>(const store::Channel&)>;
 
+    /// The quota a token spent on this node that the database does not hold yet (database thread).
+    using UnwrittenQuota = std::function<std::int64_t(std::int64_t token_id)>;
+
     /// One AdminApi per I/O thread; `throttle` is shared by all of them.
     AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash,
-             AuthThrottle& throttle, ChannelTester tester);
+             AuthThrottle& throttle, ChannelTester tester, UnwrittenQuota unwritten);
 
     /// Adds every /api route to `router`, and this API's guard for access kAdmin.
     void add_routes(http::Router& router);
@@ -63,8 +66,16 @@ private:
     net::awaitable<void> get_token(http::Exchange& exchange);
     net::awaitable<void> update_token(http::Exchange& exchange);
     net::awaitable<void> delete_token(http::Exchange& exchange);
+    /// `t` as it stands now: its stored quota with what this node spent and has not yet written.
+    store::Token live(store::Token t) const;
+    // price_routes.cpp
+    net::awaitable<void> list_prices(http::Exchange& exchange);
+    net::awaitable<void> get_price(http::Exchange& exchange);
+    net::awaitable<void> put_price(http::Exchange& exchange);
+    net::awaitable<void> delete_price(http::Exchange& exchange);
     // log_routes.cpp
     net::awaitable<void> list_usage(http::Exchange& exchange);
+    net::awaitable<void> summarize_usage(http::Exchange& exchange);
 
     /// Runs `work` (returning a Reply) on the database thread, the calling coroutine waiting
     /// without blocking its I/O thread; a database failure becomes a 500 that says nothing was
@@ -79,6 +90,7 @@ private:
     std::string admin_key_hash_;
     AuthThrottle& throttle_;
     ChannelTester tester_;
+    UnwrittenQuota unwritten_;
 };
 
 /// Reply helpers shared by the route files.

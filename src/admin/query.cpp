@@ -95,10 +95,50 @@ core::Result<store::UsageQuery> parse_usage_query(std::string_view query) {
             if (!field) return bad(key, "unix seconds");
         } else if (key == "model") {
             q.model = std::string(value);
+        } else if (key == "status") {
+            const auto v = parse_int(value, 0, 999);
+            if (!v) return bad(key, "an HTTP status");
+            q.status = static_cast<int>(*v);
         }
         return std::nullopt;
     });
     if (!done) return done.error();
+    return q;
+}
+
+core::Result<SummaryQuery> parse_summary_query(std::string_view query, std::int64_t now) {
+    SummaryQuery q;
+    std::optional<std::int64_t> start;
+    std::optional<std::int64_t> end;
+    bool grouped = false;
+    auto done = each_param(query, [&](std::string_view key, std::string_view value) -> std::optional<Error> {
+        if (key == "group_by") {
+            static constexpr std::pair<std::string_view, store::UsageGroup> kGroups[] = {
+                {"hour", store::UsageGroup::kHour},   {"day", store::UsageGroup::kDay},
+                {"model", store::UsageGroup::kModel}, {"token", store::UsageGroup::kToken},
+                {"channel", store::UsageGroup::kChannel}};
+            grouped = false;
+            for (const auto& [name, group] : kGroups) {
+                if (value == name) {
+                    q.group = group;
+                    grouped = true;
+                }
+            }
+            if (!grouped) return bad(key, "hour, day, model, token or channel");
+        } else if (key == "start" || key == "end") {
+            auto& field = key == "start" ? start : end;
+            field = parse_int(value, 0, kMaxInt);
+            if (!field) return bad(key, "unix seconds");
+        }
+        return std::nullopt;
+    });
+    if (!done) return done.error();
+    if (!grouped) return Error::bad_request("Missing 'group_by': hour, day, model, token or channel.", "group_by",
+                                            "missing_required_parameter");
+    q.end = end.value_or(now);
+    q.start = start.value_or(q.end - 86400);
+    if (q.start > q.end) return bad("start", "at most 'end'");
+    if (q.end - q.start > 366 * 86400) return bad("end", "at most 366 days after 'start'");
     return q;
 }
 

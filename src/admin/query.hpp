@@ -13,8 +13,17 @@ namespace nexus::admin {
 
 /// `?page=&page_size=&status=&q=` of a list of channels or tokens.
 core::Result<store::ListQuery> parse_list_query(std::string_view query);
-/// `?page=&page_size=&token_id=&channel_id=&model=&start_time=&end_time=` of the usage log.
+/// `?page=&page_size=&token_id=&channel_id=&model=&status=&start_time=&end_time=` of the usage log.
 core::Result<store::UsageQuery> parse_usage_query(std::string_view query);
+
+/// `?group_by=hour|day|model|token|channel&start=&end=` of /api/usage (unix seconds; end
+/// defaults to `now`, start to a day before end; start ≤ end, at most 366 days apart).
+struct SummaryQuery {
+    store::UsageGroup group = store::UsageGroup::kDay;
+    std::int64_t start = 0;
+    std::int64_t end = 0;
+};
+core::Result<SummaryQuery> parse_summary_query(std::string_view query, std::int64_t now);
 
 /// A resource id in a path: a positive integer, else nullopt.
 std::optional<std::int64_t> parse_id(std::string_view text);

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "core/clock.hpp"
+#include "core/ip_range.hpp"
 #include "core/json.hpp"
 #include "core/origin.hpp"
 #include "core/provider.hpp"
@@ -21,6 +22,7 @@ constexpr std::size_t kMaxKey = 4096;
 // Bounded so that the weights of every channel add up without overflow.
 constexpr std::int64_t kMaxWeight = 1'000'000;
 constexpr std::int64_t kMaxPriority = 1'000'000;
+constexpr std::int64_t kMaxLimit = 1'000'000'000;
 
 Error bad(std::string field, std::string message) {
     return Error::bad_request(std::move(message), std::move(field), "invalid_value");
@@ -72,12 +74,20 @@ std::optional<Error> read_int(const json::value& v, std::string_view field, std:
     return std::nullopt;
 }
 
-std::optional<Error> read_models(const json::value& v, std::string_view field, std::vector<std::string>& out) {
-    if (!v.is_array()) return bad(std::string(field), quoted_field(field, " must be an array of model names."));
+// An array of non-empty strings: model names, or (`what`) addresses.
+std::optional<Error> read_models(const json::value& v, std::string_view field, std::vector<std::string>& out,
+                                 std::string_view what = "model names") {
+    if (!v.is_array()) {
+        std::string text = " must be an array of ";
+        text.append(what).append(".");
+        return bad(std::string(field), quoted_field(field, text));
+    }
     out.clear();
     for (const auto& m : v.get_array()) {
         if (!m.is_string() || m.get_string().empty() || m.get_string().size() > kMaxName) {
-            return bad(std::string(field), quoted_field(field, " must hold non-empty model names (strings)."));
+            std::string text = " must hold non-empty ";
+            text.append(what).append(" (strings).");
+            return bad(std::string(field), quoted_field(field, text));
         }
         out.emplace_back(m.get_string());
     }
@@ -207,6 +217,23 @@ core::Result<TokenInput> apply_token(const json::object& body, store::Token t, b
             if (!e && t.remain_quota < -1) e = bad("remain_quota", "'remain_quota' must be -1 (unlimited) or more.");
         } else if (name == "models") {
             e = read_models(v, name, t.models);
+        } else if (name == "allow_ips") {
+            e = read_models(v, name, t.allow_ips, "IP addresses or CIDRs");
+            for (const auto& a : t.allow_ips) {
+                if (!e && !core::IpRange::parse(a)) {
+                    std::string text = "'allow_ips' holds '";
+                    text.append(a.substr(0, 64)).append("', neither an IP address nor a CIDR.");
+                    e = bad("allow_ips", std::move(text));
+                }
+            }
+        } else if (name == "rpm" || name == "tpm" || name == "max_concurrency") {
+            auto& field = name == "rpm" ? t.rpm : name == "tpm" ? t.tpm : t.max_concurrency;
+            e = read_int(v, name, field);
+            if (!e && (field < 0 || field > kMaxLimit)) {
+                e = bad(std::string(name), quoted_field(name, " must be from 0 (no limit) to 1000000000."));
+            }
+        } else if (name == "used_quota") {
+            e = bad("used_quota", "'used_quota' is kept by nexus-api and cannot be set.");
         } else {
             e = Error::bad_request("Unknown field '" + std::string(name) + "'.", std::string(name), "unknown_field");
         }
@@ -246,6 +273,8 @@ json::object channel_json(const store::Channel& c) {
 json::object token_json(const store::Token& t, std::string_view full_key) {
     json::array models;
     for (const auto& m : t.models) models.emplace_back(m);
+    json::array allow_ips;
+    for (const auto& a : t.allow_ips) allow_ips.emplace_back(a);
     return json::object{{"id", t.id},
                         {"name", t.name},
                         {"key", full_key.empty() ? std::string_view(t.key_preview) : full_key},
@@ -256,7 +285,11 @@ json::object token_json(const store::Token& t, std::string_view full_key) {
                         {"expired_time", t.expired_time},
                         {"remain_quota", t.remain_quota},
                         {"used_quota", t.used_quota},
-                        {"models", std::move(models)}};
+                        {"models", std::move(models)},
+                        {"allow_ips", std::move(allow_ips)},
+                        {"rpm", t.rpm},
+                        {"tpm", t.tpm},
+                        {"max_concurrency", t.max_concurrency}};
 }
 
 }  // namespace nexus::admin

@@ -1,6 +1,8 @@
 // /api/token: the clients' credentials. A key is shown in full once, in the answer to its creation.
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include "admin/admin_api.hpp"
 #include "admin/query.hpp"
 #include "admin/resources.hpp"
@@ -17,17 +19,32 @@ AdminApi::Reply one(int status, const store::Token& t, std::string_view full_key
     return {status, json::serialize(token_json(t, full_key)), {}};
 }
 
+// remain_quota as sent in a write: −1 or more (checked by apply_token), or nullopt when absent.
+std::optional<std::int64_t> sent_remain_quota(const json::object& body) {
+    const auto* v = body.if_contains("remain_quota");
+    if (v == nullptr) return std::nullopt;
+    return v->is_int64() ? v->get_int64() : v->is_uint64() ? static_cast<std::int64_t>(v->get_uint64()) : -1;
+}
+
 AdminApi::Reply missing(std::string_view id) {
     return error_reply(Error::not_found("No token with id " + std::string(id) + "."));
 }
 
 }  // namespace
 
+store::Token AdminApi::live(store::Token t) const {
+    const auto unwritten = unwritten_ ? unwritten_(t.id) : 0;
+    t.used_quota += unwritten;
+    if (t.remain_quota >= 0) t.remain_quota = std::max<std::int64_t>(t.remain_quota - unwritten, 0);
+    return t;
+}
+
 net::awaitable<void> AdminApi::list_tokens(http::Exchange& exchange) {
     const auto q = parse_list_query(query_of(exchange));
     if (!q) co_return co_await answer(exchange, error_reply(q.error()));
     co_await answer(exchange, co_await on_db([&] {
-        return list_reply(store_.list_tokens(*q), q->page, q->page_size, [](const store::Token& t) { return token_json(t); });
+        return list_reply(store_.list_tokens(*q), q->page, q->page_size,
+                          [this](const store::Token& t) { return token_json(live(t)); });
     }));
 }
 
@@ -57,7 +74,7 @@ net::awaitable<void> AdminApi::get_token(http::Exchange& exchange) {
     if (!id) co_return co_await answer(exchange, missing(exchange.param("id")));
     co_await answer(exchange, co_await on_db([&] {
         const auto t = store_.get_token(*id);
-        return t ? one(200, *t) : missing(exchange.param("id"));
+        return t ? one(200, live(*t)) : missing(exchange.param("id"));
     }));
 }
 
@@ -70,10 +87,16 @@ net::awaitable<void> AdminApi::update_token(http::Exchange& exchange) {
     co_await answer(exchange, co_await on_db([&] {
         auto current = store_.get_token(*id);
         if (!current) return missing(exchange.param("id"));
-        const auto changed = apply_token(*parsed, std::move(*current), false);
+        auto changed = apply_token(*parsed, std::move(*current), false);
         if (!changed) return error_reply(changed.error());
+        // A remain_quota sent is what the token has left from now on: calls this node settled
+        // but has not yet written are still to be taken from the stored value, so they are
+        // added to it here (this thread writes them, so none lands in between).
+        if (const auto sent = sent_remain_quota(*parsed); sent && *sent >= 0 && unwritten_) {
+            changed->token.remain_quota = *sent + unwritten_(*id);
+        }
         const auto stored = store_.update_token(changed->token);
-        return stored ? one(200, *stored) : missing(exchange.param("id"));
+        return stored ? one(200, live(*stored)) : missing(exchange.param("id"));
     }));
 }
 

@@ -1,28 +1,44 @@
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "config/config.hpp"
 #include "core/asio.hpp"
+#include "core/price.hpp"
 #include "core/result.hpp"
+#include "snapshot/snapshot.hpp"
 
 namespace nexus::admission {
 
 /// What a call asks for, known before any channel is tried.
 struct Ask {
-    std::int64_t token_id = 0;
-    std::string_view model;
-    std::size_t body_bytes = 0;
-    bool stream = false;
+    const snapshot::TokenView* token = nullptr;
+    const std::string* model = nullptr;       ///< as the client sent it
+    const core::Price* price = nullptr;       ///< the model's own price, or null
+    std::int64_t prompt_bound = 0;            ///< prompt tokens at most (one per byte of the body)
+    std::int64_t output_bound = 0;            ///< output tokens at most (max_tokens, or the configured bound)
 };
 
 /// The room held for one call, from its admission until it is settled.
 struct Reservation {
-    std::int64_t id = 0;
+    std::shared_ptr<snapshot::TokenCounters> counters;
+    snapshot::TokenCounters::Limits limits;
+    snapshot::TokenCounters::Want want;
+    std::int64_t second = 0;
+    core::Price price;        ///< what the call is billed at
+    std::string rate_fields;  ///< x-ratelimit-* fields for every answer to the call ("Name: value\r\n" each)
 };
 
-/// What a call used, as the upstream counted it (zeros when no upstream answered).
+/// What a call used. Nothing is billed unless `billed` (an upstream's answer reached the client).
 struct Spent {
+    bool billed = false;
     std::int64_t prompt_tokens = 0;
+    std::int64_t cached_tokens = 0;
     std::int64_t completion_tokens = 0;
     std::int64_t total_tokens = 0;
 };
@@ -36,15 +52,35 @@ public:
     virtual ~Admission() = default;
     /// A reservation, or the Error to answer the call with (403, 429…). Never throws.
     virtual net::awaitable<core::Result<Reservation>> reserve(const Ask& ask) = 0;
-    /// Releases what `reservation` held beyond `spent` and counts `spent`. Never throws.
-    virtual void settle(const Reservation& reservation, const Spent& spent) = 0;
+    /// Releases what `reservation` held and counts what the call used. Returns the quota it
+    /// cost (never more than the token had left). Never throws.
+    virtual std::int64_t settle(const Reservation& reservation, const Spent& spent) = 0;
 };
 
-/// Admits every call and counts nothing: there are no limits or quotas yet.
-class AdmitAll final : public Admission {
+/// Limits and quota of one node, in memory: each token's TokenCounters, beside the snapshot.
+///
+/// A call's price is its model's, else NEXUS_DEFAULT_PRICE; a token with a limited quota may
+/// not call a model with neither (403 model_price_not_set), an unlimited one calls it free. The
+/// quota reserved is the call's cost at its bounds (the prompt at one token per byte of the
+/// body, the output at max_tokens or NEXUS_OUTPUT_ESTIMATE_TOKENS), as are the tokens counted
+/// against tpm; both settle to what the call used.
+class LocalAdmission final : public Admission {
 public:
+    explicit LocalAdmission(const config::Config& config) : config_(config) {}
     net::awaitable<core::Result<Reservation>> reserve(const Ask& ask) override;
-    void settle(const Reservation& reservation, const Spent& spent) override;
+    std::int64_t settle(const Reservation& reservation, const Spent& spent) override;
+
+    /// The decision, without the coroutine frame (what reserve() returns).
+    core::Result<Reservation> decide(const Ask& ask) const;
+
+private:
+    const config::Config& config_;
 };
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+/// The x-ratelimit-* headers for a token with rpm and/or tpm, as OpenAI sends them: limit,
+/// remaining and reset (until the window is empty), for requests and for tokens.
+Headers rate_limit_headers(const snapshot::TokenCounters::Limits& limits,
+                           const snapshot::TokenCounters::Admission& state);
 
 }  // namespace nexus::admission

@@ -56,13 +56,31 @@ struct Shared {
     http::ConnectionLimit connections;
     http::ConnectionLimit operations_connections{kOperationsConnections};
     std::atomic<std::size_t> usage_backlog{0};  // usage records handed to the database thread, not yet written
-    admission::AdmitAll admission;  // no limits or quotas yet: every call is admitted
+    admission::LocalAdmission admission{config};  // limits and quota, in memory on this node
     std::atomic<bool> draining{false};
 
     // Rebuilds the relay's view from the store; runs on the database thread.
     void rebuild_snapshot() {
+        const auto previous = snapshots.current();
         snapshots.publish(std::make_shared<const snapshot::Snapshot>(store.channels_with_keys(), store.all_tokens(),
-                                                                     snapshots.current()->health()));
+                                                                     store.all_prices(), previous.get()));
+    }
+
+    // A usage batch was written (database thread) or dropped: the tokens' counters follow it.
+    void usage_settled(const std::vector<store::UsageRecord>& records, bool written) {
+        const auto snap = snapshots.current();
+        for (const auto& r : records) {
+            if (r.quota == 0) continue;
+            if (const auto* counters = snap->counters_of(r.token_id)) {
+                written ? (*counters)->written(r.quota) : (*counters)->dropped(r.quota);
+            }
+        }
+    }
+
+    // The quota settled on this node that the database has not yet been told of, per token.
+    std::int64_t unwritten_quota(std::int64_t token_id) const {
+        const auto* counters = snapshots.current()->counters_of(token_id);
+        return counters ? (*counters)->unwritten() : 0;
     }
 
     // The relay saw a channel's key rejected: disable it (status 3) unless an admin already changed it.
@@ -90,13 +108,15 @@ struct Worker {
         : ioc_owner(std::make_unique<net::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
           ioc(*ioc_owner),
           client(ioc.get_executor(), s.tls, s.config, metrics),
-          usage(s.store, s.db.get_executor(), metrics, s.usage_backlog),
+          usage(s.store, s.db.get_executor(), metrics, s.usage_backlog,
+                [&s](const std::vector<store::UsageRecord>& records, bool written) { s.usage_settled(records, written); }),
           relay(client, metrics, s.snapshots, s.admission, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
           admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,
                 [this](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
                     return test(c);
-                }),
+                },
+                [&s](std::int64_t token_id) { return s.unwritten_quota(token_id); }),
           listener(ioc, s.config, router, metrics, s.connections) {}
 
     net::awaitable<store::ChannelTestResult> test(store::Channel c) {

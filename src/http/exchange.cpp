@@ -154,7 +154,7 @@ std::string Exchange::head(unsigned status, std::string_view fields, std::option
     std::string out;
     out.reserve(128 + fields.size());
     out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
-    out.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields);
+    out.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields).append(rate_limit_fields_);
     append_field(out, "X-Request-Id", request_id_);
     if (code != bhttp::status::no_content && code != bhttp::status::not_modified) {
         if (length) {

@@ -134,6 +134,11 @@ public:
     bool responded() const { return status_ != 0; }
     int status() const { return status_; }
     bool keep_alive() const { return keep_alive_ && !broken_; }
+    /// Fields ("Name: value\r\n" each) every answer to this request carries from now on: the
+    /// x-ratelimit-* of the calling token.
+    void set_rate_limit_fields(std::string fields) { rate_limit_fields_ = std::move(fields); }
+    bool has_rate_limit_fields() const { return !rate_limit_fields_.empty(); }
+
     /// Marks the connection to be closed after this answer (sent as Connection: close).
     void close_after() { keep_alive_ = false; }
     std::uint64_t bytes_out() const { return bytes_out_; }
@@ -154,6 +159,7 @@ private:
     const config::Config& config_;
     AccessRecord record_;
     std::vector<std::pair<std::string, std::string>> params_;
+    std::string rate_limit_fields_;
     bool keep_alive_;
     bool chunked_ = false;
     std::uint64_t body_limit_;

@@ -22,9 +22,9 @@ bool is_json(std::string_view content_type) {
 }
 
 // The upstream's headers that go to the client, on `error` (Retry-After and the like).
-void pass_headers(core::Error& error, const upstream::Response& response) {
+void pass_headers(core::Error& error, const upstream::Response& response, bool rate_limits) {
     for (const auto& f : response.head()) {
-        if (forwarded_to_client(f.name_string())) error.headers.emplace_back(f.name_string(), f.value());
+        if (forwarded_to_client(f.name_string(), rate_limits)) error.headers.emplace_back(f.name_string(), f.value());
     }
 }
 
@@ -70,7 +70,7 @@ net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& resp
     const std::string_view content_type = response.head()[bhttp::field::content_type];
     std::string fields;
     core::append_field(fields, "Content-Type", content_type.empty() ? std::string_view("application/json") : content_type);
-    append_forwarded_response_fields(fields, response.head());
+    append_forwarded_response_fields(fields, response.head(), !exchange_.has_rate_limit_fields());
     PipeResult piped;
     if (is_event_stream(content_type)) {
         // Each event's counts are read once: by the include_usage splice when it runs (it reads
@@ -81,12 +81,18 @@ net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& resp
         EventFilter* const filters[] = {splice ? static_cast<EventFilter*>(&include_usage) : &usage};
         piped = co_await pipe_events(exchange_, response, std::move(fields), filters, ctx_.metrics, cancel_);
         outcome.usage = splice ? include_usage.usage() : usage.usage();
+        outcome.usage_reported = splice ? include_usage.reported() : usage.reported();
+        outcome.events = splice ? include_usage.events() : usage.events();
+        outcome.stream = true;
     } else {
         UsageReader usage;
         const bool json_body = is_json(content_type);
         piped = co_await pipe_body(exchange_, response, fields, json_body ? &usage : nullptr, ctx_.metrics, cancel_);
         if (json_body) {
-            if (auto u = usage.finish()) outcome.usage = *u;
+            if (auto u = usage.finish()) {
+                outcome.usage = *u;
+                outcome.usage_reported = true;
+            }
         }
     }
     if (!piped.sent && piped.failure) {
@@ -97,6 +103,7 @@ net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& resp
     }
     outcome.answered = true;
     outcome.client_gone = piped.client_gone;
+    outcome.delivered = piped.sent;
     co_return outcome;
 }
 
@@ -119,7 +126,7 @@ net::awaitable<Attempt::Outcome> Attempt::relay_failure(upstream::Response& resp
         co_return outcome;
     }
     auto error = translate_upstream_error(status, body, channel_.key);
-    pass_headers(error, response);
+    pass_headers(error, response, !exchange_.has_rate_limit_fields());
     const auto kind = classify_upstream_failure(status, error);
 
     if (kind == FailureKind::kKeyRejected || kind == FailureKind::kBalance) {
@@ -133,7 +140,7 @@ net::awaitable<Attempt::Outcome> Attempt::relay_failure(upstream::Response& resp
             // The key works: it was this request the upstream refused. It gets the upstream's
             // answer; the channel keeps its status and is not rested.
             auto refused = translate_upstream_error(status, body, channel_.key, true);
-            pass_headers(refused, response);
+            pass_headers(refused, response, !exchange_.has_rate_limit_fields());
             co_await exchange_.send_error(refused);
             outcome.answered = true;
             co_return outcome;

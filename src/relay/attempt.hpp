@@ -38,7 +38,11 @@ public:
         bool client_gone = false;  ///< the client left: no channel is to blame
         FailureKind kind = FailureKind::kTransient;  ///< else: the failure, before any byte reached the client
         core::Error error;                           ///< that failure as the client would be told
-        Usage usage;
+        Usage usage;                  ///< as the upstream reported it (the last running usage of a stream)
+        bool usage_reported = false;  ///< whether the upstream reported any
+        std::int64_t events = 0;      ///< data events of a stream relayed (each about one token)
+        bool stream = false;          ///< the answer was an event stream
+        bool delivered = false;       ///< an upstream's 2xx answer (or a part of it) reached the client
     };
 
     Attempt(AttemptContext context, http::Exchange& exchange, const Endpoint& endpoint, const RequestInfo& info,

@@ -22,10 +22,10 @@ constexpr std::array kEndpoints{
     Endpoint{"/v1/completions", Route::kCompletions, false, true, true, kCompletions},
     Endpoint{"/v1/embeddings", Route::kEmbeddings, false, false, false, kEmbeddings},
     Endpoint{"/v1/rerank", Route::kRerank, false, false, false, kRerank},
-    Endpoint{"/v1/images/generations", Route::kImages, false, false, false, kImages},
-    Endpoint{"/v1/audio/speech", Route::kAudio, false, true, false, kSpeech},
-    Endpoint{"/v1/audio/transcriptions", Route::kAudio, true, false, false, kAudioFile},
-    Endpoint{"/v1/audio/translations", Route::kAudio, true, false, false, kAudioFile},
+    Endpoint{"/v1/images/generations", Route::kImages, false, false, false, kImages, false},
+    Endpoint{"/v1/audio/speech", Route::kAudio, false, true, false, kSpeech, false},
+    Endpoint{"/v1/audio/transcriptions", Route::kAudio, true, false, false, kAudioFile, false},
+    Endpoint{"/v1/audio/translations", Route::kAudio, true, false, false, kAudioFile, false},
 };
 
 }  // namespace

@@ -28,6 +28,7 @@ struct Endpoint {
     bool streams = false;                     ///< `stream: true` is allowed
     bool chunk_usage = false;                 ///< streamed chunks carry usage (include_usage applies)
     std::span<const RequiredField> required;  ///< besides `model`
+    bool counts_tokens = true;                ///< answers report token usage (else: billed per call only)
 };
 
 /// Every relayed POST endpoint.

@@ -24,9 +24,10 @@ bool any_of(std::span<const std::string_view> names, std::string_view name) {
 
 bool forwarded_to_upstream(std::string_view name) { return any_of(kToUpstream, name); }
 
-bool forwarded_to_client(std::string_view name) {
+bool forwarded_to_client(std::string_view name, bool rate_limits) {
     return any_of(kToClient, name) ||
-           (name.size() > kToClientPrefix.size() && boost::beast::iequals(name.substr(0, kToClientPrefix.size()), kToClientPrefix));
+           (rate_limits && name.size() > kToClientPrefix.size() &&
+            boost::beast::iequals(name.substr(0, kToClientPrefix.size()), kToClientPrefix));
 }
 
 void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client) {
@@ -51,9 +52,9 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
     return fields;
 }
 
-void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream) {
+void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream, bool rate_limits) {
     for (const auto& f : upstream) {
-        if (forwarded_to_client(f.name_string())) core::append_field(out, f.name_string(), f.value());
+        if (forwarded_to_client(f.name_string(), rate_limits)) core::append_field(out, f.name_string(), f.value());
     }
 }
 

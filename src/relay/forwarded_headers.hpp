@@ -24,8 +24,10 @@ namespace nexus::relay {
 
 /// Whether the client's request header `name` goes upstream.
 bool forwarded_to_upstream(std::string_view name);
-/// Whether the upstream's response header `name` goes to the client.
-bool forwarded_to_client(std::string_view name);
+/// Whether the upstream's response header `name` goes to the client. `rate_limits` false: the
+/// upstream's X-RateLimit-* stay behind (the call's token has limits of its own, which its
+/// answer states instead).
+bool forwarded_to_client(std::string_view name, bool rate_limits = true);
 
 /// The head fields of a request to `channel`: the client's forwarded ones (`client`, when there
 /// is a client), then ours: Content-Type when the client gave none, the channel's
@@ -35,7 +37,8 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
 
 /// The client's request headers that go upstream, as text ("Name: value\r\n" each).
 void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client);
-/// The upstream's response headers that go to the client, as text.
-void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream);
+/// The upstream's response headers that go to the client, as text (`rate_limits` as above).
+void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream,
+                                      bool rate_limits = true);
 
 }  // namespace nexus::relay

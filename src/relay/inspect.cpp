@@ -3,6 +3,9 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "core/json.hpp"
 #include "relay/multipart.hpp"
 
@@ -86,6 +89,14 @@ core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_vie
             return core::Error::bad_request(std::string(endpoint.path) + " does not stream; leave 'stream' out.",
                                             "stream", "invalid_value");
         }
+    }
+    for (const auto* name : {"max_tokens", "max_completion_tokens"}) {
+        const auto* v = object->if_contains(name);
+        if (v == nullptr) continue;
+        std::int64_t n = -1;
+        if (v->is_int64()) n = v->get_int64();
+        if (v->is_uint64()) n = INT64_MAX;
+        if (n >= 0) out.max_tokens = std::max(out.max_tokens.value_or(0), n);
     }
     if (const auto* opts = object->if_contains("stream_options"); opts != nullptr && opts->is_object()) {
         if (const auto* usage = opts->get_object().if_contains("include_usage"); usage && usage->is_bool()) {

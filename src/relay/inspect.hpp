@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@ struct RequestInfo {
     std::string model;
     bool stream = false;
     bool include_usage = false;  ///< stream_options.include_usage
+    /// max_tokens or max_completion_tokens (the larger, when both), when given as an integer ≥ 0.
+    std::optional<std::int64_t> max_tokens;
     /// multipart only: where the `model` field's value lies in the body, to rewrite a mapped name.
     std::size_t model_offset = 0;
 };

@@ -46,13 +46,18 @@ struct OpenStream {
 
 void UsageFilter::on_event(std::string_view data, std::string&) {
     if (data == "[DONE]") return;
-    if (auto u = usage_of(data)) usage_ = *u;
+    ++events_;
+    if (auto u = usage_of(data)) {
+        usage_ = *u;
+        reported_ = true;
+    }
 }
 
 void IncludeUsageFilter::on_event(std::string_view data, std::string& before) {
     if (data == "[DONE]") {
         before += usage_.final_event();
     } else {
+        ++events_;
         usage_.observe(data);
     }
 }

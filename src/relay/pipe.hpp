@@ -24,14 +24,19 @@ public:
     virtual void on_end(std::string& after) { (void)after; }
 };
 
-/// Reads the token counts of the events as they pass (a running usage, or a final one).
+/// Reads the token counts of the events as they pass (a running usage, or a final one), and
+/// counts the events.
 class UsageFilter final : public EventFilter {
 public:
     void on_event(std::string_view data, std::string& before) override;
     const Usage& usage() const { return usage_; }
+    bool reported() const { return reported_; }  ///< whether any event carried usage
+    std::int64_t events() const { return events_; }  ///< data events but [DONE]
 
 private:
     Usage usage_;
+    bool reported_ = false;
+    std::int64_t events_ = 0;
 };
 
 /// For a client that asked for stream_options.include_usage: OpenAI's ending, a usage-only
@@ -42,9 +47,12 @@ public:
     void on_event(std::string_view data, std::string& before) override;
     void on_end(std::string& after) override;
     const Usage& usage() const { return usage_.usage(); }
+    bool reported() const { return usage_.reported(); }
+    std::int64_t events() const { return events_; }
 
 private:
     StreamUsage usage_{true};
+    std::int64_t events_ = 0;
 };
 
 /// How piping an upstream's answer to the client ended.

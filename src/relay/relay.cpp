@@ -7,6 +7,7 @@
 
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
+#include "core/ip_range.hpp"
 #include "core/json.hpp"
 
 namespace nexus::relay {
@@ -40,7 +41,36 @@ core::Result<std::string> with_model(const Endpoint& endpoint, std::string_view 
     return json::serialize(doc);
 }
 
+// Every X-Forwarded-For the request carries, as one list.
+std::string forwarded_for(const http::Request& request) {
+    std::string out;
+    const auto [first, last] = request.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+        if (!out.empty()) out += ',';
+        out.append(it->value());
+    }
+    return out;
+}
+
 }  // namespace
+
+Billed bill(const Attempt::Outcome& outcome, bool counts_tokens, std::int64_t body_bytes, std::uint64_t bytes_out) {
+    Billed b;
+    // Failed attempts, upstream errors, refusals and "no channel": nothing reached the client
+    // from an upstream's success, and nothing is billed.
+    if (!outcome.delivered) return b;
+    b.usage = outcome.usage;
+    if (outcome.usage_reported || !counts_tokens) return b;
+    // No usage came (an upstream that sends none, or a stream left before its first count):
+    // the prompt at 4 bytes a token, the output at one token per streamed event or 4 bytes a
+    // token of the answer.
+    b.estimated = true;
+    b.usage.prompt_tokens = (body_bytes + 3) / 4;
+    b.usage.completion_tokens =
+        outcome.stream ? outcome.events : static_cast<std::int64_t>((bytes_out + 3) / 4);
+    b.usage.total_tokens = b.usage.prompt_tokens + b.usage.completion_tokens;
+    return b;
+}
 
 Relay::Relay(upstream::Client& client, core::Metrics& metrics, const snapshot::SnapshotHolder& snapshots,
              admission::Admission& admission, UsageSink& usage, DisableChannel disable_channel,
@@ -77,6 +107,15 @@ net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& e
         co_await exchange.send_error(core::Error::unauthorized("This API key has expired.", "token_expired"));
         co_return nullptr;
     }
+    if (!token->allow_ips.empty()) {
+        const auto from = core::client_address(exchange.remote_ip(), forwarded_for(exchange.request()),
+                                               config_.trusted_proxies);
+        if (!core::any_contains(token->allow_ips, from)) {
+            co_await exchange.send_error(
+                core::Error::forbidden("This API key may not be used from this address.", "ip_not_allowed"));
+            co_return nullptr;
+        }
+    }
     usage_.touched(token->id, now_s);
     co_return token;
 }
@@ -102,13 +141,18 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     exchange.record().model = info.model;
     exchange.record().stream = info.stream;
 
-    // 3. What it may use: admission reserves it, or refuses the call.
-    const auto reservation =
-        co_await admission_.reserve({token->id, info.model, request.body().size(), info.stream});
-    if (!reservation) {
-        co_await exchange.send_error(reservation.error());
+    // 3. What it may use: admission reserves it, or refuses the call (a usage row all the same).
+    const auto body_bytes = static_cast<std::int64_t>(request.body().size());
+    const admission::Ask ask{token, &info.model, snap->price_of(info.model), endpoint.counts_tokens ? body_bytes : 0,
+                             endpoint.chunk_usage ? info.max_tokens.value_or(config_.output_estimate_tokens) : 0};
+    auto reserved = co_await admission_.reserve(ask);
+    if (!reserved) {
+        co_await exchange.send_error(reserved.error());
+        record_usage(exchange, *token, info, {}, Billed{}, started_s);
         co_return;
     }
+    Settlement settlement(admission_, std::move(*reserved));
+    exchange.set_rate_limit_fields(settlement.reservation().rate_fields);
 
     // 4. Channels, one after another until one answers or the attempts run out. A client that
     //    leaves cancels the step in progress (the watcher holds the Cancellation, never a
@@ -152,13 +196,17 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     }
 
     // 5. What it used: settled with admission, and its usage row written later off this thread.
-    const auto& u = outcome.usage;
-    admission_.settle(*reservation, {u.prompt_tokens, u.completion_tokens, u.total_tokens});
-    record_usage(exchange, *token, info, tried, u, started_s);
+    const auto billed = bill(outcome, endpoint.counts_tokens, body_bytes, exchange.bytes_out());
+    const auto& u = billed.usage;
+    const auto quota =
+        settlement.settle({outcome.delivered, u.prompt_tokens, u.cached_tokens, u.completion_tokens, u.total_tokens});
+    record_usage(exchange, *token, info, tried, {billed.usage, billed.estimated, quota, settlement.reservation().price},
+                 started_s);
 }
 
 void Relay::record_usage(http::Exchange& exchange, const snapshot::TokenView& token, const RequestInfo& info,
-                         const std::vector<std::int64_t>& tried, const Usage& usage, std::int64_t started_s) {
+                         const std::vector<std::int64_t>& tried, const Billed& billed, std::int64_t started_s) {
+    const auto& usage = billed.usage;
     const auto& record = exchange.record();
     store::UsageRecord u;
     u.created_time = started_s;
@@ -174,6 +222,10 @@ void Relay::record_usage(http::Exchange& exchange, const snapshot::TokenView& to
     u.prompt_tokens = usage.prompt_tokens;
     u.completion_tokens = usage.completion_tokens;
     u.total_tokens = usage.total_tokens;
+    u.cached_tokens = usage.cached_tokens;
+    u.quota = billed.quota;
+    u.price = billed.price;
+    u.estimated = billed.estimated;
     usage_.record(std::move(u));
 }
 

@@ -17,6 +17,44 @@
 
 namespace nexus::relay {
 
+/// What a call is billed: the usage the upstream reported, or an estimate of what reached the
+/// client when it reported none; the quota it cost and the price it was billed at.
+struct Billed {
+    Usage usage;
+    bool estimated = false;
+    std::int64_t quota = 0;
+    core::Price price;
+};
+/// The usage to bill for a call that ended as `outcome` (quota and price left for admission).
+/// Nothing unless an upstream's success reached the client; an estimate when it reported no
+/// usage on an endpoint that `counts_tokens`.
+Billed bill(const Attempt::Outcome& outcome, bool counts_tokens, std::int64_t body_bytes, std::uint64_t bytes_out);
+
+/// Settles a reservation exactly once: with what the call used, or with nothing when the call
+/// ends another way (an exception, the shutdown grace destroying its frame), so a concurrency
+/// slot or a reserve is never held for good.
+class Settlement {
+public:
+    Settlement(admission::Admission& admission, admission::Reservation reservation)
+        : admission_(admission), reservation_(std::move(reservation)) {}
+    Settlement(const Settlement&) = delete;
+    Settlement& operator=(const Settlement&) = delete;
+    ~Settlement() {
+        if (!settled_) admission_.settle(reservation_, {});
+    }
+    const admission::Reservation& reservation() const { return reservation_; }
+    /// The quota the call cost.
+    std::int64_t settle(const admission::Spent& spent) {
+        settled_ = true;
+        return admission_.settle(reservation_, spent);
+    }
+
+private:
+    admission::Admission& admission_;
+    admission::Reservation reservation_;
+    bool settled_ = false;
+};
+
 /// Relays the /v1 API: authenticates the nexus token against the snapshot (from the request's
 /// head, before its body is read), checks the body, asks admission for room, picks a channel
 /// (priority tier, then weighted random), forwards the client's bytes with the channel's key
@@ -53,7 +91,7 @@ private:
     void blame(const snapshot::ChannelView& channel, FailureKind kind, const core::Error& error);
     /// The usage row of a call (written later, off this thread).
     void record_usage(http::Exchange& exchange, const snapshot::TokenView& token, const RequestInfo& info,
-                      const std::vector<std::int64_t>& tried, const Usage& usage, std::int64_t started_s);
+                      const std::vector<std::int64_t>& tried, const Billed& billed, std::int64_t started_s);
 
     upstream::Client& client_;
     core::Metrics& metrics_;

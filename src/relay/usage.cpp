@@ -27,6 +27,10 @@ std::optional<Usage> usage_in(const json::object& doc) {
         const auto& o = u->get_object();
         Usage out{int_field(o, "prompt_tokens"), int_field(o, "completion_tokens"), int_field(o, "total_tokens")};
         if (out.total_tokens == 0) out.total_tokens = out.prompt_tokens + out.completion_tokens;
+        out.cached_tokens = int_field(o, "prompt_cache_hit_tokens");
+        if (const auto* d = o.if_contains("prompt_tokens_details"); d != nullptr && d->is_object()) {
+            out.cached_tokens = std::max(out.cached_tokens, int_field(d->get_object(), "cached_tokens"));
+        }
         return out;
     }
     if (const auto* t = doc.if_contains("tokens"); t != nullptr && t->is_object()) {
@@ -64,10 +68,12 @@ public:
             rerank_ = key_ == Key::kTokens;
             usage = {};
         }
+        if (depth_ == 3 && in_usage_ && key_ == Key::kPromptDetails) in_details_ = true;
         key_ = Key::kOther;
         return true;
     }
     bool on_object_end(std::size_t, json::error_code&) {
+        if (depth_ == 3) in_details_ = false;
         if (depth_ == 2 && in_usage_) {
             in_usage_ = false;
             found = true;
@@ -113,14 +119,17 @@ public:
     bool on_comment(std::string_view, json::error_code&) { return true; }
 
 private:
-    enum class Key : std::uint8_t { kOther, kUsage, kTokens, kPrompt, kCompletion, kTotal };
+    enum class Key : std::uint8_t { kOther, kUsage, kTokens, kPrompt, kCompletion, kTotal, kPromptDetails, kCached };
     Key classify(std::string_view k) const {
         if (depth_ == 1) return k == "usage" ? Key::kUsage : k == "tokens" ? Key::kTokens : Key::kOther;
         if (depth_ == 2 && in_usage_) {
             if (k == (rerank_ ? "input_tokens" : "prompt_tokens")) return Key::kPrompt;
             if (k == (rerank_ ? "output_tokens" : "completion_tokens")) return Key::kCompletion;
             if (!rerank_ && k == "total_tokens") return Key::kTotal;
+            if (!rerank_ && k == "prompt_tokens_details") return Key::kPromptDetails;
+            if (!rerank_ && k == "prompt_cache_hit_tokens") return Key::kCached;
         }
+        if (depth_ == 3 && in_details_ && k == "cached_tokens") return Key::kCached;
         return Key::kOther;
     }
     bool count(std::int64_t v) {
@@ -128,6 +137,9 @@ private:
             if (key_ == Key::kPrompt) usage.prompt_tokens = v;
             if (key_ == Key::kCompletion) usage.completion_tokens = v;
             if (key_ == Key::kTotal) usage.total_tokens = v;
+        }
+        if (key_ == Key::kCached && in_usage_ && (depth_ == 2 || (depth_ == 3 && in_details_))) {
+            usage.cached_tokens = std::max(usage.cached_tokens, v);
         }
         return value_done();
     }
@@ -138,6 +150,7 @@ private:
 
     int depth_ = 0;
     bool in_usage_ = false;
+    bool in_details_ = false;
     bool rerank_ = false;
     Key key_ = Key::kOther;
     std::string key_buf_;
@@ -182,7 +195,10 @@ std::optional<Usage> UsageReader::finish() {
 
 void StreamUsage::observe(std::string_view data) {
     if (!include_usage_) {
-        if (auto u = usage_of(data)) usage_ = *u;
+        if (auto u = usage_of(data)) {
+            usage_ = *u;
+            reported_ = true;
+        }
         return;
     }
     json::error_code ec;
@@ -192,6 +208,7 @@ void StreamUsage::observe(std::string_view data) {
     auto u = usage_in(chunk);
     if (!u) return;
     usage_ = *u;
+    reported_ = true;
     usage_json_ = std::move(chunk["usage"]);
     const auto* choices = chunk.if_contains("choices");
     if (choices != nullptr && choices->is_array() && choices->get_array().empty()) upstream_sent_ = true;

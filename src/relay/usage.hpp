@@ -14,6 +14,7 @@ struct Usage {
     std::int64_t prompt_tokens = 0;
     std::int64_t completion_tokens = 0;
     std::int64_t total_tokens = 0;
+    std::int64_t cached_tokens = 0;  ///< of the prompt: prompt_tokens_details.cached_tokens or prompt_cache_hit_tokens
 };
 
 /// Reads the token counts of an answer or a stream chunk: OpenAI's `usage` object, or
@@ -57,6 +58,8 @@ public:
 
     /// The usage so far (the last running or final usage seen).
     const Usage& usage() const { return usage_; }
+    /// Whether any event carried usage.
+    bool reported() const { return reported_; }
 
     /// The usage-only event ("data: {...}\n\n") to send now, before [DONE] or at the end of the
     /// stream; empty when none is due (not asked for, sent by the upstream, already sent, or no
@@ -67,6 +70,7 @@ private:
     bool include_usage_;
     bool upstream_sent_ = false;
     bool sent_ = false;
+    bool reported_ = false;
     Usage usage_;
     boost::json::value usage_json_;  ///< the last usage object as the upstream sent it
     boost::json::value id_, created_, model_, object_;

@@ -12,12 +12,13 @@ namespace {
 // each delay when the database refuses it, then dropped and counted.
 struct Batch : std::enable_shared_from_this<Batch> {
     Batch(store::Store& s, net::any_io_executor db, core::Metrics& m, std::atomic<std::size_t>& b,
-          std::vector<std::chrono::milliseconds> delays)
-        : store(s), timer(db), metrics(m), backlog(b), retry_delays(std::move(delays)) {}
+          const UsageSink::Outcome& o, std::vector<std::chrono::milliseconds> delays)
+        : store(s), timer(db), metrics(m), backlog(b), outcome(o), retry_delays(std::move(delays)) {}
 
     void write() {
         try {
             store.insert_usage(records);
+            if (outcome) outcome(records, true);
             store.touch_tokens(touches);
         } catch (const std::exception& e) {
             if (attempt < retry_delays.size()) {
@@ -31,6 +32,7 @@ struct Batch : std::enable_shared_from_this<Batch> {
             spdlog::error("writing {} usage record(s) failed {} times; dropped: {}", records.size(), attempt + 1,
                           e.what());
             metrics.usage_records_dropped(records.size());
+            if (outcome) outcome(records, false);
         }
         backlog.fetch_sub(records.size(), std::memory_order_acq_rel);
     }
@@ -39,6 +41,7 @@ struct Batch : std::enable_shared_from_this<Batch> {
     net::steady_timer timer;  // on the database thread
     core::Metrics& metrics;
     std::atomic<std::size_t>& backlog;
+    UsageSink::Outcome outcome;
     std::vector<std::chrono::milliseconds> retry_delays;
     std::size_t attempt = 0;
     std::vector<store::UsageRecord> records;
@@ -48,8 +51,13 @@ struct Batch : std::enable_shared_from_this<Batch> {
 }  // namespace
 
 UsageSink::UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics,
-                     std::atomic<std::size_t>& backlog, Options options)
-    : store_(store), db_(std::move(db)), metrics_(metrics), backlog_(backlog), options_(std::move(options)) {}
+                     std::atomic<std::size_t>& backlog, Outcome outcome, Options options)
+    : store_(store),
+      db_(std::move(db)),
+      metrics_(metrics),
+      backlog_(backlog),
+      outcome_(std::move(outcome)),
+      options_(std::move(options)) {}
 
 void UsageSink::record(store::UsageRecord record) { pending_.push_back(std::move(record)); }
 
@@ -86,9 +94,10 @@ void UsageSink::flush() {
     if (backlog_.fetch_add(n, std::memory_order_acq_rel) + n > options_.backlog_limit) {
         backlog_.fetch_sub(n, std::memory_order_acq_rel);
         metrics_.usage_records_dropped(n);
+        if (outcome_) outcome_(pending_, false);
         pending_.clear();
     }
-    auto batch = std::make_shared<Batch>(store_, db_, metrics_, backlog_, options_.retry_delays);
+    auto batch = std::make_shared<Batch>(store_, db_, metrics_, backlog_, outcome_, options_.retry_delays);
     batch->records = std::move(pending_);
     batch->touches = std::move(touches);
     pending_.clear();

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -34,11 +35,15 @@ public:
                                                             std::chrono::milliseconds(500), std::chrono::seconds(2)};
     };
     static constexpr std::int64_t kTouchEverySeconds = 60;
+    /// Told of every batch once its fate is known: written to the database (`written` true, on
+    /// the database thread) or dropped (false). The quota counters follow the ledger by it.
+    using Outcome = std::function<void(const std::vector<store::UsageRecord>& records, bool written)>;
 
     UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics, std::atomic<std::size_t>& backlog,
-              Options options);
-    UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics, std::atomic<std::size_t>& backlog)
-        : UsageSink(store, std::move(db), metrics, backlog, Options{}) {}
+              Outcome outcome, Options options);
+    UsageSink(store::Store& store, net::any_io_executor db, core::Metrics& metrics, std::atomic<std::size_t>& backlog,
+              Outcome outcome = {})
+        : UsageSink(store, std::move(db), metrics, backlog, std::move(outcome), Options{}) {}
 
     void record(store::UsageRecord record);
     void touched(std::int64_t token_id, std::int64_t now_seconds);
@@ -55,6 +60,7 @@ private:
     net::any_io_executor db_;
     core::Metrics& metrics_;
     std::atomic<std::size_t>& backlog_;
+    Outcome outcome_;
     Options options_;
     std::vector<store::UsageRecord> pending_;
     std::unordered_map<std::int64_t, std::int64_t> accessed_;      ///< token → last access

@@ -49,7 +49,9 @@ std::optional<ChannelView> make_channel_view(const store::Channel& c) {
 }
 
 Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
-                   const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& previous_health) {
+                   const std::vector<store::ModelPrice>& prices, const Snapshot* previous) {
+    static const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>> kNoHealth;
+    const auto& previous_health = previous ? previous->health_ : kNoHealth;
     for (const auto& c : channels) {
         if (c.status != store::kChannelEnabled) continue;
         auto view = make_channel_view(c);
@@ -66,8 +68,29 @@ Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vecto
     std::stable_sort(channels_.begin(), channels_.end(),
                      [](const ChannelView& a, const ChannelView& b) { return a.priority > b.priority; });
     for (const auto& t : tokens) {
-        tokens_by_hash_.emplace(t.key_hash, TokenView{t.id, t.name, t.status, t.expired_time});
+        TokenView v{t.id, t.name, t.status, t.expired_time, {}, {}, {}, nullptr};
+        v.models.insert(t.models.begin(), t.models.end());
+        for (const auto& a : t.allow_ips) {
+            if (auto range = core::IpRange::parse(a)) v.allow_ips.push_back(*range);  // validated on write
+        }
+        v.limits = {t.remain_quota >= 0, t.rpm, t.tpm, t.max_concurrency};
+        const auto* kept = previous ? previous->counters_of(t.id) : nullptr;
+        v.counters = kept ? *kept : std::make_shared<TokenCounters>();
+        v.counters->set_stored(t.remain_quota);
+        counters_.emplace(t.id, v.counters);
+        tokens_by_hash_.emplace(t.key_hash, std::move(v));
     }
+    for (const auto& p : prices) prices_.emplace(p.model, p.price);
+}
+
+const std::shared_ptr<TokenCounters>* Snapshot::counters_of(std::int64_t id) const {
+    const auto it = counters_.find(id);
+    return it == counters_.end() ? nullptr : &it->second;
+}
+
+const core::Price* Snapshot::price_of(const std::string& model) const {
+    const auto it = prices_.find(model);
+    return it == prices_.end() ? nullptr : &it->second;
 }
 
 const TokenView* Snapshot::find_token(const std::string& key_hash) const {
@@ -120,7 +143,7 @@ const ChannelView* Snapshot::pick(const std::string& model, const std::vector<st
 
 SnapshotHolder::SnapshotHolder() : current_(std::make_shared<const Snapshot>(std::vector<store::Channel>{},
                                                                             std::vector<store::Token>{},
-                                                                            std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>{})) {}
+                                                                            std::vector<store::ModelPrice>{})) {}
 
 void SnapshotHolder::publish(std::shared_ptr<const Snapshot> next) {
     std::lock_guard lock(mutex_);

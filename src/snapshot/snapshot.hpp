@@ -11,8 +11,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/ip_range.hpp"
 #include "core/origin.hpp"
+#include "core/price.hpp"
 #include "core/provider.hpp"
+#include "snapshot/token_counters.hpp"
 #include "store/types.hpp"
 
 namespace nexus::snapshot {
@@ -83,17 +86,29 @@ struct TokenView {
     std::string name;
     int status = store::kTokenEnabled;
     std::int64_t expired_time = -1;
+    std::unordered_set<std::string> models;  ///< allowed models; empty: all
+    std::vector<core::IpRange> allow_ips;    ///< empty: any address
+    TokenCounters::Limits limits;
+    std::shared_ptr<TokenCounters> counters;  ///< never null in a snapshot
+
+    bool allows(const std::string& model) const { return models.empty() || models.contains(model); }
 };
 
-/// An immutable view of enabled channels and all tokens. Built off the hot path from the store;
-/// read without locks by every I/O thread.
+/// An immutable view of enabled channels, all tokens and prices. Built off the hot path from the
+/// store (on the database thread); read without locks by every I/O thread. Channel health and
+/// token counters are carried over from `previous`; each token's counters learn its stored
+/// remain_quota.
 class Snapshot {
 public:
     Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
-             const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& previous_health);
+             const std::vector<store::ModelPrice>& prices, const Snapshot* previous = nullptr);
 
     /// The token whose key hashes to `key_hash` (SHA-256 hex), or null.
     const TokenView* find_token(const std::string& key_hash) const;
+    /// The counters of token `id`, or null when there is no such token.
+    const std::shared_ptr<TokenCounters>* counters_of(std::int64_t id) const;
+    /// The price of `model` (as clients send it), or null.
+    const core::Price* price_of(const std::string& model) const;
 
     /// Enabled channels, highest priority first.
     const std::vector<ChannelView>& channels() const { return channels_; }
@@ -107,11 +122,11 @@ public:
     /// Whether any enabled channel serves `model` at all (for the error message).
     bool any_serves(const std::string& model) const;
 
-    const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>& health() const { return health_; }
-
 private:
     std::vector<ChannelView> channels_;
     std::unordered_map<std::string, TokenView> tokens_by_hash_;
+    std::unordered_map<std::int64_t, std::shared_ptr<TokenCounters>> counters_;
+    std::unordered_map<std::string, core::Price> prices_;
     std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>> health_;
 };
 

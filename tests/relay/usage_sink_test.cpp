@@ -57,7 +57,7 @@ protected:
 };
 
 TEST_F(UsageSinkTest, ARefusedBatchIsTriedAgainAndLandsWhenTheDatabaseTakesIt) {
-    UsageSink sink(store_, db_.get_executor(), metrics_, backlog_, {.flush_every = 1s, .backlog_limit = 100,
+    UsageSink sink(store_, db_.get_executor(), metrics_, backlog_, {}, {.flush_every = 1s, .backlog_limit = 100,
                                                                      .retry_delays = {300ms, 300ms, 300ms}});
     exec_aside(dir_.file("nexus.db"), "ALTER TABLE usage_logs RENAME TO usage_logs_hidden");
     sink.record(record("a"));
@@ -72,7 +72,7 @@ TEST_F(UsageSinkTest, ARefusedBatchIsTriedAgainAndLandsWhenTheDatabaseTakesIt) {
 }
 
 TEST_F(UsageSinkTest, ABatchRefusedEveryTimeIsDroppedAndCounted) {
-    UsageSink sink(store_, db_.get_executor(), metrics_, backlog_, {.flush_every = 1s, .backlog_limit = 100,
+    UsageSink sink(store_, db_.get_executor(), metrics_, backlog_, {}, {.flush_every = 1s, .backlog_limit = 100,
                                                                      .retry_delays = {50ms, 50ms}});
     exec_aside(dir_.file("nexus.db"), "ALTER TABLE usage_logs RENAME TO usage_logs_hidden");
     for (const auto* id : {"a", "b", "c"}) sink.record(record(id));
@@ -83,7 +83,7 @@ TEST_F(UsageSinkTest, ABatchRefusedEveryTimeIsDroppedAndCounted) {
 }
 
 TEST_F(UsageSinkTest, PastTheBacklogLimitBatchesAreDroppedAndCounted) {
-    UsageSink sink(store_, db_.get_executor(), metrics_, backlog_, {.flush_every = 1s, .backlog_limit = 5,
+    UsageSink sink(store_, db_.get_executor(), metrics_, backlog_, {}, {.flush_every = 1s, .backlog_limit = 5,
                                                                      .retry_delays = {}});
     backlog_ = 4;  // another thread's records are still on their way
     for (const auto* id : {"a", "b"}) sink.record(record(id));

@@ -52,6 +52,28 @@ TEST(UsageOf, InvalidOrNonObjectTextHasNone) {
     EXPECT_FALSE(usage_of(R"({"usage":"many"})"));
 }
 
+TEST(UsageOf, ReadsCachedPromptTokensInBothShapes) {
+    // OpenAI's prompt_tokens_details and SiliconFlow's prompt_cache_hit_tokens; a
+    // cached_tokens elsewhere is not the prompt's.
+    const std::string openai = R"({"usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":)"
+                               R"({"cached_tokens":6},"completion_tokens_details":{"cached_tokens":99}}})";
+    const std::string silicon = R"({"usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_cache_hit_tokens":4,)"
+                                R"("prompt_cache_miss_tokens":6}})";
+    for (const auto& [text, cached] : {std::pair{openai, 6}, std::pair{silicon, 4}}) {
+        const auto u = usage_of(text);
+        ASSERT_TRUE(u) << text;
+        EXPECT_EQ(u->cached_tokens, cached) << text;
+        UsageReader reader;
+        for (std::size_t i = 0; i < text.size(); i += 7) reader.feed(std::string_view(text).substr(i, 7));
+        const auto piecewise = reader.finish();
+        ASSERT_TRUE(piecewise);
+        EXPECT_EQ(piecewise->cached_tokens, cached) << "read in pieces: " << text;
+        StreamUsage stream(true);
+        stream.observe(text);
+        EXPECT_EQ(stream.usage().cached_tokens, cached) << "the include_usage reading: " << text;
+    }
+}
+
 TEST(StreamUsage, BuildsTheFinalChunkOnceFromTheLastRunningUsage) {
     StreamUsage s(true);
     s.observe(R"({"id":"a","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0}],)"

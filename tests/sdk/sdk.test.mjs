@@ -38,13 +38,13 @@ function start(bin, args, env, stream, pattern) {
   });
 }
 
-async function admin(method, route, body) {
+async function admin(method, route, body, status = 201) {
   const res = await fetch(`${baseURL.replace(/\/v1$/, '')}${route}`, {
     method,
     headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined,
   });
-  assert.equal(res.status, 201, await res.text());
+  assert.equal(res.status, status, await res.text());
 }
 
 before(async () => {
@@ -143,6 +143,34 @@ test('an upstream 429 raises RateLimitError with retry-after passed on', async (
     assert.equal(err.status, 429);
     assert.equal(err.headers.get('retry-after'), '7');
     assert.match(err.message, /rate limiting/);
+    return true;
+  });
+});
+
+test("a token's quota refusal raises RateLimitError with code insufficient_quota", async () => {
+  const key = 'sk-nexus-sdk-quota-0123456789';
+  await admin('PUT', '/api/price/priced-model', { per_request: 10 }, 200);
+  await admin('POST', '/api/token', { name: 'poor', key, remain_quota: 5 });
+  const poor = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
+  await assert.rejects(poor.chat.completions.create({ model: 'priced-model', messages }), (err) => {
+    assert.ok(err instanceof OpenAI.RateLimitError, err.constructor.name);
+    assert.equal(err.status, 429);
+    assert.equal(err.code, 'insufficient_quota');
+    assert.equal(err.type, 'insufficient_quota');
+    return true;
+  });
+});
+
+test("a model the token may not use raises PermissionDeniedError", async () => {
+  const key = 'sk-nexus-sdk-models-0123456789';
+  await admin('POST', '/api/token', { name: 'narrow', key, models: ['Qwen/Qwen2.5-7B-Instruct'] });
+  const narrow = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
+  const ok = await narrow.chat.completions.create({ model: 'Qwen/Qwen2.5-7B-Instruct', messages });
+  assert.equal(ok.choices[0].message.content, 'Hello from mock');
+  await assert.rejects(narrow.chat.completions.create({ model: 'other-model', messages }), (err) => {
+    assert.ok(err instanceof OpenAI.PermissionDeniedError, err.constructor.name);
+    assert.equal(err.status, 403);
+    assert.equal(err.code, 'model_not_allowed');
     return true;
   });
 });

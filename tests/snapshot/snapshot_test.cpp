@@ -89,8 +89,9 @@ TEST(SnapshotPick, SuccessClearsTheStreak) {
 
 TEST(Snapshot, HealthCarriesOverRebuilds) {
     const Snapshot first({ch(1, 0, 1)}, {}, {});
-    const Snapshot second({ch(1, 0, 1), ch(2, 0, 1)}, {}, first.health());
-    EXPECT_EQ(first.channels()[0].health.get(), second.health().at(1).get());
+    const Snapshot second({ch(1, 0, 1), ch(2, 0, 1)}, {}, {}, &first);
+    EXPECT_EQ(first.channels()[0].health.get(), second.channels()[0].health.get());
+    EXPECT_NE(second.channels()[0].health.get(), second.channels()[1].health.get());
 }
 
 TEST(Snapshot, FindsTokensByHash) {
@@ -111,7 +112,7 @@ TEST(SnapshotHolder, ReaderSeesPublishedSnapshots) {
     EXPECT_TRUE(reader.get()->channels().empty());
     holder.publish(std::make_shared<const Snapshot>(std::vector<store::Channel>{ch(1, 0, 1)},
                                                     std::vector<store::Token>{},
-                                                    std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>{}));
+                                                    std::vector<store::ModelPrice>{}));
     EXPECT_EQ(reader.get()->channels().size(), 1u);
 }
 
@@ -123,7 +124,7 @@ TEST(SnapshotHolder, HeldSnapshotOutlivesANewerOne) {
     auto publish = [&](std::int64_t id) {
         holder.publish(std::make_shared<const Snapshot>(std::vector<store::Channel>{ch(id, 0, 1)},
                                                         std::vector<store::Token>{},
-                                                        std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>>{}));
+                                                        std::vector<store::ModelPrice>{}));
     };
     publish(1);
     const auto held = reader.get();
@@ -157,7 +158,7 @@ TEST(SnapshotPick, RejectedKeyIsSkippedAtOnceAndClearedWhenReEnabled) {
     s.channels()[0].health->mark_key_rejected();
     EXPECT_EQ(s.pick("m", {}, rng, Clock::now())->id, 2);
     // A rebuild that finds channel 1 enabled in the store (an admin re-enabled it) clears the mark.
-    const Snapshot rebuilt(channels, {}, s.health());
+    const Snapshot rebuilt(channels, {}, {}, &s);
     EXPECT_EQ(rebuilt.pick("m", {}, rng, Clock::now())->id, 1);
 }
 

@@ -39,6 +39,7 @@ std::string chunk_json(const std::string& model, int i, int frames, bool text) {
                        {"system_fingerprint", ""},
                        {"choices", json::array{choice}},
                        {"usage", usage}};
+    if (model == "mock-no-usage") chunk.erase("usage");  // an upstream that counts nothing
     return json::serialize(chunk);
 }
 
@@ -52,7 +53,9 @@ Response chat_completion(const std::string& model) {
          {"choices", json::array{json::object{{"index", 0},
                                               {"message", json::object{{"role", "assistant"}, {"content", "Hello from mock"}}},
                                               {"finish_reason", "stop"}}}},
-         {"usage", json::object{{"prompt_tokens", 5}, {"completion_tokens", 3}, {"total_tokens", 8}}}});
+         {"usage", model == "mock-no-usage" ? json::value(nullptr)
+                                            : json::value(json::object{{"prompt_tokens", 5}, {"completion_tokens", 3},
+                                                                       {"total_tokens", 8}})}});
 }
 
 Response model_list() {
