@@ -116,7 +116,6 @@ ALTER TABLE usage_logs ADD COLUMN price_output INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN price_cached_input INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN price_per_request INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX usage_logs_model ON usage_logs (model, created_time);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
