@@ -1,5 +1,7 @@
 #include "admission/admission.hpp"
 
+#include <algorithm>
+
 #include "core/wire.hpp"
 
 namespace nexus::admission {
@@ -88,11 +90,14 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
                                 "model_price_not_set");
     }
     Reservation r;
-    r.counters = token.counters;
+    r.counters = token.counters.get();
     r.limits = token.limits;
     r.price = price ? *price : core::Price{};
-    r.want.tokens = ask.prompt_bound + ask.output_bound;
-    r.want.quota = core::cost(r.price, ask.prompt_bound, 0, ask.output_bound);
+    // Bounded as costs are (a max_tokens of 2^63 − 1 must not overflow the sum).
+    const auto prompt = std::clamp<std::int64_t>(ask.prompt_bound, 0, core::kMaxCostedTokens);
+    const auto output = std::clamp<std::int64_t>(ask.output_bound, 0, core::kMaxCostedTokens);
+    r.want.tokens = prompt + output;
+    r.want.quota = core::cost(r.price, prompt, 0, output);
     const auto state = r.counters->admit(r.limits, r.want, TokenCounters::Clock::now());
     if (state.refusal != TokenCounters::Refusal::kNone) {
         Error e = refusal_error(ask, r.limits, r.want, state);
@@ -102,6 +107,14 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
     r.second = state.second;
     for (const auto& [name, value] : rate_limit_headers(r.limits, state)) core::append_field(r.rate_fields, name, value);
     return r;
+}
+
+std::string LocalAdmission::rate_fields(const snapshot::TokenView& token) const {
+    std::string out;
+    if (token.limits.rpm == 0 && token.limits.tpm == 0) return out;
+    const auto state = token.counters->peek(token.limits, TokenCounters::Clock::now());
+    for (const auto& [name, value] : rate_limit_headers(token.limits, state)) core::append_field(out, name, value);
+    return out;
 }
 
 net::awaitable<core::Result<Reservation>> LocalAdmission::reserve(const Ask& ask) { co_return decide(ask); }

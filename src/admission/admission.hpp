@@ -26,7 +26,9 @@ struct Ask {
 
 /// The room held for one call, from its admission until it is settled.
 struct Reservation {
-    std::shared_ptr<snapshot::TokenCounters> counters;
+    /// The token's counters: the snapshot the caller holds for the whole call keeps them alive
+    /// (a pointer, not a shared_ptr: no reference count bouncing between threads per call).
+    snapshot::TokenCounters* counters = nullptr;
     snapshot::TokenCounters::Limits limits;
     snapshot::TokenCounters::Want want;
     std::int64_t second = 0;
@@ -55,6 +57,9 @@ public:
     /// Releases what `reservation` held and counts what the call used. Returns the quota it
     /// cost (never more than the token had left). Never throws.
     virtual std::int64_t settle(const Reservation& reservation, const Spent& spent) = 0;
+    /// The x-ratelimit-* fields of `token` as they stand, for an answer given before reserve()
+    /// (empty for a token without rpm or tpm).
+    virtual std::string rate_fields(const snapshot::TokenView& token) const = 0;
 };
 
 /// Limits and quota of one node, in memory: each token's TokenCounters, beside the snapshot.
@@ -69,6 +74,7 @@ public:
     explicit LocalAdmission(const config::Config& config) : config_(config) {}
     net::awaitable<core::Result<Reservation>> reserve(const Ask& ask) override;
     std::int64_t settle(const Reservation& reservation, const Spent& spent) override;
+    std::string rate_fields(const snapshot::TokenView& token) const override;
 
     /// The decision, without the coroutine frame (what reserve() returns).
     core::Result<Reservation> decide(const Ask& ask) const;

@@ -12,29 +12,34 @@ std::int64_t second_of(TokenCounters::Clock::time_point t) {
 
 }  // namespace
 
-std::int64_t TokenCounters::Window::total(std::int64_t now) const {
-    std::int64_t sum = 0;
-    for (std::int64_t i = 0; i < kBuckets; ++i) {
-        if (now - second[i] < kBuckets) sum += amount[i];
+void TokenCounters::Window::advance(std::int64_t now) {
+    if (now <= latest) return;
+    if (now - latest >= kBuckets) {  // a minute or more of silence: all of it is old
+        amount.fill(0);
+        total = 0;
     }
-    return sum;
+    // The seconds after `latest` take over their slots, and what those held leaves the window.
+    for (auto s = std::max(latest + 1, now - kBuckets + 1); s <= now; ++s) {
+        const auto i = slot(s);
+        total -= amount[i];
+        amount[i] = 0;
+        second[i] = s;
+    }
+    latest = now;
 }
 
 void TokenCounters::Window::add(std::int64_t now, std::int64_t n) {
-    const auto i = static_cast<std::size_t>(now % kBuckets);
-    if (second[i] != now) {
-        second[i] = now;
-        amount[i] = 0;
-    }
-    amount[i] += n;
+    advance(now);
+    amount[slot(now)] += n;
+    total += n;
 }
 
 std::int64_t TokenCounters::Window::wait_for(std::int64_t now, std::int64_t need, std::int64_t limit) const {
     // Oldest bucket first: how long until enough has left the window.
-    auto excess = total(now) + need - limit;
+    auto excess = total + need - limit;
     for (std::int64_t age = kBuckets - 1; age >= 0 && excess > 0; --age) {
         const auto s = now - age;
-        const auto i = static_cast<std::size_t>(((s % kBuckets) + kBuckets) % kBuckets);
+        const auto i = slot(s);
         if (second[i] != s) continue;
         excess -= amount[i];
         if (excess <= 0) return s + kBuckets - now;
@@ -45,7 +50,7 @@ std::int64_t TokenCounters::Window::wait_for(std::int64_t now, std::int64_t need
 std::int64_t TokenCounters::Window::until_empty(std::int64_t now) const {
     for (std::int64_t age = 0; age < kBuckets; ++age) {
         const auto s = now - age;
-        const auto i = static_cast<std::size_t>(((s % kBuckets) + kBuckets) % kBuckets);
+        const auto i = slot(s);
         if (second[i] == s && amount[i] > 0) return s + kBuckets - now;
     }
     return 0;
@@ -55,9 +60,12 @@ TokenCounters::Admission TokenCounters::admit(const Limits& limits, const Want& 
     const auto now = second_of(when);
     Admission a;
     a.second = now;
+    if (!limits.any()) return a;  // nothing to check or hold: no lock taken
     std::lock_guard lock(mutex_);
-    const auto requests = limits.rpm > 0 ? requests_.total(now) : 0;
-    const auto tokens = limits.tpm > 0 ? tokens_.total(now) : 0;
+    requests_.advance(now);
+    tokens_.advance(now);
+    const auto requests = requests_.total;
+    const auto tokens = tokens_.total;
     if (limits.max_concurrency > 0 && in_flight_ >= limits.max_concurrency) {
         a.refusal = Refusal::kConcurrency;
         a.retry_after = std::chrono::seconds(1);
@@ -73,30 +81,50 @@ TokenCounters::Admission TokenCounters::admit(const Limits& limits, const Want& 
         a.refusal = Refusal::kQuota;
     }
     if (a.refusal == Refusal::kNone) {
-        ++in_flight_;
+        if (limits.max_concurrency > 0) ++in_flight_;
         if (limits.rpm > 0) requests_.add(now, 1);
         if (limits.tpm > 0) tokens_.add(now, want.tokens);
         if (limits.limited_quota) reserved_ += want.quota;
     }
+    fill_windows(limits, now, a);
+    return a;
+}
+
+void TokenCounters::fill_windows(const Limits& limits, std::int64_t now, Admission& a) {
+    requests_.advance(now);
+    tokens_.advance(now);
     if (limits.rpm > 0) {
-        a.requests_remaining = std::max<std::int64_t>(limits.rpm - requests_.total(now), 0);
+        a.requests_remaining = std::max<std::int64_t>(limits.rpm - requests_.total, 0);
         a.requests_reset = std::chrono::seconds(requests_.until_empty(now));
     }
     if (limits.tpm > 0) {
-        a.tokens_remaining = std::max<std::int64_t>(limits.tpm - tokens_.total(now), 0);
+        a.tokens_remaining = std::max<std::int64_t>(limits.tpm - tokens_.total, 0);
         a.tokens_reset = std::chrono::seconds(tokens_.until_empty(now));
     }
+}
+
+TokenCounters::Admission TokenCounters::peek(const Limits& limits, Clock::time_point when) {
+    const auto now = second_of(when);
+    Admission a;
+    a.second = now;
+    std::lock_guard lock(mutex_);
+    fill_windows(limits, now, a);
     return a;
 }
 
 std::int64_t TokenCounters::settle(const Limits& limits, const Want& want, std::int64_t second, std::int64_t quota,
                                    std::int64_t tokens) {
+    if (!limits.any() && quota <= 0) return 0;  // admitted without the lock, and nothing to count
     std::lock_guard lock(mutex_);
-    --in_flight_;
+    if (limits.max_concurrency > 0) --in_flight_;
     if (limits.tpm > 0) {
         // Still in its bucket: the estimate becomes the real count.
-        const auto i = static_cast<std::size_t>(second % kBuckets);
-        if (tokens_.second[i] == second) tokens_.amount[i] = std::max<std::int64_t>(tokens_.amount[i] + tokens - want.tokens, 0);
+        const auto i = Window::slot(second);
+        if (tokens_.second[i] == second) {
+            const auto adjusted = std::max<std::int64_t>(tokens_.amount[i] + tokens - want.tokens, 0);
+            tokens_.total += adjusted - tokens_.amount[i];
+            tokens_.amount[i] = adjusted;
+        }
     }
     std::int64_t taken = std::max<std::int64_t>(quota, 0);
     if (limits.limited_quota) reserved_ -= want.quota;

@@ -19,6 +19,8 @@ namespace nexus::snapshot {
 /// Rate windows. Calls (rpm) and tokens (tpm) are counted in one-second buckets; a bucket
 /// counts until 61 seconds after its second began, so any 60-second window sees every call
 /// admitted in it: a limit is never exceeded, and a slot comes back at most a second late.
+/// A token without any limit takes no lock at all, unless its call cost something to count.
+/// admit() and settle() of one call must be given the same Limits.
 class TokenCounters {
 public:
     using Clock = std::chrono::steady_clock;
@@ -28,6 +30,7 @@ public:
         std::int64_t rpm = 0;
         std::int64_t tpm = 0;
         std::int64_t max_concurrency = 0;
+        bool any() const { return limited_quota || rpm > 0 || tpm > 0 || max_concurrency > 0; }
     };
     /// What a call may use at most: quota units and prompt + completion tokens.
     struct Want {
@@ -50,6 +53,8 @@ public:
     /// Admits a call that may use `want` (taking a concurrency slot, a request, its tokens and
     /// its quota), or refuses it and takes nothing.
     Admission admit(const Limits& limits, const Want& want, Clock::time_point now);
+    /// The rate windows' state now, taking nothing (remaining and reset only).
+    Admission peek(const Limits& limits, Clock::time_point now);
     /// Ends an admitted call: gives back its slot, replaces its `want` with what it used
     /// (`tokens`; `quota`, at most what it reserved plus what is left). Returns the quota taken.
     std::int64_t settle(const Limits& limits, const Want& want, std::int64_t second, std::int64_t quota,
@@ -65,15 +70,25 @@ public:
 
 private:
     static constexpr std::int64_t kBuckets = 61;
+    /// A sliding minute in one-second buckets with a running total: advancing to a new second
+    /// clears the buckets it reuses, so a call costs O(1), never a pass over the minute.
     struct Window {
         std::array<std::int64_t, kBuckets> amount{};
         std::array<std::int64_t, kBuckets> second{};  ///< which second each bucket holds
-        std::int64_t total(std::int64_t now) const;
+        std::int64_t total = 0;                       ///< the sum of `amount`
+        std::int64_t latest = 0;                      ///< the newest second advanced to
+        static std::size_t slot(std::int64_t s) { return static_cast<std::size_t>(((s % kBuckets) + kBuckets) % kBuckets); }
+        /// Drops what is 61 seconds old or more at `now`.
+        void advance(std::int64_t now);
         void add(std::int64_t now, std::int64_t n);
-        /// Seconds until `need` more fits under `limit`, and until the window is empty.
+        /// Seconds until `need` more fits under `limit`.
         std::int64_t wait_for(std::int64_t now, std::int64_t need, std::int64_t limit) const;
+        /// Seconds until the window is empty.
         std::int64_t until_empty(std::int64_t now) const;
     };
+
+    /// The remaining and reset figures of `a` (mutex_ held).
+    void fill_windows(const Limits& limits, std::int64_t now, Admission& a);
 
     mutable std::mutex mutex_;
     std::int64_t stored_ = -1;
