@@ -107,6 +107,8 @@ net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& e
         co_await exchange.send_error(core::Error::unauthorized("This API key has expired.", "token_expired"));
         co_return nullptr;
     }
+    // From here on every answer to the token states its rate limits.
+    exchange.set_rate_limit_fields(admission_.rate_fields(*token));
     if (!token->allow_ips.empty()) {
         const auto from = core::client_address(exchange.remote_ip(), forwarded_for(exchange.request()),
                                                config_.trusted_proxies);
@@ -147,6 +149,7 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
                              endpoint.chunk_usage ? info.max_tokens.value_or(config_.output_estimate_tokens) : 0};
     auto reserved = co_await admission_.reserve(ask);
     if (!reserved) {
+        exchange.set_rate_limit_fields({});  // the refusal carries them, as they were when it was decided
         co_await exchange.send_error(reserved.error());
         record_usage(exchange, *token, info, {}, Billed{}, started_s);
         co_return;

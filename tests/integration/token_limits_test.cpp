@@ -104,6 +104,11 @@ TEST_F(TokenLimits, RpmRefusesTheCallOverTheLimitWithHeaders) {
     EXPECT_LE(retry, 61);
     EXPECT_EQ(res.header("x-ratelimit-remaining-requests"), "0");
     EXPECT_EQ(mock_.requests().size(), 3u);
+    // Every answer to the token says so, one refused before its limits were asked too.
+    const auto bad = post_chat(port(), "{}", as("sk-nexus-rpm"));
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.header("x-ratelimit-limit-requests"), "3");
+    EXPECT_EQ(bad.header("x-ratelimit-remaining-requests"), "0");
 }
 
 TEST_F(TokenLimits, OurRateHeadersReplaceTheUpstreams) {
@@ -141,6 +146,10 @@ TEST_F(TokenLimits, TpmReservesTheBoundAndSettlesToTheRealCount) {
     EXPECT_EQ(res.status, 429);
     EXPECT_EQ(error_of(res.body).at("type"), "tokens");
     EXPECT_EQ(res.header("retry-after"), "");
+    // The largest max_tokens there is: refused the same way (its bound is capped, never overflowed).
+    res = post_chat(port(), R"({"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":9223372036854775807})",
+                    as("sk-nexus-tpm"));
+    EXPECT_EQ(res.status, 429) << res.body;
 }
 
 // A stream holds its slot until its last byte.
