@@ -253,6 +253,36 @@ TEST_F(Quota, QuotaSurvivesARestartExactly) {
     EXPECT_EQ(t.at("remain_quota"), 82);
 }
 
+// kill -9 loses at most what was settled in the last moments (the next batch); what was written
+// is whole: every row with its cost, or neither.
+TEST_F(Quota, AKillKeepsTheLedgerWhole) {
+    price("m", R"({"per_request":3})");
+    const auto id = token("sk-nexus-k", R"("remain_quota":100)");
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-k")).status, 200);
+    std::this_thread::sleep_for(600ms);  // past two batches
+    nexus_->signal(SIGKILL);
+    nexus_->wait_exit(10s);
+    start();
+    const auto t = token_state(id);
+    EXPECT_EQ(t.at("used_quota"), 12) << "calls settled a second before the kill are kept";
+    EXPECT_EQ(t.at("remain_quota"), 88);
+    EXPECT_EQ(sum_quota(rows_of(id, 4)), 12);
+}
+
+// A call that fails over to another channel is billed once, for the answer it got.
+TEST_F(Quota, AFailedOverCallIsBilledOnce) {
+    add_channel(port(), channel_body("bad", "sk-bad-key-1234", mock_.base_url(), R"(,"priority":10)"));
+    price("m", R"({"per_request":4,"output":1000000})");
+    const auto id = token("sk-nexus-fo", R"("remain_quota":100000)");
+    const auto res = post_chat(port(), chat_body("m"), as("sk-nexus-fo"));
+    ASSERT_EQ(res.status, 200) << res.body;
+    const auto rows = rows_of(id, 1);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].at("attempts"), 2);
+    EXPECT_EQ(rows[0].at("quota"), 4 + 3);
+    EXPECT_EQ(token_state(id).at("used_quota"), 7);
+}
+
 // The remain_quota an admin sets is what the token has from then on, even when calls it made just
 // before are not yet written (they are written in batches, every 250 ms).
 TEST_F(Quota, TheQuotaSetIsWhatIsLeftFromThenOn) {
