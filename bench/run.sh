@@ -8,6 +8,8 @@
 #   direct   the upstream itself (the floor)
 #   nginx    nginx proxy_pass with upstream keep-alive, one worker
 #   nexus    nexus-api, one I/O thread: token check, channel choice, relay, usage record
+#   nexus-limited  the same process, called with a token that has a quota, rpm and tpm (set too
+#            high ever to refuse) on a priced model: what admission and billing add
 #   portkey  Portkey's gateway from npm (bench/portkey, pinned), --headless, provider openai
 # Non-stream upstream: an nginx answering a fixed SiliconFlow-shaped completion (one worker).
 # Stream upstream: tests/support's mock (nexus-mock-upstream) with paced, numbered frames.
@@ -36,7 +38,7 @@ else
   seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-3} steps=${BENCH_STREAM_STEPS:-"512 1024 2048 4096 8192 10000"}
   frames=20 interval=250 ramp_ms=3000
 fi
-targets=${BENCH_TARGETS:-"direct nginx nexus portkey"}
+targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited portkey"}
 # A relay holds two descriptors per stream (client and upstream). The ramp's last step is the
 # most streams the descriptor limit lets every target hold: 10,000 where the limit allows it.
 nofile=$(ulimit -Hn)
@@ -115,15 +117,18 @@ admin() { curl -sf -XPOST "http://127.0.0.1:18083$1" -H "Authorization: Bearer $
 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
 admin /api/channel '{"type":"SiliconFlow","name":"mock","key":"sk-bench","base_url":"http://127.0.0.1:18084","models":["bench-stream"]}'
 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
+admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
+curl -sf -XPUT "http://127.0.0.1:18083/api/price/Qwen/Qwen2.5-7B-Instruct" -H "Authorization: Bearer $admin_key" \
+  -d '{"input":2000000,"output":8000000}' >/dev/null
 
 # Per target: port, pids whose CPU and memory count, extra request headers.
-declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [portkey]=18085)
-declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [portkey]=18085)
+declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
+declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
 pids_of() {
   case $1 in
     direct) echo "$(cat "$work/up/nginx.pid") $(pgrep -P "$(cat "$work/up/nginx.pid")" | tr '\n' ' ')" ;;
     nginx) echo "$(cat "$work/proxy/nginx.pid") $(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr '\n' ' ')" ;;
-    nexus) echo "$nexus_pid" ;;
+    nexus|nexus-limited) echo "$nexus_pid" ;;
     portkey) echo "$portkey_pid" ;;
   esac
 }
@@ -132,6 +137,7 @@ headers_of() {  # target [upstream port] → its request headers, one per line
     portkey) printf '%s\n' "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:${2:-18081}/v1" \
                             "Authorization: Bearer sk-bench" ;;
     nexus) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
+    nexus-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
     *) printf '%s\n' "Authorization: Bearer sk-bench" ;;  # the upstreams' own key
   esac
 }
@@ -196,6 +202,9 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 declare -A held held_kb ramp_note
 for t in $targets; do
+  held[$t]=0 held_kb[$t]="" ramp_note[$t]=""
+  # The same process as nexus: its streams are nexus's row.
+  if [[ $t == nexus-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
   log "streams: $t, time to first frame"
   line=$(stream_run "$t" 200 3 10 2000)
   echo "$line" >"$out/$t-ttff.txt"
@@ -310,6 +319,7 @@ if ((!smoke)); then
     echo "Added latency = the target's percentile minus the direct call's (direct: p50 ${direct_p50} µs, p99 ${direct_p99} µs at 1 connection)."
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
     echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
+    echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm (never reached) on a priced model: what admission and billing cost; its memory is nexus's."
     echo
     echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
   } >"$root/bench/RESULTS.md.new"
