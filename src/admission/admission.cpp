@@ -1,8 +1,8 @@
 #include "admission/admission.hpp"
 
 #include <algorithm>
+#include <charconv>
 
-#include "core/wire.hpp"
 
 namespace nexus::admission {
 
@@ -11,11 +11,28 @@ using snapshot::TokenCounters;
 
 namespace {
 
+// `n` in decimal.
+void append_number(std::string& out, std::int64_t n) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), n);
+    out.append(digits, end);
+}
+
 // "59s", "1m1s": how OpenAI writes a reset time.
-std::string duration_text(std::chrono::seconds s) {
+void append_duration(std::string& out, std::chrono::seconds s) {
     const auto n = s.count();
-    if (n < 60) return std::to_string(n) + "s";
-    return std::to_string(n / 60) + "m" + std::to_string(n % 60) + "s";
+    if (n >= 60) {
+        append_number(out, n / 60);
+        out += 'm';
+    }
+    append_number(out, n % 60);
+    out += 's';
+}
+
+void append_rate_field(std::string& out, std::string_view name, std::int64_t n) {
+    out.append(name).append(": ");
+    append_number(out, n);
+    out.append("\r\n");
 }
 
 Error rate_limited(std::string message, std::string type, std::chrono::seconds retry_after) {
@@ -63,19 +80,23 @@ Error refusal_error(const Ask& ask, const TokenCounters::Limits& limits, const T
 
 }  // namespace
 
-Headers rate_limit_headers(const TokenCounters::Limits& limits, const TokenCounters::Admission& state) {
-    Headers out;
+void append_rate_limit_fields(std::string& out, const TokenCounters::Limits& limits,
+                              const TokenCounters::Admission& state) {
+    // Formatted in place, without a string per header: this runs on every call of such a token.
     if (limits.rpm > 0) {
-        out.emplace_back("x-ratelimit-limit-requests", std::to_string(limits.rpm));
-        out.emplace_back("x-ratelimit-remaining-requests", std::to_string(state.requests_remaining));
-        out.emplace_back("x-ratelimit-reset-requests", duration_text(state.requests_reset));
+        append_rate_field(out, "x-ratelimit-limit-requests", limits.rpm);
+        append_rate_field(out, "x-ratelimit-remaining-requests", state.requests_remaining);
+        out.append("x-ratelimit-reset-requests: ");
+        append_duration(out, state.requests_reset);
+        out.append("\r\n");
     }
     if (limits.tpm > 0) {
-        out.emplace_back("x-ratelimit-limit-tokens", std::to_string(limits.tpm));
-        out.emplace_back("x-ratelimit-remaining-tokens", std::to_string(state.tokens_remaining));
-        out.emplace_back("x-ratelimit-reset-tokens", duration_text(state.tokens_reset));
+        append_rate_field(out, "x-ratelimit-limit-tokens", limits.tpm);
+        append_rate_field(out, "x-ratelimit-remaining-tokens", state.tokens_remaining);
+        out.append("x-ratelimit-reset-tokens: ");
+        append_duration(out, state.tokens_reset);
+        out.append("\r\n");
     }
-    return out;
 }
 
 core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
@@ -101,19 +122,28 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
     const auto state = r.counters->admit(r.limits, r.want, TokenCounters::Clock::now());
     if (state.refusal != TokenCounters::Refusal::kNone) {
         Error e = refusal_error(ask, r.limits, r.want, state);
-        for (auto& h : rate_limit_headers(r.limits, state)) e.headers.push_back(std::move(h));
+        // A refusal is rare: its fields go as the error's headers, one pair each.
+        std::string fields;
+        append_rate_limit_fields(fields, r.limits, state);
+        for (std::size_t at = 0; at < fields.size();) {
+            const auto colon = fields.find(": ", at);
+            const auto eol = fields.find("\r\n", colon);
+            e.headers.emplace_back(fields.substr(at, colon - at), fields.substr(colon + 2, eol - colon - 2));
+            at = eol + 2;
+        }
         return e;
     }
     r.second = state.second;
-    for (const auto& [name, value] : rate_limit_headers(r.limits, state)) core::append_field(r.rate_fields, name, value);
+    r.rate_fields.reserve(256);
+    append_rate_limit_fields(r.rate_fields, r.limits, state);
     return r;
 }
 
 std::string LocalAdmission::rate_fields(const snapshot::TokenView& token) const {
     std::string out;
     if (token.limits.rpm == 0 && token.limits.tpm == 0) return out;
-    const auto state = token.counters->peek(token.limits, TokenCounters::Clock::now());
-    for (const auto& [name, value] : rate_limit_headers(token.limits, state)) core::append_field(out, name, value);
+    out.reserve(256);
+    append_rate_limit_fields(out, token.limits, token.counters->peek(token.limits, TokenCounters::Clock::now()));
     return out;
 }
 

@@ -83,10 +83,10 @@ private:
     const config::Config& config_;
 };
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-/// The x-ratelimit-* headers for a token with rpm and/or tpm, as OpenAI sends them: limit,
-/// remaining and reset (until the window is empty), for requests and for tokens.
-Headers rate_limit_headers(const snapshot::TokenCounters::Limits& limits,
-                           const snapshot::TokenCounters::Admission& state);
+/// Appends the x-ratelimit-* fields ("Name: value\r\n" each) of a token with rpm and/or tpm, as
+/// OpenAI sends them: limit, remaining and reset (until the window is empty), for requests and
+/// for tokens.
+void append_rate_limit_fields(std::string& out, const snapshot::TokenCounters::Limits& limits,
+                              const snapshot::TokenCounters::Admission& state);
 
 }  // namespace nexus::admission

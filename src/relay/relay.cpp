@@ -154,8 +154,8 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
         record_usage(exchange, *token, info, {}, Billed{}, started_s);
         co_return;
     }
+    exchange.set_rate_limit_fields(std::move(reserved->rate_fields));
     Settlement settlement(admission_, std::move(*reserved));
-    exchange.set_rate_limit_fields(settlement.reservation().rate_fields);
 
     // 4. Channels, one after another until one answers or the attempts run out. A client that
     //    leaves cancels the step in progress (the watcher holds the Cancellation, never a
