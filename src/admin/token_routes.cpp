@@ -19,13 +19,6 @@ AdminApi::Reply one(int status, const store::Token& t, std::string_view full_key
     return {status, json::serialize(token_json(t, full_key)), {}};
 }
 
-// remain_quota as sent in a write: −1 or more (checked by apply_token), or nullopt when absent.
-std::optional<std::int64_t> sent_remain_quota(const json::object& body) {
-    const auto* v = body.if_contains("remain_quota");
-    if (v == nullptr) return std::nullopt;
-    return v->is_int64() ? v->get_int64() : v->is_uint64() ? static_cast<std::int64_t>(v->get_uint64()) : -1;
-}
-
 AdminApi::Reply missing(std::string_view id) {
     return error_reply(Error::not_found("No token with id " + std::string(id) + "."));
 }
@@ -92,8 +85,8 @@ net::awaitable<void> AdminApi::update_token(http::Exchange& exchange) {
         // A remain_quota sent is what the token has left from now on: calls this node settled
         // but has not yet written are still to be taken from the stored value, so they are
         // added to it here (this thread writes them, so none lands in between).
-        if (const auto sent = sent_remain_quota(*parsed); sent && *sent >= 0 && unwritten_) {
-            changed->token.remain_quota = *sent + unwritten_(*id);
+        if (parsed->contains("remain_quota") && changed->token.remain_quota >= 0 && unwritten_) {
+            changed->token.remain_quota += unwritten_(*id);
         }
         const auto stored = store_.update_token(changed->token);
         return stored ? one(200, live(*stored)) : missing(exchange.param("id"));
