@@ -19,13 +19,6 @@ protected:
         PoolTest::SetUp();
         add_channel(port(), channel_body("A", "sk-aaa", mock_.base_url()));
     }
-    // A token with `fields` (a JSON object's members, without braces); its id.
-    std::int64_t token(const std::string& key, const std::string& fields = "") {
-        const auto res = admin_call(port(), "POST", "/api/token",
-                                    R"({"name":"q","key":")" + key + "\"" + (fields.empty() ? "" : "," + fields) + "}");
-        EXPECT_EQ(res.status, 201) << res.body;
-        return res.status == 201 ? json::parse(res.body).at("id").as_int64() : 0;
-    }
     void price(const std::string& model, const std::string& body) {
         const auto res = admin_call(port(), "PUT", "/api/price/" + model, body);
         ASSERT_EQ(res.status, 200) << res.body;
@@ -33,7 +26,6 @@ protected:
     json::object token_state(std::int64_t id) {
         return json::parse(admin_call(port(), "GET", "/api/token/" + std::to_string(id)).body).as_object();
     }
-    static Headers as(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
     // The token's usage rows, polled until `count` are written.
     json::array rows_of(std::int64_t id, std::size_t count) {
         return usage_records(count, "?page_size=100&token_id=" + std::to_string(id));
@@ -74,6 +66,16 @@ TEST_F(Quota, PriceApiStoresListsAndDeletes) {
     }
     EXPECT_EQ(json::parse(admin_call(port(), "GET", "/api/price/m").body).at("per_request"), 5) << "a bad write changed it";
 
+    // The model in the path: too long → 400 naming it; a malformed escape names no model.
+    res = admin_call(port(), "PUT", "/api/price/" + std::string(300, 'x'), R"({"input":1})");
+    EXPECT_EQ(res.status, 400);
+    EXPECT_EQ(error_of(res.body).at("param").as_string(), "model");
+    EXPECT_EQ(admin_call(port(), "PUT", "/api/price/a%zzb", R"({"input":1})").status, 404);
+    res = admin_call(port(), "PUT", "/api/price/m", "{not json");
+    EXPECT_EQ(res.status, 400);
+    EXPECT_EQ(error_of(res.body).at("code"), "invalid_json");
+    EXPECT_EQ(admin_call(port(), "PUT", "/api/price/m", "[1]").status, 400);
+
     EXPECT_EQ(admin_call(port(), "DELETE", "/api/price/m").status, 204);
     EXPECT_EQ(admin_call(port(), "GET", "/api/price/m").status, 404);
     EXPECT_EQ(admin_call(port(), "DELETE", "/api/price/m").status, 404);
@@ -83,7 +85,7 @@ TEST_F(Quota, PriceApiStoresListsAndDeletes) {
 // refused with insufficient_quota, and what the token spent is exactly what its rows say.
 TEST_F(Quota, ConcurrentCallsNeverSpendMoreThanTheQuota) {
     price("m", R"({"per_request":10})");
-    const auto id = token("sk-nexus-q20", R"("remain_quota":200)");
+    const auto id = add_token_with("sk-nexus-q20", R"("remain_quota":200)");
     std::vector<std::future<HttpResponse>> calls;
     std::atomic<bool> go{false};
     for (int i = 0; i < 100; ++i) {
@@ -121,7 +123,7 @@ TEST_F(Quota, ConcurrentCallsNeverSpendMoreThanTheQuota) {
 
 TEST_F(Quota, AStreamIsBilledFromItsUsageAndTheRowIsTheLedger) {
     price("m", R"({"input":1000000,"output":2000000,"per_request":1})");  // 1 unit a prompt token, 2 an output one
-    const auto id = token("sk-nexus-s", R"("remain_quota":100000)");
+    const auto id = add_token_with("sk-nexus-s", R"("remain_quota":100000)");
     const auto s = stream_chat(port(), chat_body("m", true, 4), as("sk-nexus-s"));
     ASSERT_TRUE(s.complete) << s.error;
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-s")).status, 200);
@@ -140,7 +142,7 @@ TEST_F(Quota, AStreamIsBilledFromItsUsageAndTheRowIsTheLedger) {
 
 TEST_F(Quota, ACostIsRoundedUpToAWholeUnit) {
     price("m", R"({"input":333333,"output":0})");
-    const auto id = token("sk-nexus-c", R"("remain_quota":1000)");
+    const auto id = add_token_with("sk-nexus-c", R"("remain_quota":1000)");
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-c")).status, 200);
     const auto rows = rows_of(id, 1);
     ASSERT_EQ(rows.size(), 1u);
@@ -148,8 +150,8 @@ TEST_F(Quota, ACostIsRoundedUpToAWholeUnit) {
 }
 
 TEST_F(Quota, AnUnpricedModelIsRefusedToALimitedTokenOnly) {
-    const auto limited = token("sk-nexus-lim", R"("remain_quota":100)");
-    const auto unlimited = token("sk-nexus-unl");
+    const auto limited = add_token_with("sk-nexus-lim", R"("remain_quota":100)");
+    const auto unlimited = add_token_with("sk-nexus-unl");
     auto res = post_chat(port(), chat_body("m"), as("sk-nexus-lim"));
     EXPECT_EQ(res.status, 403);
     EXPECT_EQ(error_of(res.body).at("code"), "model_price_not_set");
@@ -161,7 +163,7 @@ TEST_F(Quota, AnUnpricedModelIsRefusedToALimitedTokenOnly) {
     EXPECT_EQ(token_state(unlimited).at("used_quota"), 7);
     EXPECT_EQ(token_state(unlimited).at("remain_quota"), -1);
     // A model priced 0 is free even for a token with nothing left.
-    const auto empty = token("sk-nexus-empty", R"("remain_quota":0)");
+    const auto empty = add_token_with("sk-nexus-empty", R"("remain_quota":0)");
     price("free", "{}");
     EXPECT_EQ(post_chat(port(), chat_body("free"), as("sk-nexus-empty")).status, 200);
     res = post_chat(port(), chat_body("m"), as("sk-nexus-empty"));
@@ -174,7 +176,7 @@ TEST_F(Quota, AnUnpricedModelIsRefusedToALimitedTokenOnly) {
 TEST_F(Quota, TheDefaultPriceCoversUnpricedModels) {
     nexus_.reset();
     start({{"NEXUS_DEFAULT_PRICE", R"({"per_request":4})"}});
-    const auto id = token("sk-nexus-d", R"("remain_quota":10)");
+    const auto id = add_token_with("sk-nexus-d", R"("remain_quota":10)");
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-d")).status, 200);
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-d")).status, 200);
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-d")).status, 429) << "4 + 4 + 4 > 10";
@@ -185,7 +187,7 @@ TEST_F(Quota, TheDefaultPriceCoversUnpricedModels) {
 TEST_F(Quota, UpstreamErrorsAndFailuresCostNothing) {
     price("mock-unknown-model", R"({"per_request":5})");
     price("mock-overloaded", R"({"per_request":5})");
-    const auto id = token("sk-nexus-e", R"("remain_quota":100)");
+    const auto id = add_token_with("sk-nexus-e", R"("remain_quota":100)");
     EXPECT_EQ(post_chat(port(), chat_body("mock-unknown-model"), as("sk-nexus-e")).status, 400);
     EXPECT_GE(post_chat(port(), chat_body("mock-overloaded"), as("sk-nexus-e")).status, 500);
     const auto rows = rows_of(id, 2);
@@ -198,7 +200,7 @@ TEST_F(Quota, UpstreamErrorsAndFailuresCostNothing) {
 
 TEST_F(Quota, AnAnswerWithoutUsageIsBilledByEstimate) {
     price("mock-no-usage", R"({"input":1000000,"output":1000000})");
-    const auto id = token("sk-nexus-n", R"("remain_quota":100000)");
+    const auto id = add_token_with("sk-nexus-n", R"("remain_quota":100000)");
     const std::string bodies[] = {chat_body("mock-no-usage", true, 6), chat_body("mock-no-usage")};
     EXPECT_EQ(post_chat(port(), bodies[1], as("sk-nexus-n")).status, 200);
     const auto s = stream_chat(port(), bodies[0], as("sk-nexus-n"));
@@ -220,7 +222,7 @@ TEST_F(Quota, AnAnswerWithoutUsageIsBilledByEstimate) {
 // A client that leaves a stream pays for what it was sent: the last usage seen.
 TEST_F(Quota, AStreamTheClientLeavesIsBilledFromTheLastUsageSeen) {
     price("m", R"({"input":1000000,"output":1000000})");
-    const auto id = token("sk-nexus-g", R"("remain_quota":100000)");
+    const auto id = add_token_with("sk-nexus-g", R"("remain_quota":100000)");
     int seen = 0;
     const auto s = stream_chat(port(), chat_body("m", true, 40, 50), as("sk-nexus-g"), [&](const StreamEvent&) {
         return ++seen < 3;  // leave after the third event
@@ -237,7 +239,7 @@ TEST_F(Quota, AStreamTheClientLeavesIsBilledFromTheLastUsageSeen) {
 
 TEST_F(Quota, QuotaSurvivesARestartExactly) {
     price("m", R"({"per_request":3})");
-    const auto id = token("sk-nexus-r", R"("remain_quota":100)");
+    const auto id = add_token_with("sk-nexus-r", R"("remain_quota":100)");
     for (int i = 0; i < 5; ++i) ASSERT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-r")).status, 200);
     nexus_->signal(SIGTERM);
     ASSERT_EQ(nexus_->wait_exit(10s), 0);
@@ -257,7 +259,7 @@ TEST_F(Quota, QuotaSurvivesARestartExactly) {
 // is whole: every row with its cost, or neither.
 TEST_F(Quota, AKillKeepsTheLedgerWhole) {
     price("m", R"({"per_request":3})");
-    const auto id = token("sk-nexus-k", R"("remain_quota":100)");
+    const auto id = add_token_with("sk-nexus-k", R"("remain_quota":100)");
     for (int i = 0; i < 4; ++i) ASSERT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-k")).status, 200);
     std::this_thread::sleep_for(600ms);  // past two batches
     nexus_->signal(SIGKILL);
@@ -273,7 +275,7 @@ TEST_F(Quota, AKillKeepsTheLedgerWhole) {
 TEST_F(Quota, AFailedOverCallIsBilledOnce) {
     add_channel(port(), channel_body("bad", "sk-bad-key-1234", mock_.base_url(), R"(,"priority":10)"));
     price("m", R"({"per_request":4,"output":1000000})");
-    const auto id = token("sk-nexus-fo", R"("remain_quota":100000)");
+    const auto id = add_token_with("sk-nexus-fo", R"("remain_quota":100000)");
     const auto res = post_chat(port(), chat_body("m"), as("sk-nexus-fo"));
     ASSERT_EQ(res.status, 200) << res.body;
     const auto rows = rows_of(id, 1);
@@ -287,7 +289,7 @@ TEST_F(Quota, AFailedOverCallIsBilledOnce) {
 // before are not yet written (they are written in batches, every 250 ms).
 TEST_F(Quota, TheQuotaSetIsWhatIsLeftFromThenOn) {
     price("m", R"({"per_request":10})");
-    const auto id = token("sk-nexus-set", R"("remain_quota":1000)");
+    const auto id = add_token_with("sk-nexus-set", R"("remain_quota":1000)");
     ASSERT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-set")).status, 200);
     const auto res = admin_call(port(), "PUT", "/api/token/" + std::to_string(id), R"({"remain_quota":500})");
     ASSERT_EQ(res.status, 200) << res.body;
@@ -303,7 +305,7 @@ TEST_F(Quota, TheQuotaSetIsWhatIsLeftFromThenOn) {
 // A top-up while calls run: after it, what is left plus what was spent only ever moves together.
 TEST_F(Quota, ATopUpDuringLoadLosesNeitherTheTopUpNorTheSpending) {
     price("m", R"({"per_request":1})");
-    const auto id = token("sk-nexus-top", R"("remain_quota":100000)");
+    const auto id = add_token_with("sk-nexus-top", R"("remain_quota":100000)");
     std::atomic<bool> stop{false};
     std::atomic<int> ok{0};
     std::vector<std::thread> load;
@@ -339,8 +341,8 @@ TEST_F(Quota, ATopUpDuringLoadLosesNeitherTheTopUpNorTheSpending) {
 
 TEST_F(Quota, UsageIsSummedByModelTokenAndTime) {
     price("m", R"({"per_request":2})");
-    const auto a = token("sk-nexus-ua");
-    const auto b = token("sk-nexus-ub");
+    const auto a = add_token_with("sk-nexus-ua");
+    const auto b = add_token_with("sk-nexus-ub");
     for (int i = 0; i < 2; ++i) ASSERT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-ua")).status, 200);
     ASSERT_EQ(post_chat(port(), chat_body("mock-unknown-model"), as("sk-nexus-ua")).status, 400);
     ASSERT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-ub")).status, 200);

@@ -15,19 +15,10 @@ protected:
         PoolTest::SetUp();
         add_channel(port(), channel_body("A", "sk-aaa", mock_.base_url()));
     }
-    std::int64_t token(const std::string& key, const std::string& fields) {
-        const auto res = admin_call(port(), "POST", "/api/token", R"({"name":"l","key":")" + key + "\"," + fields + "}");
-        EXPECT_EQ(res.status, 201) << res.body;
-        return res.status == 201 ? json::parse(res.body).at("id").as_int64() : 0;
-    }
-    static Headers as(const std::string& key, Headers more = {}) {
-        more["Authorization"] = "Bearer " + key;
-        return more;
-    }
 };
 
 TEST_F(TokenLimits, FieldsAreStoredShownAndChecked) {
-    const auto id = token("sk-nexus-f", R"("models":["a","b/c"],"allow_ips":["10.0.0.0/8","::1"],"rpm":60,"tpm":1000,)"
+    const auto id = add_token_with("sk-nexus-f", R"("models":["a","b/c"],"allow_ips":["10.0.0.0/8","::1"],"rpm":60,"tpm":1000,)"
                                         R"("max_concurrency":2)");
     const auto t = json::parse(admin_call(port(), "GET", "/api/token/" + std::to_string(id)).body).as_object();
     EXPECT_EQ(t.at("models").as_array().size(), 2u);
@@ -49,7 +40,7 @@ TEST_F(TokenLimits, FieldsAreStoredShownAndChecked) {
 }
 
 TEST_F(TokenLimits, AModelNotAllowedIs403) {
-    token("sk-nexus-m", R"("models":["m"])");
+    add_token_with("sk-nexus-m", R"("models":["m"])");
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-m")).status, 200);
     const auto res = post_chat(port(), chat_body("other"), as("sk-nexus-m"));
     EXPECT_EQ(res.status, 403);
@@ -58,8 +49,8 @@ TEST_F(TokenLimits, AModelNotAllowedIs403) {
 }
 
 TEST_F(TokenLimits, AnAddressNotAllowedIs403) {
-    token("sk-nexus-far", R"("allow_ips":["10.0.0.0/8","2001:db8::/32"])");
-    token("sk-nexus-near", R"("allow_ips":["127.0.0.1"])");
+    add_token_with("sk-nexus-far", R"("allow_ips":["10.0.0.0/8","2001:db8::/32"])");
+    add_token_with("sk-nexus-near", R"("allow_ips":["127.0.0.1"])");
     auto res = post_chat(port(), chat_body("m"), as("sk-nexus-far"));
     EXPECT_EQ(res.status, 403);
     EXPECT_EQ(error_of(res.body).at("code"), "ip_not_allowed");
@@ -73,7 +64,7 @@ TEST_F(TokenLimits, BehindATrustedProxyTheForwardedAddressCounts) {
     nexus_.reset();
     start({{"NEXUS_TRUSTED_PROXIES", "127.0.0.0/8, 192.168.0.0/16"}});
     add_channel(port(), channel_body("A", "sk-aaa", mock_.base_url()));
-    token("sk-nexus-p", R"("allow_ips":["10.0.0.0/8"])");
+    add_token_with("sk-nexus-p", R"("allow_ips":["10.0.0.0/8"])");
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-p", {{"X-Forwarded-For", "10.1.2.3"}})).status, 200);
     // The right-most address that is not a trusted proxy is the client's.
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-p", {{"X-Forwarded-For", "8.8.8.8, 10.1.2.3, 192.168.1.1"}}))
@@ -85,7 +76,7 @@ TEST_F(TokenLimits, BehindATrustedProxyTheForwardedAddressCounts) {
 }
 
 TEST_F(TokenLimits, RpmRefusesTheCallOverTheLimitWithHeaders) {
-    token("sk-nexus-rpm", R"("rpm":3)");
+    add_token_with("sk-nexus-rpm", R"("rpm":3)");
     for (int i = 0; i < 3; ++i) {
         const auto res = post_chat(port(), chat_body("m"), as("sk-nexus-rpm"));
         ASSERT_EQ(res.status, 200) << res.body;
@@ -112,7 +103,7 @@ TEST_F(TokenLimits, RpmRefusesTheCallOverTheLimitWithHeaders) {
 }
 
 TEST_F(TokenLimits, OurRateHeadersReplaceTheUpstreams) {
-    token("sk-nexus-own", R"("rpm":100)");
+    add_token_with("sk-nexus-own", R"("rpm":100)");
     const auto res = post_chat(port(), chat_body("mock-rate-limit"), as("sk-nexus-own"));
     EXPECT_EQ(res.status, 429);
     EXPECT_EQ(res.header("x-ratelimit-remaining-requests"), "99") << "ours, not the upstream's 0";
@@ -122,7 +113,7 @@ TEST_F(TokenLimits, OurRateHeadersReplaceTheUpstreams) {
 // so small calls keep fitting long after their bounds would have filled the window.
 TEST_F(TokenLimits, TpmReservesTheBoundAndSettlesToTheRealCount) {
     const std::int64_t tpm = 300;
-    token("sk-nexus-tpm", R"("tpm":300)");
+    add_token_with("sk-nexus-tpm", R"("tpm":300)");
     const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":10})";
     const auto bound = static_cast<std::int64_t>(body.size()) + 10;
     int passed = 0;
@@ -154,7 +145,7 @@ TEST_F(TokenLimits, TpmReservesTheBoundAndSettlesToTheRealCount) {
 
 // A stream holds its slot until its last byte.
 TEST_F(TokenLimits, MaxConcurrencyHoldsASlotForAWholeStream) {
-    token("sk-nexus-cc", R"("max_concurrency":2)");
+    add_token_with("sk-nexus-cc", R"("max_concurrency":2)");
     std::promise<void> first[2];
     std::vector<std::future<StreamResult>> streams;
     for (int i = 0; i < 2; ++i) {
@@ -178,7 +169,7 @@ TEST_F(TokenLimits, MaxConcurrencyHoldsASlotForAWholeStream) {
 
 // A limit changed by an admin is in force at the next call.
 TEST_F(TokenLimits, AnAdminChangeAppliesToTheNextCall) {
-    const auto id = token("sk-nexus-chg", R"("rpm":1)");
+    const auto id = add_token_with("sk-nexus-chg", R"("rpm":1)");
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-chg")).status, 200);
     EXPECT_EQ(post_chat(port(), chat_body("m"), as("sk-nexus-chg")).status, 429);
     ASSERT_EQ(admin_call(port(), "PUT", "/api/token/" + std::to_string(id), R"({"rpm":0})").status, 200);

@@ -71,6 +71,19 @@ protected:
         return data;
     }
 
+    // A token `key` with `fields` (a JSON object's members, without braces); its id.
+    std::int64_t add_token_with(const std::string& key, const std::string& fields = "") {
+        const auto res = admin_call(port(), "POST", "/api/token",
+                                    R"({"name":"t","key":")" + key + "\"" + (fields.empty() ? "" : "," + fields) + "}");
+        EXPECT_EQ(res.status, 201) << res.body;
+        return res.status == 201 ? boost::json::parse(res.body).at("id").as_int64() : 0;
+    }
+    // `more` headers with the token `key` as the bearer.
+    static Headers as(const std::string& key, Headers more = {}) {
+        more["Authorization"] = "Bearer " + key;
+        return more;
+    }
+
     TempDir data_;
     MockUpstream mock_{mock_options([](auto& o) {
         o.good_key = "sk-aaa";
