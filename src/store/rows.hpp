@@ -81,15 +81,59 @@ public:
 class UsageRows {
 public:
     virtual ~UsageRows() = default;
-    /// Writes a batch in one transaction: the rows, each call's cost added to its token's
-    /// used_quota and taken from its remain_quota (unless unlimited), and its tokens added to
-    /// each channel's used_tokens. So the rows are the ledger of the tokens' quota.
+    /// Writes a batch in one transaction: the rows, each call's cost added to its token's and
+    /// its owner's used_quota and taken from their remain_quota (unless unlimited), and its
+    /// tokens added to each channel's used_tokens. So the rows are the ledger of the quota.
     virtual void insert(const std::vector<UsageRecord>& records) = 0;
     virtual Page<UsageRecord> list(const UsageQuery& query) = 0;
     /// The records created in [start, end] (unix seconds), summed by `group`, in key order.
-    virtual std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end) = 0;
+    /// `user_id`: that owner's records only.
+    virtual std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end,
+                                                std::optional<std::int64_t> user_id) = 0;
     /// Deletes records older than `before` (unix seconds); how many.
     virtual std::int64_t prune(std::int64_t before) = 0;
+};
+
+class UserRows {
+public:
+    virtual ~UserRows() = default;
+    virtual Page<User> list(const UserQuery& query) = 0;
+    virtual std::optional<User> get(std::int64_t id) = 0;
+    /// By username, in any case.
+    virtual std::optional<User> find(std::string_view username) = 0;
+    virtual std::vector<User> all() = 0;
+    virtual std::int64_t count() = 0;
+    /// Inserts `user` (created_time set by the caller); the new id. Conflict: the username is taken.
+    virtual std::int64_t insert(const User& user) = 0;
+    /// Replaces display_name, role, status, group and remain_quota. False: no such id.
+    virtual bool update(const User& user) = 0;
+    virtual bool set_password(std::int64_t id, std::string_view password_hash) = 0;
+    virtual void set_login_time(std::int64_t id, std::int64_t time) = 0;
+    /// Deletes the user with his tokens and sessions, in one transaction. False: no such id.
+    virtual bool remove(std::int64_t id) = 0;
+    /// Gives every token and usage row without an owner (user_id 0, from before users) to `owner`.
+    virtual void adopt_orphans(std::int64_t owner) = 0;
+};
+
+class SessionRows {
+public:
+    virtual ~SessionRows() = default;
+    virtual void insert(const Session& session) = 0;
+    virtual std::optional<Session> get(std::string_view id_hash) = 0;
+    virtual void touch(std::string_view id_hash, std::int64_t time) = 0;
+    virtual bool remove(std::string_view id_hash) = 0;
+    /// Ends every session of `user_id` but `keep` (an id hash, or empty); how many.
+    virtual std::int64_t remove_user(std::int64_t user_id, std::string_view keep) = 0;
+    /// Deletes sessions created before `created_before` or last seen before `seen_before`.
+    virtual std::int64_t prune(std::int64_t created_before, std::int64_t seen_before) = 0;
+};
+
+class AuditRows {
+public:
+    virtual ~AuditRows() = default;
+    virtual void insert(const AuditEntry& entry) = 0;
+    /// Newest first.
+    virtual Page<AuditEntry> list(const AuditQuery& query) = 0;
 };
 
 class SettingRows {
@@ -108,6 +152,9 @@ public:
     virtual UsageRows& usage() = 0;
     virtual PriceRows& prices() = 0;
     virtual SettingRows& settings() = 0;
+    virtual UserRows& users() = 0;
+    virtual SessionRows& sessions() = 0;
+    virtual AuditRows& audit() = 0;
 };
 
 }  // namespace nexus::store

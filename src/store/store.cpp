@@ -220,8 +220,9 @@ Page<UsageRecord> Store::list_usage(const UsageQuery& query) { return backend_->
 
 std::int64_t Store::prune_usage(std::int64_t before) { return backend_->usage().prune(before); }
 
-std::vector<UsageSummary> Store::summarize_usage(UsageGroup group, std::int64_t start, std::int64_t end) {
-    return backend_->usage().summarize(group, start, end);
+std::vector<UsageSummary> Store::summarize_usage(UsageGroup group, std::int64_t start, std::int64_t end,
+                                                std::optional<std::int64_t> user_id) {
+    return backend_->usage().summarize(group, start, end, user_id);
 }
 
 std::vector<ModelPrice> Store::all_prices() { return backend_->prices().all(); }
@@ -263,5 +264,56 @@ void Store::notify_change() {
     }
     for (const auto& l : copy) l();
 }
+
+Page<User> Store::list_users(const UserQuery& query) { return backend_->users().list(query); }
+std::optional<User> Store::get_user(std::int64_t id) { return backend_->users().get(id); }
+std::optional<User> Store::find_user(std::string_view username) { return backend_->users().find(username); }
+std::vector<User> Store::all_users() { return backend_->users().all(); }
+std::int64_t Store::count_users() { return backend_->users().count(); }
+
+User Store::insert_user(const User& user) {
+    User row = user;
+    row.created_time = core::unix_seconds();
+    const auto id = backend_->users().insert(row);
+    notify_change();
+    return *get_user(id);
+}
+
+std::optional<User> Store::update_user(const User& user) {
+    if (!backend_->users().update(user)) return std::nullopt;
+    notify_change();
+    return get_user(user.id);
+}
+
+bool Store::set_user_password(std::int64_t id, std::string_view password_hash) {
+    return backend_->users().set_password(id, password_hash);
+}
+
+void Store::record_login(std::int64_t id) { backend_->users().set_login_time(id, core::unix_seconds()); }
+
+bool Store::delete_user(std::int64_t id) {
+    if (!backend_->users().remove(id)) return false;
+    notify_change();
+    return true;
+}
+
+void Store::adopt_orphans(std::int64_t owner) {
+    backend_->users().adopt_orphans(owner);
+    notify_change();
+}
+
+void Store::insert_session(const Session& session) { backend_->sessions().insert(session); }
+std::optional<Session> Store::get_session(std::string_view id_hash) { return backend_->sessions().get(id_hash); }
+void Store::touch_session(std::string_view id_hash, std::int64_t time) { backend_->sessions().touch(id_hash, time); }
+bool Store::delete_session(std::string_view id_hash) { return backend_->sessions().remove(id_hash); }
+std::int64_t Store::end_sessions(std::int64_t user_id, std::string_view keep) {
+    return backend_->sessions().remove_user(user_id, keep);
+}
+std::int64_t Store::prune_sessions(std::int64_t created_before, std::int64_t seen_before) {
+    return backend_->sessions().prune(created_before, seen_before);
+}
+
+void Store::audit(const AuditEntry& entry) { backend_->audit().insert(entry); }
+Page<AuditEntry> Store::list_audit(const AuditQuery& query) { return backend_->audit().list(query); }
 
 }  // namespace nexus::store

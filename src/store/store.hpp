@@ -13,7 +13,8 @@
 
 namespace nexus::store {
 
-/// The persistent state of nexus-api: channels, tokens, prices, usage records, settings. The front every
+/// The persistent state of nexus-api: channels, tokens, prices, usage records, users, sessions,
+/// the audit log, settings. The front every
 /// caller uses, over a Backend (SQLite now, PostgreSQL later) that only stores rows: here
 /// channel keys are sealed with the master key and masked for display, lists and maps are
 /// encoded as JSON, the master key is checked against the database at construction (a wrong
@@ -62,7 +63,40 @@ public:
     /// Deletes usage records older than `before` (unix seconds); returns how many.
     std::int64_t prune_usage(std::int64_t before);
     /// The usage records created in [start, end] (unix seconds), summed by `group`.
-    std::vector<UsageSummary> summarize_usage(UsageGroup group, std::int64_t start, std::int64_t end);
+    std::vector<UsageSummary> summarize_usage(UsageGroup group, std::int64_t start, std::int64_t end,
+                                              std::optional<std::int64_t> user_id = std::nullopt);
+
+    /// Users. A write that changes what the relay sees of a user (insert, update, delete with
+    /// his tokens) notifies; a password or a login time does not.
+    Page<User> list_users(const UserQuery& query);
+    std::optional<User> get_user(std::int64_t id);
+    /// By username, in any case.
+    std::optional<User> find_user(std::string_view username);
+    std::vector<User> all_users();
+    std::int64_t count_users();
+    /// Inserts `user` (its created_time set here); returns it as stored. Throws Conflict when
+    /// the username is taken.
+    User insert_user(const User& user);
+    std::optional<User> update_user(const User& user);
+    bool set_user_password(std::int64_t id, std::string_view password_hash);
+    void record_login(std::int64_t id);
+    /// Deletes the user, his tokens and his sessions together.
+    bool delete_user(std::int64_t id);
+    /// Gives tokens and usage rows from before users (user_id 0) to `owner`.
+    void adopt_orphans(std::int64_t owner);
+
+    /// Sessions, by the SHA-256 of their id.
+    void insert_session(const Session& session);
+    std::optional<Session> get_session(std::string_view id_hash);
+    void touch_session(std::string_view id_hash, std::int64_t time);
+    bool delete_session(std::string_view id_hash);
+    /// Ends every session of `user_id` but `keep` (an id hash, or empty); how many.
+    std::int64_t end_sessions(std::int64_t user_id, std::string_view keep = {});
+    std::int64_t prune_sessions(std::int64_t created_before, std::int64_t seen_before);
+
+    /// The audit log.
+    void audit(const AuditEntry& entry);
+    Page<AuditEntry> list_audit(const AuditQuery& query);
 
     /// Prices, by the model clients send. A put or delete notifies (the relay bills by them).
     std::vector<ModelPrice> all_prices();
@@ -76,7 +110,7 @@ public:
     std::optional<std::string> get_setting(std::string_view name);
     void put_setting(std::string_view name, std::string_view value);
 
-    /// Registers `listener`, called after every committed write to channels, tokens or prices.
+    /// Registers `listener`, called after every committed write to channels, tokens, users or prices.
     void on_change(std::function<void()> listener);
 
 private:

@@ -61,6 +61,65 @@ struct Token {
     std::int64_t max_concurrency = 0;    ///< calls in flight; 0: no limit
 };
 
+/// User status values.
+inline constexpr int kUserEnabled = 1;
+inline constexpr int kUserDisabled = 2;
+
+/// A person who signs in: an admin who runs the gateway, or a user who holds his own tokens.
+struct User {
+    std::int64_t id = 0;
+    std::string username;      ///< unique, 3–32 of [A-Za-z0-9_.-], compared without case
+    std::string display_name;
+    std::string role = "user"; ///< "root", "admin" or "user"
+    int status = kUserEnabled;
+    std::string group = "default";
+    std::int64_t remain_quota = -1;  ///< quota units left over all his tokens; -1 unlimited
+    std::int64_t used_quota = 0;
+    std::int64_t created_time = 0;
+    std::int64_t last_login_time = 0;
+    std::string password_hash;  ///< "$argon2id$…"; never shown
+};
+
+/// A signed-in browser. Only the SHA-256 of the session id is kept.
+struct Session {
+    std::string id_hash;
+    std::int64_t user_id = 0;
+    std::string csrf_token;
+    std::int64_t created_time = 0;
+    std::int64_t seen_time = 0;  ///< last request (to a minute)
+};
+
+/// One write through /api, or one login, as the audit log keeps it.
+struct AuditEntry {
+    std::int64_t id = 0;
+    std::int64_t time = 0;
+    std::int64_t actor_id = 0;  ///< 0: the admin key, or nobody known (a failed login)
+    std::string actor_name;
+    std::string action;       ///< create, update, delete, login, login_failed, logout, password…
+    std::string object_type;  ///< channel, token, price, user, session
+    std::string object_id;
+    std::vector<std::string> fields;  ///< names of the fields written, never their values
+    std::string ip;
+};
+
+struct UserQuery {
+    std::int64_t page = 1;
+    std::int64_t page_size = 20;
+    std::optional<int> status;
+    std::string role;
+    std::string name_contains;  ///< in username or display_name
+};
+
+struct AuditQuery {
+    std::int64_t page = 1;
+    std::int64_t page_size = 20;
+    std::optional<std::int64_t> actor_id;
+    std::string object_type;
+    std::string object_id;
+    std::optional<std::int64_t> start_time;
+    std::optional<std::int64_t> end_time;
+};
+
 /// What calls of one model cost.
 struct ModelPrice {
     std::string model;  ///< as clients send it, before any channel's mapping
@@ -74,6 +133,7 @@ struct UsageRecord {
     std::int64_t created_time = 0;  ///< unix seconds
     std::string request_id;
     std::int64_t token_id = 0;
+    std::int64_t user_id = 0;       ///< the token's owner, who pays for the call too
     std::int64_t channel_id = 0;    ///< 0: no channel was reached
     std::string model;
     bool stream = false;
@@ -93,6 +153,7 @@ struct UsageRecord {
 struct UsageQuery {
     std::int64_t page = 1;
     std::int64_t page_size = 20;
+    std::optional<std::int64_t> user_id;  ///< the token owner's records only
     std::optional<std::int64_t> token_id;
     std::optional<std::int64_t> channel_id;
     std::string model;
@@ -131,6 +192,7 @@ struct ListQuery {
     std::int64_t page_size = 20; ///< 1..100
     std::optional<int> status;
     std::string name_contains;
+    std::optional<std::int64_t> user_id;  ///< tokens: one owner's only
 };
 
 template <class T>

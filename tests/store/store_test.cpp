@@ -362,6 +362,10 @@ TEST(SqliteStore, MigratesV2UsageLogsKeepingTheirRows) {
     // Back to what version 2 made.
     const char* to_v2 = R"sql(
         DELETE FROM schema_version WHERE version >= 3;
+        DROP TABLE users;
+        DROP TABLE sessions;
+        DROP TABLE audit_logs;
+        DROP INDEX tokens_user;
         DROP TABLE prices;
         ALTER TABLE tokens DROP COLUMN allow_ips;
         ALTER TABLE tokens DROP COLUMN rpm;

@@ -6,7 +6,7 @@
 namespace nexus::store::sqlite {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 inline constexpr const char* kMigrations[] = {
     R"sql(
@@ -116,6 +116,45 @@ ALTER TABLE usage_logs ADD COLUMN price_output INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN price_cached_input INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN price_per_request INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // v5: users, their sessions and the audit log. A usage row names the token's owner, who pays
+    // for the call too; tokens and rows from before (user_id 0) go to root at its creation.
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  display_name TEXT NOT NULL DEFAULT '',
+  role TEXT NOT NULL,
+  status INTEGER NOT NULL DEFAULT 1,
+  grp TEXT NOT NULL DEFAULT 'default',
+  remain_quota INTEGER NOT NULL DEFAULT -1,
+  used_quota INTEGER NOT NULL DEFAULT 0,
+  created_time INTEGER NOT NULL,
+  last_login_time INTEGER NOT NULL DEFAULT 0,
+  password_hash TEXT NOT NULL
+);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_time INTEGER NOT NULL,
+  seen_time INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE audit_logs (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  actor_id INTEGER NOT NULL,
+  actor_name TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  ip TEXT NOT NULL
+);
+CREATE INDEX audit_logs_time ON audit_logs (time);
+CREATE INDEX tokens_user ON tokens (user_id);
+ALTER TABLE usage_logs ADD COLUMN user_id INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

@@ -37,6 +37,9 @@ SqliteBackend::SqliteBackend(const std::string& path) {
     usage_ = make_usage_rows(connection_);
     prices_ = make_price_rows(connection_);
     settings_ = make_setting_rows(connection_);
+    users_ = make_user_rows(connection_);
+    sessions_ = make_session_rows(connection_);
+    audit_ = make_audit_rows(connection_);
 }
 
 SqliteBackend::~SqliteBackend() { sqlite3_close(connection_.db); }

@@ -26,6 +26,9 @@ public:
     UsageRows& usage() override { return *usage_; }
     PriceRows& prices() override { return *prices_; }
     SettingRows& settings() override { return *settings_; }
+    UserRows& users() override { return *users_; }
+    SessionRows& sessions() override { return *sessions_; }
+    AuditRows& audit() override { return *audit_; }
 
     /// Whether the database file at `path` already holds sealed values (a master-key check),
     /// without changing it: a new master key must not be generated for such a database.
@@ -46,6 +49,9 @@ private:
     std::unique_ptr<UsageRows> usage_;
     std::unique_ptr<PriceRows> prices_;
     std::unique_ptr<SettingRows> settings_;
+    std::unique_ptr<UserRows> users_;
+    std::unique_ptr<SessionRows> sessions_;
+    std::unique_ptr<AuditRows> audit_;
 };
 
 /// The row objects over one connection (sqlite_rows.cpp; usage and prices in sqlite_usage.cpp).
@@ -54,5 +60,9 @@ std::unique_ptr<TokenRows> make_token_rows(SqliteBackend::Connection& connection
 std::unique_ptr<UsageRows> make_usage_rows(SqliteBackend::Connection& connection);
 std::unique_ptr<PriceRows> make_price_rows(SqliteBackend::Connection& connection);
 std::unique_ptr<SettingRows> make_setting_rows(SqliteBackend::Connection& connection);
+/// Users, sessions and the audit log (sqlite_accounts.cpp).
+std::unique_ptr<UserRows> make_user_rows(SqliteBackend::Connection& connection);
+std::unique_ptr<SessionRows> make_session_rows(SqliteBackend::Connection& connection);
+std::unique_ptr<AuditRows> make_audit_rows(SqliteBackend::Connection& connection);
 
 }  // namespace nexus::store::sqlite

@@ -69,10 +69,12 @@ Page<Row> list_page(sqlite3* db, const char* table, const char* columns, const L
     std::string where = " WHERE 1=1";
     if (q.status) where += " AND status = ?";
     if (!q.name_contains.empty()) where += " AND instr(name, ?) > 0";
+    if (q.user_id) where += " AND user_id = ?";  // (tokens only)
     auto bind_filters = [&](Statement& s) {
         int i = 1;
         if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
         if (!q.name_contains.empty()) s.bind(i++, q.name_contains);
+        if (q.user_id) s.bind(i++, *q.user_id);
         return i;
     };
     Page<Row> page;

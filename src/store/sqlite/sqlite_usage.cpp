@@ -15,7 +15,7 @@ using Connection = SqliteBackend::Connection;
 constexpr const char* kUsageColumns =
     "id, created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, ttfb_ms, attempts, "
     "prompt_tokens, completion_tokens, total_tokens, cached_tokens, quota, price_input, price_output, "
-    "price_cached_input, price_per_request, estimated";
+    "price_cached_input, price_per_request, estimated, user_id";
 
 UsageRecord usage_from(const Statement& s) {
     UsageRecord r;
@@ -40,6 +40,7 @@ UsageRecord usage_from(const Statement& s) {
     r.price.cached_input = s.integer(18);
     r.price.per_request = s.integer(19);
     r.estimated = s.integer(20) != 0;
+    r.user_id = s.integer(21);
     return r;
 }
 
@@ -63,11 +64,12 @@ public:
             Statement s(c_.db,
                         "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
                         "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens, cached_tokens, "
-                        "quota, price_input, price_output, price_cached_input, price_per_request, estimated) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "quota, price_input, price_output, price_cached_input, price_per_request, estimated, user_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
             // One update per channel and per token per batch, not per record.
             std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
             std::unordered_map<std::int64_t, std::int64_t> quota_by_token;
+            std::unordered_map<std::int64_t, std::int64_t> quota_by_user;
             for (const auto& r : records) {
                 sqlite3_reset(s.handle());
                 s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
@@ -76,10 +78,11 @@ public:
                 s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
                 s.bind(14, r.cached_tokens).bind(15, r.quota).bind(16, r.price.input).bind(17, r.price.output);
                 s.bind(18, r.price.cached_input).bind(19, r.price.per_request);
-                s.bind(20, static_cast<std::int64_t>(r.estimated));
+                s.bind(20, static_cast<std::int64_t>(r.estimated)).bind(21, r.user_id);
                 s.step();
                 if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
                 if (r.quota > 0) quota_by_token[r.token_id] += r.quota;
+                if (r.quota > 0 && r.user_id > 0) quota_by_user[r.user_id] += r.quota;
             }
             Statement used(c_.db, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
             for (const auto& [channel_id, tokens] : used_by_channel) {
@@ -93,6 +96,13 @@ public:
                 sqlite3_reset(spent.handle());
                 spent.bind(1, quota).bind(2, token_id).step();
             }
+            Statement owed(c_.db,
+                           "UPDATE users SET used_quota = used_quota + ?1, remain_quota = CASE WHEN remain_quota < 0 "
+                           "THEN remain_quota ELSE remain_quota - ?1 END WHERE id = ?2");
+            for (const auto& [user_id, quota] : quota_by_user) {
+                sqlite3_reset(owed.handle());
+                owed.bind(1, quota).bind(2, user_id).step();
+            }
         }
         tx.commit();
     }
@@ -102,6 +112,7 @@ public:
         std::string where;
         where.reserve(192);  // (and GCC 12 then sees no false overflow in the appends below)
         where = " WHERE 1=1";
+        if (q.user_id) where += " AND user_id = ?";
         if (q.token_id) where += " AND token_id = ?";
         if (q.channel_id) where += " AND channel_id = ?";
         if (!q.model.empty()) where += " AND model = ?";
@@ -110,6 +121,7 @@ public:
         if (q.end_time) where += " AND created_time <= ?";
         auto bind_filters = [&](Statement& s) {
             int i = 1;
+            if (q.user_id) s.bind(i++, *q.user_id);
             if (q.token_id) s.bind(i++, *q.token_id);
             if (q.channel_id) s.bind(i++, *q.channel_id);
             if (!q.model.empty()) s.bind(i++, q.model);
@@ -133,7 +145,8 @@ public:
         return page;
     }
 
-    std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end) override {
+    std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end,
+                                        std::optional<std::int64_t> user_id) override {
         const char* key = "token_id";
         switch (group) {
             case UsageGroup::kHour: key = "created_time - created_time % 3600"; break;
@@ -152,8 +165,10 @@ public:
             std::lock_guard lock(c_.mutex);
             Statement s(c_.db, std::string("SELECT ") + key +
                                    ", status, prompt_tokens, completion_tokens, quota, latency_ms FROM usage_logs "
-                                   "WHERE created_time >= ? AND created_time <= ?");
+                                   "WHERE created_time >= ? AND created_time <= ?" +
+                                   (user_id ? " AND user_id = ?" : ""));
             s.bind(1, start).bind(2, end);
+            if (user_id) s.bind(3, *user_id);
             while (s.step()) {
                 const bool text = group == UsageGroup::kModel;
                 auto& g = groups[{text ? 0 : s.integer(0), text ? s.text(0) : std::string()}];

@@ -28,7 +28,8 @@ public:
         return *this;
     }
     Statement& bind(int i, std::string_view v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        // An empty view may have no data at all, and SQLite binds a null pointer as NULL, not as ''.
+        sqlite3_bind_text(stmt_, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
         return *this;
     }
     /// Steps once: true when a row is ready, false when done.

@@ -1,0 +1,280 @@
+// The SQLite backend's accounts: users, their sessions, and the audit log of /api writes.
+#include "store/sqlite/sqlite_backend.hpp"
+#include "store/sqlite/statement.hpp"
+
+namespace nexus::store::sqlite {
+
+namespace {
+
+using Connection = SqliteBackend::Connection;
+
+constexpr const char* kUserColumns =
+    "id, username, display_name, role, status, grp, remain_quota, used_quota, created_time, last_login_time, "
+    "password_hash";
+
+User user_from(const Statement& s) {
+    User u;
+    u.id = s.integer(0);
+    u.username = s.text(1);
+    u.display_name = s.text(2);
+    u.role = s.text(3);
+    u.status = static_cast<int>(s.integer(4));
+    u.group = s.text(5);
+    u.remain_quota = s.integer(6);
+    u.used_quota = s.integer(7);
+    u.created_time = s.integer(8);
+    u.last_login_time = s.integer(9);
+    u.password_hash = s.text(10);
+    return u;
+}
+
+class Users final : public UserRows {
+public:
+    explicit Users(Connection& c) : c_(c) {}
+
+    Page<User> list(const UserQuery& q) override {
+        std::lock_guard lock(c_.mutex);
+        std::string where;
+        where.reserve(160);
+        where = " WHERE 1=1";
+        if (q.status) where += " AND status = ?";
+        if (!q.role.empty()) where += " AND role = ?";
+        // The text is bound twice, once for each name.
+        if (!q.name_contains.empty()) where += " AND (instr(lower(username), lower(?)) > 0 OR instr(display_name, ?) > 0)";
+        auto bind_filters = [&](Statement& s) {
+            int i = 1;
+            if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
+            if (!q.role.empty()) s.bind(i++, q.role);
+            if (!q.name_contains.empty()) {
+                s.bind(i++, q.name_contains);
+                s.bind(i++, q.name_contains);
+            }
+            return i;
+        };
+        Page<User> page;
+        {
+            Statement count(c_.db, "SELECT count(*) FROM users" + where);
+            bind_filters(count);
+            count.step();
+            page.total = count.integer(0);
+        }
+        Statement s(c_.db, std::string("SELECT ") + kUserColumns + " FROM users" + where +
+                               " ORDER BY id LIMIT ? OFFSET ?");
+        const int i = bind_filters(s);
+        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
+        while (s.step()) page.items.push_back(user_from(s));
+        return page;
+    }
+    std::optional<User> get(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return user_from(s);
+    }
+    std::optional<User> find(std::string_view username) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?");
+        s.bind(1, username);
+        if (!s.step()) return std::nullopt;
+        return user_from(s);
+    }
+    std::vector<User> all() override {
+        std::lock_guard lock(c_.mutex);
+        std::vector<User> out;
+        Statement s(c_.db, std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id");
+        while (s.step()) out.push_back(user_from(s));
+        return out;
+    }
+    std::int64_t count() override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "SELECT count(*) FROM users");
+        s.step();
+        return s.integer(0);
+    }
+    std::int64_t insert(const User& u) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "INSERT INTO users (username, display_name, role, status, grp, remain_quota, created_time, "
+                    "password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        s.bind(1, u.username).bind(2, u.display_name).bind(3, u.role).bind(4, static_cast<std::int64_t>(u.status));
+        s.bind(5, u.group).bind(6, u.remain_quota).bind(7, u.created_time).bind(8, u.password_hash);
+        s.step();
+        return sqlite3_last_insert_rowid(c_.db);
+    }
+    bool update(const User& u) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "UPDATE users SET display_name = ?, role = ?, status = ?, grp = ?, remain_quota = ? WHERE id = ?");
+        s.bind(1, u.display_name).bind(2, u.role).bind(3, static_cast<std::int64_t>(u.status)).bind(4, u.group);
+        s.bind(5, u.remain_quota).bind(6, u.id).step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+    bool set_password(std::int64_t id, std::string_view password_hash) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "UPDATE users SET password_hash = ? WHERE id = ?");
+        s.bind(1, password_hash).bind(2, id).step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+    void set_login_time(std::int64_t id, std::int64_t time) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "UPDATE users SET last_login_time = ? WHERE id = ?");
+        s.bind(1, time).bind(2, id).step();
+    }
+    bool remove(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        Transaction tx(c_.db, Transaction::Sync::kFull);  // no token may outlive its owner
+        Statement user(c_.db, "DELETE FROM users WHERE id = ?");
+        user.bind(1, id).step();
+        if (sqlite3_changes(c_.db) == 0) return false;
+        Statement tokens(c_.db, "DELETE FROM tokens WHERE user_id = ?");
+        tokens.bind(1, id).step();
+        Statement sessions(c_.db, "DELETE FROM sessions WHERE user_id = ?");
+        sessions.bind(1, id).step();
+        tx.commit();
+        return true;
+    }
+    void adopt_orphans(std::int64_t owner) override {
+        std::lock_guard lock(c_.mutex);
+        Transaction tx(c_.db, Transaction::Sync::kFull);
+        Statement tokens(c_.db, "UPDATE tokens SET user_id = ? WHERE user_id = 0");
+        tokens.bind(1, owner).step();
+        Statement usage(c_.db, "UPDATE usage_logs SET user_id = ? WHERE user_id = 0");
+        usage.bind(1, owner).step();
+        tx.commit();
+    }
+
+private:
+    Connection& c_;
+};
+
+constexpr const char* kSessionColumns = "id_hash, user_id, csrf_token, created_time, seen_time";
+
+class Sessions final : public SessionRows {
+public:
+    explicit Sessions(Connection& c) : c_(c) {}
+
+    void insert(const Session& v) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, std::string("INSERT INTO sessions (") + kSessionColumns + ") VALUES (?, ?, ?, ?, ?)");
+        s.bind(1, v.id_hash).bind(2, v.user_id).bind(3, v.csrf_token).bind(4, v.created_time).bind(5, v.seen_time);
+        s.step();
+    }
+    std::optional<Session> get(std::string_view id_hash) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id_hash = ?");
+        s.bind(1, id_hash);
+        if (!s.step()) return std::nullopt;
+        return Session{s.text(0), s.integer(1), s.text(2), s.integer(3), s.integer(4)};
+    }
+    void touch(std::string_view id_hash, std::int64_t time) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "UPDATE sessions SET seen_time = ? WHERE id_hash = ?");
+        s.bind(1, time).bind(2, id_hash).step();
+    }
+    bool remove(std::string_view id_hash) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "DELETE FROM sessions WHERE id_hash = ?");
+        s.bind(1, id_hash).step();
+        return sqlite3_changes(c_.db) > 0;
+    }
+    std::int64_t remove_user(std::int64_t user_id, std::string_view keep) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?");
+        s.bind(1, user_id).bind(2, keep).step();
+        return sqlite3_changes(c_.db);
+    }
+    std::int64_t prune(std::int64_t created_before, std::int64_t seen_before) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "DELETE FROM sessions WHERE created_time < ? OR seen_time < ?");
+        s.bind(1, created_before).bind(2, seen_before).step();
+        return sqlite3_changes(c_.db);
+    }
+
+private:
+    Connection& c_;
+};
+
+constexpr const char* kAuditColumns = "id, time, actor_id, actor_name, action, object_type, object_id, fields, ip";
+
+// The field names as the row keeps them: comma-separated (names are [a-z_] only).
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += ',';
+        out += n;
+    }
+    return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto comma = text.find(',', at);
+        out.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+    }
+    return out;
+}
+
+class Audit final : public AuditRows {
+public:
+    explicit Audit(Connection& c) : c_(c) {}
+
+    void insert(const AuditEntry& e) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "INSERT INTO audit_logs (time, actor_id, actor_name, action, object_type, object_id, fields, ip) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        s.bind(1, e.time).bind(2, e.actor_id).bind(3, e.actor_name).bind(4, e.action).bind(5, e.object_type);
+        s.bind(6, e.object_id).bind(7, joined(e.fields)).bind(8, e.ip).step();
+    }
+    Page<AuditEntry> list(const AuditQuery& q) override {
+        std::lock_guard lock(c_.mutex);
+        std::string where;
+        where.reserve(160);
+        where = " WHERE 1=1";
+        if (q.actor_id) where += " AND actor_id = ?";
+        if (!q.object_type.empty()) where += " AND object_type = ?";
+        if (!q.object_id.empty()) where += " AND object_id = ?";
+        if (q.start_time) where += " AND time >= ?";
+        if (q.end_time) where += " AND time <= ?";
+        auto bind_filters = [&](Statement& s) {
+            int i = 1;
+            if (q.actor_id) s.bind(i++, *q.actor_id);
+            if (!q.object_type.empty()) s.bind(i++, q.object_type);
+            if (!q.object_id.empty()) s.bind(i++, q.object_id);
+            if (q.start_time) s.bind(i++, *q.start_time);
+            if (q.end_time) s.bind(i++, *q.end_time);
+            return i;
+        };
+        Page<AuditEntry> page;
+        {
+            Statement count(c_.db, "SELECT count(*) FROM audit_logs" + where);
+            bind_filters(count);
+            count.step();
+            page.total = count.integer(0);
+        }
+        Statement s(c_.db, std::string("SELECT ") + kAuditColumns + " FROM audit_logs" + where +
+                               " ORDER BY id DESC LIMIT ? OFFSET ?");
+        const int i = bind_filters(s);
+        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
+        while (s.step()) {
+            page.items.push_back(AuditEntry{s.integer(0), s.integer(1), s.integer(2), s.text(3), s.text(4), s.text(5),
+                                            s.text(6), split(s.text(7)), s.text(8)});
+        }
+        return page;
+    }
+
+private:
+    Connection& c_;
+};
+
+}  // namespace
+
+std::unique_ptr<UserRows> make_user_rows(Connection& c) { return std::make_unique<Users>(c); }
+std::unique_ptr<SessionRows> make_session_rows(Connection& c) { return std::make_unique<Sessions>(c); }
+std::unique_ptr<AuditRows> make_audit_rows(Connection& c) { return std::make_unique<Audit>(c); }
+
+}  // namespace nexus::store::sqlite
