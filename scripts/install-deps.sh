@@ -10,7 +10,7 @@ purpose=${1:-build}
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev openssl libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev openssl libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libargon2-dev
   curl
 )
 if [[ $purpose == test || $purpose == bench ]]; then

@@ -23,9 +23,10 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         t["snapshot"] = {"core", "config", "store", "snapshot"};
         t["admission"] = {"core", "config", "store", "snapshot", "admission"};
         t["relay"] = {"core", "config", "http", "upstream", "store", "snapshot", "admission", "relay"};
-        t["admin"] = {"core", "config", "http", "store", "snapshot", "admin"};
+        t["accounts"] = {"core", "config", "store", "accounts"};
+        t["admin"] = {"core", "config", "http", "store", "snapshot", "accounts", "admin"};
         t["app"] = {"core",  "config",    "http",  "upstream", "store", "snapshot",
-                    "admission", "relay", "admin", "app"};
+                    "admission", "accounts", "relay", "admin", "app"};
         return t;
     }();
     return table;

@@ -1,0 +1,81 @@
+#include "accounts/session.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/crypto.hpp"
+
+namespace nexus::accounts {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::string_view trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// "scheme://host[:port]" of a URL, without a path, a default port or a trailing slash.
+std::string origin_of(std::string_view url) {
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return lower(url);
+    const auto host_end = url.find_first_of("/?#", scheme_end + 3);
+    auto origin = lower(url.substr(0, host_end));
+    if (origin.starts_with("http://") && origin.ends_with(":80")) origin.resize(origin.size() - 3);
+    if (origin.starts_with("https://") && origin.ends_with(":443")) origin.resize(origin.size() - 4);
+    return origin;
+}
+
+}  // namespace
+
+NewSession new_session(std::int64_t user_id, std::int64_t now) {
+    NewSession s;
+    s.id = core::random_token(43);  // ≥ 256 bits from [A-Za-z0-9]
+    s.row.id_hash = session_hash(s.id);
+    s.row.user_id = user_id;
+    s.row.csrf_token = core::random_token(43);
+    s.row.created_time = now;
+    s.row.seen_time = now;
+    return s;
+}
+
+std::string session_hash(std::string_view id) { return core::sha256_hex(id); }
+
+bool session_expired(const store::Session& session, std::int64_t now, const SessionPolicy& policy) {
+    return now - session.seen_time >= policy.idle_seconds || now - session.created_time >= policy.max_seconds;
+}
+
+std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name) {
+    while (!header.empty()) {
+        const auto semi = header.find(';');
+        const auto pair = trimmed(header.substr(0, semi));
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && trimmed(pair.substr(0, eq)) == name) return trimmed(pair.substr(eq + 1));
+        if (semi == std::string_view::npos) break;
+        header.remove_prefix(semi + 1);
+    }
+    return std::nullopt;
+}
+
+std::string session_set_cookie(std::string_view id, std::int64_t max_age_seconds, bool secure) {
+    std::string out(kSessionCookie);
+    out += '=';
+    out += id;
+    out += "; Path=/; HttpOnly; SameSite=Strict; Max-Age=";
+    out += std::to_string(id.empty() ? 0 : max_age_seconds);
+    if (secure) out += "; Secure";
+    return out;
+}
+
+bool origin_allowed(std::string_view origin, std::string_view public_url, std::string_view host) {
+    const auto own = public_url.empty() ? origin_of("http://" + std::string(host)) : origin_of(public_url);
+    return origin_of(trimmed(origin)) == own;
+}
+
+}  // namespace nexus::accounts
