@@ -106,7 +106,8 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
         return Error::forbidden("This API key may not use model '" + model + "'.", "model_not_allowed");
     }
     const core::Price* price = ask.price ? ask.price : (config_.default_price ? &*config_.default_price : nullptr);
-    if (price == nullptr && token.limits.limited_quota) {
+    const bool owner_limited = token.owner != nullptr && token.owner->limited_quota;
+    if (price == nullptr && (token.limits.limited_quota || owner_limited)) {
         return Error::forbidden("Model '" + model + "' has no price, so an API key with a limited quota cannot call it.",
                                 "model_price_not_set");
     }
@@ -119,8 +120,24 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
     const auto output = std::clamp<std::int64_t>(ask.output_bound, 0, core::kMaxCostedTokens);
     r.want.tokens = prompt + output;
     r.want.quota = core::cost(r.price, prompt, 0, output);
+    // The owner's quota first: it is only a sum to hold, and easy to give back when the token's
+    // own limits refuse the call after.
+    if (token.owner != nullptr) {
+        r.owner = token.owner->quota.get();
+        r.owner_want = owner_limited ? r.want.quota : 0;
+        if (owner_limited && !r.owner->reserve(r.owner_want)) {
+            Error e = Error::too_many_requests("You exceeded your current quota: this call to '" + model +
+                                                   "' may cost up to " + std::to_string(r.want.quota) +
+                                                   " units, more than this API key's owner has left.",
+                                               "insufficient_quota", 0);
+            e.type = "insufficient_quota";
+            e.headers.clear();
+            return e;
+        }
+    }
     const auto state = r.counters->admit(r.limits, r.want, TokenCounters::Clock::now());
     if (state.refusal != TokenCounters::Refusal::kNone) {
+        if (r.owner != nullptr) r.owner->release(r.owner_want);
         Error e = refusal_error(ask, r.limits, r.want, state);
         // A refusal is rare: its fields go as the error's headers, one pair each.
         std::string fields;
@@ -153,7 +170,16 @@ std::int64_t LocalAdmission::settle(const Reservation& r, const Spent& spent) {
     const auto quota =
         spent.billed ? core::cost(r.price, spent.prompt_tokens, spent.cached_tokens, spent.completion_tokens) : 0;
     const auto tokens = spent.total_tokens > 0 ? spent.total_tokens : spent.prompt_tokens + spent.completion_tokens;
-    return r.counters->settle(r.limits, r.want, r.second, quota, tokens);
+    // Nothing held from the owner and nothing to bill him: his lock is not taken.
+    if (r.owner == nullptr || (r.owner_want == 0 && quota <= 0)) {
+        return r.counters->settle(r.limits, r.want, r.second, quota, tokens);
+    }
+    // The owner pays what he can, the token what it can of that; whatever the token could not
+    // pay goes back to the owner, so both are billed the same amount.
+    const auto owner_took = r.owner->settle(r.owner_want, quota);
+    const auto taken = r.counters->settle(r.limits, r.want, r.second, owner_took, tokens);
+    if (taken < owner_took) r.owner->refund(owner_took - taken);
+    return taken;
 }
 
 }  // namespace nexus::admission

@@ -29,6 +29,9 @@ struct Reservation {
     /// The token's counters: the snapshot the caller holds for the whole call keeps them alive
     /// (a pointer, not a shared_ptr: no reference count bouncing between threads per call).
     snapshot::TokenCounters* counters = nullptr;
+    /// The owner's quota (null for a token without an owner), kept alive the same way.
+    snapshot::QuotaCounter* owner = nullptr;
+    std::int64_t owner_want = 0;  ///< held from the owner's quota (0 when it is unlimited)
     snapshot::TokenCounters::Limits limits;
     snapshot::TokenCounters::Want want;
     std::int64_t second = 0;
@@ -64,8 +67,10 @@ public:
 
 /// Limits and quota of one node, in memory: each token's TokenCounters, beside the snapshot.
 ///
-/// A call's price is its model's, else NEXUS_DEFAULT_PRICE; a token with a limited quota may
-/// not call a model with neither (403 model_price_not_set), an unlimited one calls it free. The
+/// A call's price is its model's, else NEXUS_DEFAULT_PRICE; a token with a limited quota, or one
+/// whose owner has one, may not call a model with neither (403 model_price_not_set); an
+/// unlimited one calls it free. A call must fit in its token's quota and in its owner's, both
+/// reserved before it goes and settled together after: what it is billed is taken from both. The
 /// quota reserved is the call's cost at its bounds (the prompt at one token per byte of the
 /// body, the output at max_tokens or NEXUS_OUTPUT_ESTIMATE_TOKENS), as are the tokens counted
 /// against tpm; both settle to what the call used.

@@ -41,17 +41,6 @@ core::Result<std::string> with_model(const Endpoint& endpoint, std::string_view 
     return json::serialize(doc);
 }
 
-// Every X-Forwarded-For the request carries, as one list.
-std::string forwarded_for(const http::Request& request) {
-    std::string out;
-    const auto [first, last] = request.equal_range("X-Forwarded-For");
-    for (auto it = first; it != last; ++it) {
-        if (!out.empty()) out += ',';
-        out.append(it->value());
-    }
-    return out;
-}
-
 }  // namespace
 
 Billed bill(const Attempt::Outcome& outcome, bool counts_tokens, std::int64_t body_bytes, std::uint64_t bytes_out) {
@@ -107,10 +96,16 @@ net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& e
         co_await exchange.send_error(core::Error::unauthorized("This API key has expired.", "token_expired"));
         co_return nullptr;
     }
+    // A token of a disabled (or vanished) user is refused as if it were disabled itself.
+    if (token->user_id != 0 && (token->owner == nullptr || !token->owner->enabled)) {
+        co_await exchange.send_error(
+            core::Error::unauthorized("The user who owns this API key is disabled.", "user_disabled"));
+        co_return nullptr;
+    }
     // From here on every answer to the token states its rate limits.
     exchange.set_rate_limit_fields(admission_.rate_fields(*token));
     if (!token->allow_ips.empty()) {
-        const auto from = core::client_address(exchange.remote_ip(), forwarded_for(exchange.request()),
+        const auto from = core::client_address(exchange.remote_ip(), http::forwarded_for(exchange.request()),
                                                config_.trusted_proxies);
         if (!core::any_contains(token->allow_ips, from)) {
             co_await exchange.send_error(
@@ -215,6 +210,7 @@ void Relay::record_usage(http::Exchange& exchange, const snapshot::TokenView& to
     u.created_time = started_s;
     u.request_id = std::string(exchange.request_id());
     u.token_id = token.id;
+    u.user_id = token.user_id;
     u.channel_id = tried.empty() ? 0 : tried.back();
     u.model = info.model;
     u.stream = info.stream;

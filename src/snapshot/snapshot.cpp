@@ -49,7 +49,8 @@ std::optional<ChannelView> make_channel_view(const store::Channel& c) {
 }
 
 Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
-                   const std::vector<store::ModelPrice>& prices, const Snapshot* previous) {
+                   const std::vector<store::ModelPrice>& prices, const Snapshot* previous,
+                   const std::vector<store::User>& users) {
     static const std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>> kNoHealth;
     const auto& previous_health = previous ? previous->health_ : kNoHealth;
     for (const auto& c : channels) {
@@ -67,8 +68,16 @@ Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vecto
     }
     std::stable_sort(channels_.begin(), channels_.end(),
                      [](const ChannelView& a, const ChannelView& b) { return a.priority > b.priority; });
+    for (const auto& u : users) {
+        OwnerView o{u.id, u.status == store::kUserEnabled, u.remain_quota >= 0, nullptr};
+        const auto* kept = previous ? previous->owner_quota_of(u.id) : nullptr;
+        o.quota = kept ? *kept : std::make_shared<QuotaCounter>();
+        o.quota->set_stored(u.remain_quota);
+        owners_.emplace(u.id, std::move(o));
+    }
     for (const auto& t : tokens) {
-        TokenView v{t.id, t.name, t.status, t.expired_time, {}, {}, {}, nullptr};
+        TokenView v{t.id, t.name, t.status, t.expired_time, {}, {}, {}, nullptr, t.user_id, nullptr};
+        if (const auto it = owners_.find(t.user_id); it != owners_.end()) v.owner = &it->second;
         v.models.insert(t.models.begin(), t.models.end());
         for (const auto& a : t.allow_ips) {
             if (auto range = core::IpRange::parse(a)) v.allow_ips.push_back(*range);  // validated on write
@@ -81,6 +90,11 @@ Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vecto
         tokens_by_hash_.emplace(t.key_hash, std::move(v));
     }
     for (const auto& p : prices) prices_.emplace(p.model, p.price);
+}
+
+const std::shared_ptr<QuotaCounter>* Snapshot::owner_quota_of(std::int64_t id) const {
+    const auto it = owners_.find(id);
+    return it == owners_.end() ? nullptr : &it->second.quota;
 }
 
 const std::shared_ptr<TokenCounters>* Snapshot::counters_of(std::int64_t id) const {

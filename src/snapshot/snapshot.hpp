@@ -15,6 +15,7 @@
 #include "core/origin.hpp"
 #include "core/price.hpp"
 #include "core/provider.hpp"
+#include "snapshot/quota_counter.hpp"
 #include "snapshot/token_counters.hpp"
 #include "store/types.hpp"
 
@@ -81,6 +82,14 @@ struct ChannelView {
 /// test model decided. Nullopt when its base URL is unusable. Health is left to the caller.
 std::optional<ChannelView> make_channel_view(const store::Channel& channel);
 
+/// A token's owner as the relay sees him: whether he may call, and the quota his tokens share.
+struct OwnerView {
+    std::int64_t id = 0;
+    bool enabled = true;
+    bool limited_quota = false;            ///< remain_quota is not −1
+    std::shared_ptr<QuotaCounter> quota;  ///< never null in a snapshot
+};
+
 struct TokenView {
     std::int64_t id = 0;
     std::string name;
@@ -90,23 +99,30 @@ struct TokenView {
     std::vector<core::IpRange> allow_ips;    ///< empty: any address
     TokenCounters::Limits limits;
     std::shared_ptr<TokenCounters> counters;  ///< never null in a snapshot
+    std::int64_t user_id = 0;
+    /// The owner, in the same snapshot; null only for a token without one (user_id 0, which a
+    /// database with users never holds: unit tests build such tokens).
+    const OwnerView* owner = nullptr;
 
     bool allows(const std::string& model) const { return models.empty() || models.contains(model); }
 };
 
-/// An immutable view of enabled channels, all tokens and prices. Built off the hot path from the
-/// store (on the database thread); read without locks by every I/O thread. Channel health and
-/// token counters are carried over from `previous`; each token's counters learn its stored
-/// remain_quota.
+/// An immutable view of enabled channels, all tokens, their owners and prices. Built off the hot
+/// path from the store (on the database thread); read without locks by every I/O thread. Channel
+/// health and token and user counters are carried over from `previous`; each token's and user's
+/// counters learn its stored remain_quota.
 class Snapshot {
 public:
     Snapshot(const std::vector<store::Channel>& channels, const std::vector<store::Token>& tokens,
-             const std::vector<store::ModelPrice>& prices, const Snapshot* previous = nullptr);
+             const std::vector<store::ModelPrice>& prices, const Snapshot* previous = nullptr,
+             const std::vector<store::User>& users = {});
 
     /// The token whose key hashes to `key_hash` (SHA-256 hex), or null.
     const TokenView* find_token(const std::string& key_hash) const;
     /// The counters of token `id`, or null when there is no such token.
     const std::shared_ptr<TokenCounters>* counters_of(std::int64_t id) const;
+    /// The quota counter of user `id`, or null when there is no such user.
+    const std::shared_ptr<QuotaCounter>* owner_quota_of(std::int64_t id) const;
     /// The price of `model` (as clients send it), or null.
     const core::Price* price_of(const std::string& model) const;
 
@@ -126,6 +142,7 @@ private:
     std::vector<ChannelView> channels_;
     std::unordered_map<std::string, TokenView> tokens_by_hash_;
     std::unordered_map<std::int64_t, std::shared_ptr<TokenCounters>> counters_;
+    std::unordered_map<std::int64_t, OwnerView> owners_;  ///< filled before the tokens that point into it
     std::unordered_map<std::string, core::Price> prices_;
     std::unordered_map<std::int64_t, std::shared_ptr<ChannelHealth>> health_;
 };
