@@ -44,67 +44,72 @@ std::string ensure_admin_key(store::Store& store, const std::string& configured)
     return hash;
 }
 
-AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash,
-                   AuthThrottle& throttle, ChannelTester tester, UnwrittenQuota unwritten)
-    : store_(store),
-      db_(std::move(db_executor)),
-      admin_key_hash_(std::move(admin_key_hash)),
-      throttle_(throttle),
-      tester_(std::move(tester)),
-      unwritten_(std::move(unwritten)) {}
+AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, Throttles& throttles, Options options)
+    : store_(store), db_(std::move(db_executor)), throttles_(throttles), options_(std::move(options)) {}
 
 void AdminApi::add_routes(http::Router& router) {
     using bhttp::verb;
-    // A write made with a session cookie will need the CSRF token (the users issue); a read will not.
-    auto route = [&](verb method, std::string_view pattern, net::awaitable<void> (AdminApi::*handler)(http::Exchange&)) {
-        const http::RouteInfo admin{core::Route::kAdmin, Access::kAdmin, method != verb::get};
-        router.add(method, pattern, admin, [this, handler](http::Exchange& ex) { return (this->*handler)(ex); });
+    using R = accounts::Resource;
+    // Every route names what it acts on; the guard decides from that and the caller's role. A
+    // write (any method but GET) made with a session cookie needs the CSRF token, and is audited
+    // once it succeeded.
+    auto route = [&](verb method, std::string_view pattern, R resource,
+                     net::awaitable<void> (AdminApi::*handler)(http::Exchange&)) {
+        const bool write = method != verb::get;
+        const http::RouteInfo info{core::Route::kAdmin, Access::kAdmin, write, static_cast<std::uint8_t>(resource)};
+        router.add(method, pattern, info, [this, handler, write, resource](http::Exchange& ex) -> net::awaitable<void> {
+            co_await (this->*handler)(ex);
+            if (write) co_await audit_write(ex, resource);
+        });
     };
-    route(verb::get, "/api/channel", &AdminApi::list_channels);
-    route(verb::post, "/api/channel", &AdminApi::create_channel);
-    route(verb::get, "/api/channel/{id}", &AdminApi::get_channel);
-    route(verb::put, "/api/channel/{id}", &AdminApi::update_channel);
-    route(verb::patch, "/api/channel/{id}", &AdminApi::update_channel);
-    route(verb::delete_, "/api/channel/{id}", &AdminApi::delete_channel);
-    route(verb::post, "/api/channel/{id}/test", &AdminApi::test_channel);
-    route(verb::get, "/api/token", &AdminApi::list_tokens);
-    route(verb::post, "/api/token", &AdminApi::create_token);
-    route(verb::get, "/api/token/{id}", &AdminApi::get_token);
-    route(verb::put, "/api/token/{id}", &AdminApi::update_token);
-    route(verb::patch, "/api/token/{id}", &AdminApi::update_token);
-    route(verb::delete_, "/api/token/{id}", &AdminApi::delete_token);
-    route(verb::get, "/api/price", &AdminApi::list_prices);
-    route(verb::get, "/api/price/{model...}", &AdminApi::get_price);
-    route(verb::put, "/api/price/{model...}", &AdminApi::put_price);
-    route(verb::delete_, "/api/price/{model...}", &AdminApi::delete_price);
-    route(verb::get, "/api/log", &AdminApi::list_usage);
-    route(verb::get, "/api/usage", &AdminApi::summarize_usage);
+    // Sign-in. Login is the one /api route open to anyone: it is how a caller gets an identity.
+    router.add(verb::post, "/api/auth/login", {core::Route::kAdmin, Access::kPublic},
+               [this](http::Exchange& ex) { return login(ex); });
+    router.add(verb::post, "/api/auth/logout",
+               {core::Route::kAdmin, Access::kAdmin, true, static_cast<std::uint8_t>(R::kAuth)},
+               [this](http::Exchange& ex) { return logout(ex); });  // audited by itself
+    route(verb::get, "/api/auth/me", R::kAuth, &AdminApi::me);
+    route(verb::get, "/api/user/self", R::kSelf, &AdminApi::get_self);
+    route(verb::put, "/api/user/self", R::kSelf, &AdminApi::update_self);
+    route(verb::patch, "/api/user/self", R::kSelf, &AdminApi::update_self);
+    route(verb::put, "/api/user/self/password", R::kSelf, &AdminApi::change_own_password);
+    route(verb::get, "/api/user", R::kUser, &AdminApi::list_users);
+    route(verb::post, "/api/user", R::kUser, &AdminApi::create_user);
+    route(verb::get, "/api/user/{id}", R::kUser, &AdminApi::get_user);
+    route(verb::put, "/api/user/{id}", R::kUser, &AdminApi::update_user);
+    route(verb::patch, "/api/user/{id}", R::kUser, &AdminApi::update_user);
+    route(verb::delete_, "/api/user/{id}", R::kUser, &AdminApi::delete_user);
+    route(verb::post, "/api/user/{id}/password", R::kUser, &AdminApi::set_user_password);
+    route(verb::get, "/api/channel", R::kChannel, &AdminApi::list_channels);
+    route(verb::post, "/api/channel", R::kChannel, &AdminApi::create_channel);
+    route(verb::get, "/api/channel/{id}", R::kChannel, &AdminApi::get_channel);
+    route(verb::put, "/api/channel/{id}", R::kChannel, &AdminApi::update_channel);
+    route(verb::patch, "/api/channel/{id}", R::kChannel, &AdminApi::update_channel);
+    route(verb::delete_, "/api/channel/{id}", R::kChannel, &AdminApi::delete_channel);
+    route(verb::post, "/api/channel/{id}/test", R::kChannel, &AdminApi::test_channel);
+    route(verb::get, "/api/token", R::kToken, &AdminApi::list_tokens);
+    route(verb::post, "/api/token", R::kToken, &AdminApi::create_token);
+    route(verb::get, "/api/token/{id}", R::kToken, &AdminApi::get_token);
+    route(verb::put, "/api/token/{id}", R::kToken, &AdminApi::update_token);
+    route(verb::patch, "/api/token/{id}", R::kToken, &AdminApi::update_token);
+    route(verb::delete_, "/api/token/{id}", R::kToken, &AdminApi::delete_token);
+    route(verb::get, "/api/price", R::kPrice, &AdminApi::list_prices);
+    route(verb::get, "/api/price/{model...}", R::kPrice, &AdminApi::get_price);
+    route(verb::put, "/api/price/{model...}", R::kPrice, &AdminApi::put_price);
+    route(verb::delete_, "/api/price/{model...}", R::kPrice, &AdminApi::delete_price);
+    route(verb::get, "/api/log", R::kLog, &AdminApi::list_usage);
+    route(verb::get, "/api/usage", R::kLog, &AdminApi::summarize_usage);
+    route(verb::get, "/api/audit", R::kAudit, &AdminApi::list_audit);
     // Any other path under /api: a JSON 404, after the guard like every /api route.
-    router.add(verb::unknown, "/api/{path...}", {core::Route::kAdmin, Access::kAdmin}, [](http::Exchange& ex) -> net::awaitable<void> {
-        const std::string_view target = ex.request().target();
-        co_await ex.send_error(Error::not_found("Unknown path: " + std::string(target.substr(0, target.find('?')))));
-    });
-    router.set_guard(Access::kAdmin, [this](http::Exchange& ex) { return authorise(ex); });
-}
-
-net::awaitable<bool> AdminApi::authorise(http::Exchange& exchange) {
-    // A correct admin key is always let in: only wrong keys count, and only they are slowed
-    // down (a request with no credential at all is a plain 401, not a guess).
-    const auto credential = http::bearer_token(exchange.request());
-    if (credential && core::constant_time_equal(admin_key_hash(*credential), admin_key_hash_)) co_return true;
-    if (credential) {
-        const auto client = exchange.remote_ip();
-        if (const int wait = throttle_.blocked_for(client); wait > 0) {
-            co_await exchange.send_error(Error::too_many_requests(
-                "Too many failed admin logins from this address; try again later.", "too_many_failed_logins", wait));
-            co_return false;
-        }
-        throttle_.record_failure(client);
-    }
-    co_await exchange.send_error(Error::unauthorized(
-        credential ? "The admin key is wrong." : "The admin API needs 'Authorization: Bearer <admin key>'.",
-        "invalid_admin_key", "authentication_error"));
-    co_return false;
+    router.add(verb::unknown, "/api/{path...}",
+               {core::Route::kAdmin, Access::kAdmin, false, static_cast<std::uint8_t>(R::kOther)},
+               [](http::Exchange& ex) -> net::awaitable<void> {
+                   const std::string_view target = ex.request().target();
+                   co_await ex.send_error(
+                       Error::not_found("Unknown path: " + std::string(target.substr(0, target.find('?')))));
+               });
+    router.set_guard(Access::kAdmin,
+                     [this](http::Exchange& ex, const http::RouteInfo& info) { return authorise(ex, info); });
 }
 
 net::awaitable<AdminApi::Reply> AdminApi::on_db(std::function<Reply()> work) {
@@ -124,11 +129,25 @@ net::awaitable<AdminApi::Reply> AdminApi::on_db(std::function<Reply()> work) {
 net::awaitable<void> AdminApi::answer(http::Exchange& exchange, Reply reply) {
     std::string fields;
     if (reply.status != 204) core::append_field(fields, "Content-Type", "application/json");
-    if (!reply.location.empty()) core::append_field(fields, "Location", reply.location);
+    if (!reply.location.empty()) {
+        core::append_field(fields, "Location", reply.location);
+        // What was created, for the audit log: the Location's last segment.
+        if (auto* caller = std::any_cast<Caller>(&exchange.caller())) {
+            caller->object_id = reply.location.substr(reply.location.rfind('/') + 1);
+        }
+    }
+    if (!reply.cookie.empty()) core::append_field(fields, "Set-Cookie", reply.cookie);
+    for (const auto& [name, value] : reply.headers) core::append_field(fields, name, value);
+    // What an admin answer says is about one caller: no shared cache may keep it.
+    core::append_field(fields, "Cache-Control", "no-store");
     co_await exchange.send(static_cast<unsigned>(reply.status), fields, reply.body);
 }
 
-AdminApi::Reply error_reply(const Error& e) { return {e.status, core::to_json(e), {}}; }
+AdminApi::Reply error_reply(const Error& e) {
+    AdminApi::Reply reply{e.status, core::to_json(e)};
+    reply.headers = e.headers;
+    return reply;
+}
 
 std::string_view query_of(http::Exchange& exchange) {
     const std::string_view target = exchange.request().target();

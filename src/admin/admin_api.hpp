@@ -2,6 +2,7 @@
 #include <functional>
 #include <string>
 
+#include "accounts/roles.hpp"
 #include "admin/auth_throttle.hpp"
 #include "http/exchange.hpp"
 #include "http/router.hpp"
@@ -17,39 +18,75 @@ std::string admin_key_hash(std::string_view key);
 /// marked banner, and only its hash stored. Returns the hash to check requests against.
 std::string ensure_admin_key(store::Store& store, const std::string& configured);
 
-/// The REST API under /api/: channels, tokens, prices, the usage log and its sums. Its routes are added to a router
-/// with access kAdmin, and its guard (authorise) lets through `Authorization: Bearer <admin
-/// key>` (compared in constant time) before any of them runs, their 405s and unknown /api paths
-/// included. One function per route; each reads its body itself, only once the caller is
-/// known. Handlers run on the I/O thread that took the request; every database call runs on
-/// `db_executor` (a thread of its own), so /v1/* traffic on the same thread never waits on it.
+/// Who is calling an /api route, as its guard found out: kept in the Exchange for the handler.
+struct Caller {
+    std::int64_t user_id = 0;  ///< root's id for the admin key
+    std::string name;          ///< the username, or "admin-key"
+    accounts::Role role = accounts::Role::kUser;
+    accounts::Grant grant = accounts::Grant::kDeny;  ///< the route's, from the role × route table
+    bool admin_key = false;
+    std::string session_hash;  ///< the session's, when signed in with a cookie
+    std::string csrf_token;
+    std::string object_id;  ///< what a create made (for the audit log)
+    std::string ip;         ///< the client's address (behind trusted proxies: the one they name)
+};
+
+/// The failed-login counters every I/O thread shares.
+struct Throttles {
+    AuthThrottle admin_key{10, std::chrono::minutes(1)};  ///< wrong admin keys, per address
+    AuthThrottle logins{10, std::chrono::minutes(10)};    ///< wrong passwords, per username and per address
+};
+
+/// The REST API under /api/: sign-in, users, channels, tokens, prices, the usage log and its
+/// sums, the audit log. Every route declares the Resource it acts on; one guard (authorise)
+/// runs before each of them, their 405s and unknown /api paths included: it finds the caller
+/// (the admin key, acting as root, or a session cookie with its CSRF token on writes) and asks
+/// the role × route table (accounts/roles.cpp) what the caller's role may do there. Handlers
+/// apply the grant (their own objects only, or lower roles only). Every successful write is
+/// written to the audit log. One function per route; each reads its body itself, only once the
+/// caller is known. Handlers run on the I/O thread that took the request; every database call
+/// (and password hashing) runs on `db_executor` (a thread of its own), so /v1/* traffic on the
+/// same thread never waits on it.
 class AdminApi {
 public:
     /// Runs a channel test on the calling I/O thread (the relay's upstream client).
     using ChannelTester = std::function<net::awaitable<store::ChannelTestResult>(const store::Channel&)>;
 
-    /// The quota a token spent on this node that the database does not hold yet (database thread).
-    using UnwrittenQuota = std::function<std::int64_t(std::int64_t token_id)>;
+    /// The quota a token (or user) spent on this node that the database does not hold yet (database thread).
+    using UnwrittenQuota = std::function<std::int64_t(std::int64_t id)>;
 
-    /// One AdminApi per I/O thread; `throttle` is shared by all of them.
-    AdminApi(store::Store& store, net::any_io_executor db_executor, std::string admin_key_hash,
-             AuthThrottle& throttle, ChannelTester tester, UnwrittenQuota unwritten);
+    struct Options {
+        std::string admin_key_hash;
+        std::int64_t root_id = 0;  ///< the account the admin key acts as
+        ChannelTester tester;
+        UnwrittenQuota token_unwritten;
+        UnwrittenQuota user_unwritten;
+    };
+
+    /// One AdminApi per I/O thread; `throttles` is shared by all of them.
+    AdminApi(store::Store& store, net::any_io_executor db_executor, Throttles& throttles, Options options);
 
     /// Adds every /api route to `router`, and this API's guard for access kAdmin.
     void add_routes(http::Router& router);
 
-    /// The guard: true when the caller holds the admin key; else answers 401 (429 after too many
-    /// wrong keys from its address) and returns false.
-    net::awaitable<bool> authorise(http::Exchange& exchange);
+    /// The guard: finds the caller and checks the role × route table; answers 401 (no or a wrong
+    /// credential, an ended session), 403 (the role may not, a missing CSRF token, a foreign
+    /// Origin) or 429 (too many wrong admin keys) and returns false; else keeps the Caller in
+    /// the exchange and returns true.
+    net::awaitable<bool> authorise(http::Exchange& exchange, const http::RouteInfo& route);
 
     /// Largest admin request body; larger → 413.
     static constexpr std::size_t kMaxBody = 1 << 20;
 
-    /// What a handler answers: a status, a JSON body (none for 204), a Location.
+    /// What a handler answers: a status, a JSON body (none for 204), a Location, a Set-Cookie, more fields.
     struct Reply {
-        int status = 200;
+        Reply(int status_code = 200, std::string json = {}, std::string where = {})
+            : status(status_code), body(std::move(json)), location(std::move(where)) {}
+        int status;
         std::string body;
         std::string location;
+        std::string cookie;
+        std::vector<std::pair<std::string, std::string>> headers;  ///< an error's own (Retry-After)
     };
 
 private:
@@ -68,6 +105,31 @@ private:
     net::awaitable<void> delete_token(http::Exchange& exchange);
     /// `t` as it stands now: its stored quota with what this node spent and has not yet written.
     store::Token live(store::Token t) const;
+    /// The token `id` when the caller may see it (his own, for a user), else nullopt (database thread).
+    std::optional<store::Token> visible_token(const Caller& caller, std::int64_t id);
+    // user_routes.cpp
+    net::awaitable<void> list_users(http::Exchange& exchange);
+    net::awaitable<void> create_user(http::Exchange& exchange);
+    net::awaitable<void> get_user(http::Exchange& exchange);
+    net::awaitable<void> update_user(http::Exchange& exchange);
+    net::awaitable<void> delete_user(http::Exchange& exchange);
+    net::awaitable<void> set_user_password(http::Exchange& exchange);
+    net::awaitable<void> get_self(http::Exchange& exchange);
+    net::awaitable<void> update_self(http::Exchange& exchange);
+    net::awaitable<void> change_own_password(http::Exchange& exchange);
+    store::User live(store::User u) const;
+    // auth_routes.cpp
+    net::awaitable<void> login(http::Exchange& exchange);
+    net::awaitable<void> logout(http::Exchange& exchange);
+    net::awaitable<void> me(http::Exchange& exchange);
+    // authorise.cpp
+    /// The caller of a cookie-authenticated request, or the Error to answer (database thread).
+    core::Result<Caller> session_caller(std::string_view session_id, bool write, const http::Request& request,
+                                        const config::Config& config);
+    /// Writes an audit row for a write `caller` made (database thread; a failure is logged only).
+    void record_audit(const Caller& caller, std::string action, std::string object_type, std::string object_id,
+                      std::vector<std::string> fields);
+    net::awaitable<void> list_audit(http::Exchange& exchange);
     // price_routes.cpp
     net::awaitable<void> list_prices(http::Exchange& exchange);
     net::awaitable<void> get_price(http::Exchange& exchange);
@@ -84,14 +146,17 @@ private:
     /// Reads the body (at most kMaxBody) of a write; false when it was answered instead.
     static net::awaitable<bool> read_body(http::Exchange& exchange) { return exchange.read_body(kMaxBody); }
     static net::awaitable<void> answer(http::Exchange& exchange, Reply reply);
+    /// Audits a successful write after its handler ran: who, what, which fields (names only).
+    net::awaitable<void> audit_write(http::Exchange& exchange, accounts::Resource resource);
 
     store::Store& store_;
     net::any_io_executor db_;
-    std::string admin_key_hash_;
-    AuthThrottle& throttle_;
-    ChannelTester tester_;
-    UnwrittenQuota unwritten_;
+    Throttles& throttles_;
+    Options options_;
 };
+
+/// The caller the guard found (it always runs first, so handlers may take it for granted).
+Caller& caller_of(http::Exchange& exchange);
 
 /// Reply helpers shared by the route files.
 AdminApi::Reply error_reply(const core::Error& e);

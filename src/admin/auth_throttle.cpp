@@ -4,10 +4,6 @@
 
 namespace nexus::admin {
 
-namespace {
-constexpr auto kWindow = std::chrono::minutes(1);
-}
-
 std::string AuthThrottle::client_key(const boost::asio::ip::address& client) {
     if (client.is_v4()) return client.to_v4().to_string();
     const auto v6 = client.to_v6();
@@ -19,19 +15,18 @@ std::string AuthThrottle::client_key(const boost::asio::ip::address& client) {
     return prefix;
 }
 
-int AuthThrottle::blocked_for(const boost::asio::ip::address& client, Clock::time_point now) {
+int AuthThrottle::blocked_for(const std::string& key, Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    const auto it = index_.find(client_key(client));
+    const auto it = index_.find(key);
     if (it == index_.end()) return 0;
     const auto& w = *it->second;
     const auto age = now - w.start;
-    if (age >= kWindow || w.failures < max_) return 0;
-    return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(kWindow - age).count()) + 1;
+    if (age >= window_ || w.failures < max_) return 0;
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(window_ - age).count()) + 1;
 }
 
-void AuthThrottle::record_failure(const boost::asio::ip::address& client, Clock::time_point now) {
+void AuthThrottle::record_failure(std::string key, Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    auto key = client_key(client);
     auto it = index_.find(key);
     if (it == index_.end()) {
         if (entries_.size() >= capacity_) {
@@ -45,7 +40,7 @@ void AuthThrottle::record_failure(const boost::asio::ip::address& client, Clock:
         entries_.splice(entries_.begin(), entries_, it->second);  // now the most recently seen
     }
     auto& w = *it->second;
-    if (now - w.start >= kWindow) {
+    if (now - w.start >= window_) {
         w.start = now;
         w.failures = 0;
     }

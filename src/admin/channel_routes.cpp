@@ -87,7 +87,7 @@ net::awaitable<void> AdminApi::test_channel(http::Exchange& exchange) {
         return channel ? Reply{} : missing(exchange.param("id"));
     });
     if (!channel) co_return co_await answer(exchange, found);
-    const auto result = co_await tester_(*channel);
+    const auto result = co_await options_.tester(*channel);
     co_await answer(exchange, co_await on_db([&] {
         store_.record_channel_test(*id, result.response_time_ms);
         return Reply{200,

@@ -18,6 +18,7 @@ json::object usage_json(const store::UsageRecord& r) {
                         {"created_time", r.created_time},
                         {"request_id", r.request_id},
                         {"token_id", r.token_id},
+                        {"user_id", r.user_id},
                         {"channel_id", r.channel_id},
                         {"model", r.model},
                         {"stream", r.stream},
@@ -54,8 +55,10 @@ json::object summary_json(const store::UsageSummary& s, store::UsageGroup group)
 }  // namespace
 
 net::awaitable<void> AdminApi::list_usage(http::Exchange& exchange) {
-    const auto q = parse_usage_query(query_of(exchange));
+    auto q = parse_usage_query(query_of(exchange));
     if (!q) co_return co_await answer(exchange, error_reply(q.error()));
+    // A user sees the calls of his own tokens only, whatever he asked for.
+    if (const auto& caller = caller_of(exchange); caller.grant == accounts::Grant::kOwn) q->user_id = caller.user_id;
     co_await answer(exchange,
                     co_await on_db([&] { return list_reply(store_.list_usage(*q), q->page, q->page_size, usage_json); }));
 }
@@ -63,9 +66,13 @@ net::awaitable<void> AdminApi::list_usage(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::summarize_usage(http::Exchange& exchange) {
     const auto q = parse_summary_query(query_of(exchange), core::unix_seconds());
     if (!q) co_return co_await answer(exchange, error_reply(q.error()));
+    const auto& caller = caller_of(exchange);
+    const auto owner = caller.grant == accounts::Grant::kOwn ? std::optional(caller.user_id) : std::nullopt;
     co_await answer(exchange, co_await on_db([&] {
         json::array data;
-        for (const auto& s : store_.summarize_usage(q->group, q->start, q->end)) data.push_back(summary_json(s, q->group));
+        for (const auto& s : store_.summarize_usage(q->group, q->start, q->end, owner)) {
+            data.push_back(summary_json(s, q->group));
+        }
         return Reply{200, json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}}), {}};
     }));
 }

@@ -73,6 +73,53 @@ core::Result<store::ListQuery> parse_list_query(std::string_view query) {
             q.status = static_cast<int>(*v);
         } else if (key == "q") {
             q.name_contains = std::string(value);
+        } else if (key == "user_id") {
+            q.user_id = parse_id(value);
+            if (!q.user_id) return bad(key, "a user id");
+        }
+        return std::nullopt;
+    });
+    if (!done) return done.error();
+    return q;
+}
+
+core::Result<store::UserQuery> parse_user_query(std::string_view query) {
+    store::UserQuery q;
+    auto done = each_param(query, [&](std::string_view key, std::string_view value) -> std::optional<Error> {
+        bool taken = false;
+        if (auto e = paging(key, value, q.page, q.page_size, taken); e || taken) return e;
+        if (key == "status") {
+            const auto v = parse_int(value, 1, 2);
+            if (!v) return bad(key, "1 (enabled) or 2 (disabled)");
+            q.status = static_cast<int>(*v);
+        } else if (key == "role") {
+            if (value != "root" && value != "admin" && value != "user") return bad(key, "root, admin or user");
+            q.role = std::string(value);
+        } else if (key == "q") {
+            q.name_contains = std::string(value);
+        }
+        return std::nullopt;
+    });
+    if (!done) return done.error();
+    return q;
+}
+
+core::Result<store::AuditQuery> parse_audit_query(std::string_view query) {
+    store::AuditQuery q;
+    auto done = each_param(query, [&](std::string_view key, std::string_view value) -> std::optional<Error> {
+        bool taken = false;
+        if (auto e = paging(key, value, q.page, q.page_size, taken); e || taken) return e;
+        if (key == "actor_id") {
+            q.actor_id = parse_int(value, 0, kMaxInt);
+            if (!q.actor_id) return bad(key, "a user id (0: the admin key)");
+        } else if (key == "object_type") {
+            q.object_type = std::string(value);
+        } else if (key == "object_id") {
+            q.object_id = std::string(value);
+        } else if (key == "start_time" || key == "end_time") {
+            auto& field = key == "start_time" ? q.start_time : q.end_time;
+            field = parse_int(value, 0, kMaxInt);
+            if (!field) return bad(key, "unix seconds");
         }
         return std::nullopt;
     });
@@ -85,10 +132,10 @@ core::Result<store::UsageQuery> parse_usage_query(std::string_view query) {
     auto done = each_param(query, [&](std::string_view key, std::string_view value) -> std::optional<Error> {
         bool taken = false;
         if (auto e = paging(key, value, q.page, q.page_size, taken); e || taken) return e;
-        if (key == "token_id" || key == "channel_id") {
-            auto& field = key == "token_id" ? q.token_id : q.channel_id;
+        if (key == "token_id" || key == "channel_id" || key == "user_id") {
+            auto& field = key == "token_id" ? q.token_id : key == "channel_id" ? q.channel_id : q.user_id;
             field = parse_id(value);
-            if (!field) return bad(key, key == "token_id" ? "a token id" : "a channel id");
+            if (!field) return bad(key, "an id");
         } else if (key == "start_time" || key == "end_time") {
             auto& field = key == "start_time" ? q.start_time : q.end_time;
             field = parse_int(value, 0, kMaxInt);

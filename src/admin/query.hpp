@@ -11,9 +11,13 @@ namespace nexus::admin {
 /// The query strings of the admin API, read in one place: each known parameter checked (a 400
 /// naming it when its value is wrong), unknown ones ignored.
 
-/// `?page=&page_size=&status=&q=` of a list of channels or tokens.
+/// `?page=&page_size=&status=&q=` of a list of channels or tokens (and `user_id=` of tokens).
 core::Result<store::ListQuery> parse_list_query(std::string_view query);
-/// `?page=&page_size=&token_id=&channel_id=&model=&status=&start_time=&end_time=` of the usage log.
+/// `?page=&page_size=&status=&role=&q=` of the users.
+core::Result<store::UserQuery> parse_user_query(std::string_view query);
+/// `?page=&page_size=&actor_id=&object_type=&object_id=&start_time=&end_time=` of the audit log.
+core::Result<store::AuditQuery> parse_audit_query(std::string_view query);
+/// `?page=&page_size=&user_id=&token_id=&channel_id=&model=&status=&start_time=&end_time=` of the usage log.
 core::Result<store::UsageQuery> parse_usage_query(std::string_view query);
 
 /// `?group_by=hour|day|model|token|channel&start=&end=` of /api/usage (unix seconds; end

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "accounts/password.hpp"
+#include "accounts/roles.hpp"
 #include "core/clock.hpp"
 #include "core/ip_range.hpp"
 #include "core/json.hpp"
@@ -290,6 +292,87 @@ json::object token_json(const store::Token& t, std::string_view full_key) {
                         {"rpm", t.rpm},
                         {"tpm", t.tpm},
                         {"max_concurrency", t.max_concurrency}};
+}
+
+core::Result<UserInput> apply_user(const json::object& body, store::User u, bool creating) {
+    UserInput out;
+    for (const auto& [name, v] : body) {
+        std::optional<Error> e;
+        if (name == "username") {
+            if (!creating) {
+                e = bad("username", "A username cannot be changed.");
+            } else {
+                e = read_string(v, name, u.username, 32);
+                if (!e) e = accounts::check_username(u.username);
+            }
+        } else if (name == "password") {
+            if (!creating) {
+                e = bad("password", "Set a password with POST /api/user/{id}/password.");
+            } else {
+                e = read_string(v, name, out.password, 128);
+                if (!e) e = accounts::check_password(out.password);
+            }
+        } else if (name == "display_name") {
+            e = read_string(v, name, u.display_name, 64, true);
+        } else if (name == "role") {
+            e = read_string(v, name, u.role, 16);
+            if (!e && !accounts::parse_role(u.role)) e = bad("role", "'role' must be root, admin or user.");
+        } else if (name == "status") {
+            std::int64_t s = 0;
+            e = read_int(v, name, s);
+            if (!e && s != store::kUserEnabled && s != store::kUserDisabled) {
+                e = bad("status", "'status' must be 1 (enabled) or 2 (disabled).");
+            }
+            u.status = static_cast<int>(s);
+        } else if (name == "group") {
+            e = read_string(v, name, u.group, 64);
+        } else if (name == "remain_quota") {
+            e = read_int(v, name, u.remain_quota);
+            if (!e && u.remain_quota < -1) e = bad("remain_quota", "'remain_quota' must be -1 (unlimited) or more.");
+        } else if (name == "used_quota") {
+            e = bad("used_quota", "'used_quota' is kept by nexus-api and cannot be set.");
+        } else {
+            e = Error::bad_request("Unknown field '" + std::string(name) + "'.", std::string(name), "unknown_field");
+        }
+        if (e) return *e;
+    }
+    if (creating) {
+        for (const char* required : {"username", "password"}) {
+            if (!body.contains(required)) {
+                return Error::bad_request("Missing required field '" + std::string(required) + "'.", required,
+                                          "missing_required_parameter");
+            }
+        }
+    }
+    out.user = std::move(u);
+    return out;
+}
+
+json::object user_json(const store::User& u) {
+    return json::object{{"id", u.id},
+                        {"username", u.username},
+                        {"display_name", u.display_name},
+                        {"role", u.role},
+                        {"status", u.status},
+                        {"group", u.group},
+                        {"remain_quota", u.remain_quota},
+                        {"used_quota", u.used_quota},
+                        {"created_time", u.created_time},
+                        {"last_login_time", u.last_login_time}};
+}
+
+json::object audit_json(const store::AuditEntry& a) {
+    json::array fields;
+    for (const auto& f : a.fields) fields.emplace_back(f);
+    return json::object{{"id", a.id},
+                        {"time", a.time},
+                        {"actor_id", a.actor_id},
+                        {"actor_name", a.actor_name},
+                        {"action", a.action},
+                        {"object_type", a.object_type},
+                        {"object_id", a.object_id},
+                        {"fields", std::move(fields)},
+                        {"ip", a.ip}};
 }
 
 }  // namespace nexus::admin

@@ -30,9 +30,20 @@ struct TokenInput {
 };
 core::Result<TokenInput> apply_token(const boost::json::object& body, store::Token token, bool creating);
 
+/// The same for users. On create, `username` and `password` are required and `role` defaults to
+/// "user"; on update, neither `username` nor `password` may be sent (a password has its own route).
+struct UserInput {
+    store::User user;
+    std::string password;  ///< on create
+};
+core::Result<UserInput> apply_user(const boost::json::object& body, store::User user, bool creating);
+
 /// A channel as the API shows it: the key masked, never in full.
 boost::json::object channel_json(const store::Channel& c);
 /// A token as the API shows it; `full_key` only in the answer to its creation.
 boost::json::object token_json(const store::Token& t, std::string_view full_key = {});
+/// A user as the API shows him: never his password hash.
+boost::json::object user_json(const store::User& u);
+boost::json::object audit_json(const store::AuditEntry& a);
 
 }  // namespace nexus::admin

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "accounts/bootstrap.hpp"
 #include "admin/admin_api.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
@@ -52,7 +53,8 @@ struct Shared {
     snapshot::SnapshotHolder snapshots;
     net::thread_pool db{1};  // every database call runs here, never on an I/O thread
     std::string admin_hash;
-    admin::AuthThrottle throttle;
+    std::int64_t root_id = 0;
+    admin::Throttles throttles;
     http::ConnectionLimit connections;
     http::ConnectionLimit operations_connections{kOperationsConnections};
     std::atomic<std::size_t> usage_backlog{0};  // usage records handed to the database thread, not yet written
@@ -63,10 +65,11 @@ struct Shared {
     void rebuild_snapshot() {
         const auto previous = snapshots.current();
         snapshots.publish(std::make_shared<const snapshot::Snapshot>(store.channels_with_keys(), store.all_tokens(),
-                                                                     store.all_prices(), previous.get()));
+                                                                     store.all_prices(), previous.get(),
+                                                                     store.all_users()));
     }
 
-    // A usage batch was written (database thread) or dropped: the tokens' counters follow it.
+    // A usage batch was written (database thread) or dropped: the tokens' and users' counters follow it.
     void usage_settled(const std::vector<store::UsageRecord>& records, bool written) {
         const auto snap = snapshots.current();
         for (const auto& r : records) {
@@ -74,13 +77,20 @@ struct Shared {
             if (const auto* counters = snap->counters_of(r.token_id)) {
                 written ? (*counters)->written(r.quota) : (*counters)->dropped(r.quota);
             }
+            if (const auto* quota = snap->owner_quota_of(r.user_id)) {
+                written ? (*quota)->written(r.quota) : (*quota)->dropped(r.quota);
+            }
         }
     }
 
-    // The quota settled on this node that the database has not yet been told of, per token.
+    // The quota settled on this node that the database has not yet been told of, per token and per user.
     std::int64_t unwritten_quota(std::int64_t token_id) const {
         const auto* counters = snapshots.current()->counters_of(token_id);
         return counters ? (*counters)->unwritten() : 0;
+    }
+    std::int64_t unwritten_user_quota(std::int64_t user_id) const {
+        const auto* quota = snapshots.current()->owner_quota_of(user_id);
+        return quota ? (*quota)->unwritten() : 0;
     }
 
     // The relay saw a channel's key rejected: disable it (status 3) unless an admin already changed it.
@@ -112,11 +122,11 @@ struct Worker {
                 [&s](const std::vector<store::UsageRecord>& records, bool written) { s.usage_settled(records, written); }),
           relay(client, metrics, s.snapshots, s.admission, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
-          admin(s.store, s.db.get_executor(), s.admin_hash, s.throttle,
-                [this](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> {
-                    return test(c);
-                },
-                [&s](std::int64_t token_id) { return s.unwritten_quota(token_id); }),
+          admin(s.store, s.db.get_executor(), s.throttles,
+                {s.admin_hash, s.root_id,
+                 [this](const store::Channel& c) -> net::awaitable<store::ChannelTestResult> { return test(c); },
+                 [&s](std::int64_t token_id) { return s.unwritten_quota(token_id); },
+                 [&s](std::int64_t user_id) { return s.unwritten_user_quota(user_id); }}),
           listener(ioc, s.config, router, metrics, s.connections) {}
 
     net::awaitable<store::ChannelTestResult> test(store::Channel c) {
@@ -226,10 +236,18 @@ void seed_channel(store::Store& store, const config::Config& config) {
     spdlog::info("created channel 1 from SILICONFLOW_API_KEY ({})", config.siliconflow_base_url);
 }
 
-void prune_usage(store::Store& store, const config::Config& config) {
+// Deletes what has outlived its use: sessions that ended unseen, usage records past their retention.
+void prune_old_rows(store::Store& store, const config::Config& config) {
+    const auto now = core::unix_seconds();
+    try {
+        const auto n = store.prune_sessions(now - config.session_max_seconds, now - config.session_idle_seconds);
+        if (n > 0) spdlog::info("deleted {} ended session(s)", n);
+    } catch (const std::exception& e) {
+        spdlog::error("pruning sessions failed: {}", e.what());
+    }
     if (config.log_retention_days == 0) return;
     try {
-        const auto n = store.prune_usage(core::unix_seconds() - static_cast<std::int64_t>(config.log_retention_days) * 86400);
+        const auto n = store.prune_usage(now - static_cast<std::int64_t>(config.log_retention_days) * 86400);
         if (n > 0) spdlog::info("deleted {} usage record(s) older than {} days", n, config.log_retention_days);
     } catch (const std::exception& e) {
         spdlog::error("pruning usage records failed: {}", e.what());
@@ -257,8 +275,9 @@ int run(const config::Config& config) {
         }
     });
     shared.admin_hash = admin::ensure_admin_key(store, config.admin_key);
+    shared.root_id = accounts::ensure_root(store, config.root_password);
     seed_channel(store, config);
-    prune_usage(store, config);
+    prune_old_rows(store, config);
     shared.rebuild_snapshot();
     // Every committed write on this node rebuilds the relay's view at once (on the database thread).
     store.on_change([&shared] { shared.rebuild_snapshot(); });
@@ -299,13 +318,13 @@ int run(const config::Config& config) {
                  config.host, port, threads, max_connections, descriptors);
 
     auto& main_ioc = workers.front()->ioc;
-    // Usage retention: once an hour, on the database thread.
+    // Retention of usage records and sessions: once an hour, on the database thread.
     net::steady_timer retention(main_ioc);
     std::function<void()> schedule_retention = [&] {
         retention.expires_after(std::chrono::hours(1));
         retention.async_wait([&](error_code ec) {
             if (ec) return;
-            net::post(shared.db, [&] { prune_usage(store, config); });
+            net::post(shared.db, [&] { prune_old_rows(store, config); });
             schedule_retention();
         });
     };
@@ -367,6 +386,7 @@ int run(const config::Config& config) {
 int main(int argc, char** argv) {
     // A write to a peer that closed must fail with EPIPE on that connection, never kill the process.
     std::signal(SIGPIPE, SIG_IGN);
+    if (argc >= 2 && std::string_view(argv[1]) == "user") return user_command(argc, argv);
     config::Config config;
     try {
         config = config::load(argc, argv);

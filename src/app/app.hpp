@@ -12,4 +12,8 @@ int run(const config::Config& config);
 /// when it is invalid), sets up logging, and calls run().
 int main(int argc, char** argv);
 
+/// `nexus-api user reset-password NAME [flags]` (argv[1] is "user"): sets a password on the
+/// server's own database and ends that user's sessions; returns the exit code.
+int user_command(int argc, char** argv);
+
 }  // namespace nexus::app

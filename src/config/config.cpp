@@ -51,6 +51,18 @@ Millis parse_seconds(std::string_view name, std::string_view v, double min_secon
     return Millis(static_cast<long long>(std::llround(s * 1000.0)));
 }
 
+// A positive number of `unit_seconds` units (hours, days; decimals allowed) up to `max`, as whole
+// seconds (at least 1).
+std::int64_t parse_duration(std::string_view name, std::string_view v, double max, double unit_seconds) {
+    double h = 0;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), h);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(h) || h <= 0 || h > max) {
+        throw ConfigError(std::string(name) + ": must be a positive number (decimals allowed) up to " +
+                          std::to_string(static_cast<int>(max)) + ", got " + quoted(v));
+    }
+    return std::max<std::int64_t>(std::llround(h * unit_seconds), 1);
+}
+
 bool parse_bool(std::string_view name, std::string_view v) {
     if (v == "1" || v == "true" || v == "on" || v == "yes") return true;
     if (v == "0" || v == "false" || v == "off" || v == "no") return false;
@@ -219,6 +231,26 @@ const std::vector<Option>& options() {
              }
              c.admin_key = std::string(v);
          }},
+        {"NEXUS_ROOT_PASSWORD", "--root-password", "generated on first start, printed once",
+         "password of the root account created on a database without users (8-128 characters)",
+         [](Config& c, auto n, auto v) {
+             if (v.size() < 8 || v.size() > 128) throw ConfigError(std::string(n) + ": must be 8 to 128 characters");
+             c.root_password = std::string(v);
+         }},
+        {"NEXUS_PUBLIC_URL", "--public-url", "(none)",
+         "the URL browsers reach nexus-api at: the console's Origin, and https makes the session cookie Secure",
+         [](Config& c, auto n, auto v) {
+             if (!v.starts_with("http://") && !v.starts_with("https://")) {
+                 throw ConfigError(std::string(n) + ": must start with http:// or https://, got " + quoted(v));
+             }
+             c.public_url = std::string(v);
+         }},
+        {"NEXUS_SESSION_IDLE_HOURS", "--session-idle-hours", "168",
+         "a signed-in session ends after this many hours without a request (decimals allowed)",
+         [](Config& c, auto n, auto v) { c.session_idle_seconds = parse_duration(n, v, 24.0 * 365, 3600); }},
+        {"NEXUS_SESSION_MAX_DAYS", "--session-max-days", "30",
+         "a session ends this many days after its login, however active (decimals allowed)",
+         [](Config& c, auto n, auto v) { c.session_max_seconds = parse_duration(n, v, 365, 86400); }},
         {"SILICONFLOW_API_KEY", "--siliconflow-api-key", "(none)", "on an empty database, becomes the first channel",
          [](Config& c, auto n, auto v) {
              // The key goes into a request header: a stray newline from `$(cat keyfile)` must

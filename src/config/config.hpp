@@ -60,6 +60,12 @@ struct Config {
     std::string secret;     ///< decoded 32-byte master key; empty: <data_dir>/secret.key
     std::string admin_key;  ///< empty: the stored hash, or a generated key on first start
 
+    // Users and sign-in
+    std::string root_password;                     ///< empty: generated on first start, printed once
+    std::string public_url;                        ///< empty: the Origin allowed is http:// + Host
+    std::int64_t session_idle_seconds = 168 * 3600;
+    std::int64_t session_max_seconds = 30 * 86400;
+
     // The first channel of an empty database
     std::string siliconflow_api_key;
     std::string siliconflow_base_url = "https://api.siliconflow.cn";

@@ -84,6 +84,16 @@ net::ip::address Exchange::remote_ip() const {
     return ec ? net::ip::address() : endpoint.address();
 }
 
+std::string forwarded_for(const Request& request) {
+    std::string out;
+    const auto [first, last] = request.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+        if (!out.empty()) out += ',';
+        out.append(it->value());
+    }
+    return out;
+}
+
 std::optional<std::string_view> bearer_token(const Request& request) {
     constexpr std::string_view kBearer = "Bearer ";
     const std::string_view auth = request[bhttp::field::authorization];

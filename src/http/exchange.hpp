@@ -3,6 +3,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <any>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -27,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 /// The credential of `Authorization: Bearer <credential>` (the scheme in any case), or nullopt
 /// when the header is missing, empty, or of another scheme.
 std::optional<std::string_view> bearer_token(const Request& request);
+
+/// Every X-Forwarded-For the request carries, as one comma-separated list.
+std::string forwarded_for(const Request& request);
 
 /// What the access log learns about one request from the handler that served it.
 struct AccessRecord {
@@ -139,6 +143,9 @@ public:
     void set_rate_limit_fields(std::string fields) { rate_limit_fields_ = std::move(fields); }
     bool has_rate_limit_fields() const { return !rate_limit_fields_.empty(); }
 
+    /// What the route's guard learned of the caller, for the handler (the admin API's Caller).
+    std::any& caller() { return caller_; }
+
     /// Marks the connection to be closed after this answer (sent as Connection: close).
     void close_after() { keep_alive_ = false; }
     std::uint64_t bytes_out() const { return bytes_out_; }
@@ -160,6 +167,7 @@ private:
     AccessRecord record_;
     std::vector<std::pair<std::string, std::string>> params_;
     std::string rate_limit_fields_;
+    std::any caller_;
     bool keep_alive_;
     bool chunked_ = false;
     std::uint64_t body_limit_;

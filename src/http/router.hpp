@@ -30,11 +30,12 @@ struct RouteInfo {
     core::Route metric = core::Route::kOther;  ///< its label in the metrics
     Access access = Access::kPublic;
     bool csrf = false;  ///< a write made with a session cookie must carry the CSRF token
+    std::uint8_t scope = 0;  ///< what the route acts on, in its guard's own terms (the admin API's Resource)
 };
 
 using Handler = std::function<net::awaitable<void>(Exchange&)>;
-/// Lets the caller of a route go on (true), or answers it (401, 429…) and returns false.
-using Guard = std::function<net::awaitable<bool>(Exchange&)>;
+/// Lets the caller of a route go on (true), or answers it (401, 403, 429…) and returns false.
+using Guard = std::function<net::awaitable<bool>(Exchange&, const RouteInfo&)>;
 
 /// Maps (method, path) to a route. Patterns are paths whose segments may be "{name}" (one
 /// segment) or, last, "{name...}" (the rest, at least one segment); the query string is not

@@ -213,7 +213,7 @@ net::awaitable<void> Listener::dispatch(Exchange& exchange) {
     auto match = router_.find(request.method(), request.target());
     exchange.record().route = match.info.metric;
     // Who may call it is decided here, for every route, before its handler (or its 405) runs.
-    if (match.guard != nullptr && !co_await (*match.guard)(exchange)) co_return;
+    if (match.guard != nullptr && !co_await (*match.guard)(exchange, match.info)) co_return;
     exchange.set_params(std::move(match.params));
     if (match.handler == nullptr) {
         // Built before the co_await: GCC 12 mishandles temporaries of a conditional inside one.

@@ -34,7 +34,7 @@ TEST(AuthThrottle, CountsAnIpv6Slash64AsOneClient) {
 }
 
 TEST(AuthThrottle, TheTableIsBoundedAndForgetsTheLeastRecentlySeen) {
-    AuthThrottle t(1, 3);
+    AuthThrottle t(1, std::chrono::minutes(1), 3);
     const auto now = AuthThrottle::Clock::now();
     for (const auto* ip : {"10.0.0.1", "10.0.0.2", "10.0.0.3"}) t.record_failure(make_address(ip), now);
     t.record_failure(make_address("10.0.0.1"), now);  // seen again: now the most recent

@@ -86,7 +86,7 @@ TEST(Router, GuardsAreFoundByTheRoutesAccess) {
     Router r;
     r.add(bhttp::verb::get, "/api/channel", {core::Route::kAdmin, Access::kAdmin}, noop);
     r.add(bhttp::verb::get, "/healthz", {core::Route::kHealthz}, noop);
-    r.set_guard(Access::kAdmin, [](Exchange&) -> net::awaitable<bool> { co_return false; });
+    r.set_guard(Access::kAdmin, [](Exchange&, const RouteInfo&) -> net::awaitable<bool> { co_return false; });
     EXPECT_NE(r.find(bhttp::verb::get, "/api/channel").guard, nullptr);
     EXPECT_NE(r.find(bhttp::verb::delete_, "/api/channel").guard, nullptr) << "a 405 is guarded too";
     EXPECT_EQ(r.find(bhttp::verb::get, "/healthz").guard, nullptr);

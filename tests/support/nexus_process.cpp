@@ -46,7 +46,8 @@ std::string NexusProcess::binary() {
 
 namespace {
 pid_t spawn(const std::map<std::string, std::string>& env, const std::vector<std::string>& args,
-            const std::string& out_path, const std::string& err_path, const std::vector<std::string>& wrapper = {}) {
+            const std::string& out_path, const std::string& err_path, const std::vector<std::string>& wrapper = {},
+            const std::string& in_path = {}) {
     std::vector<std::string> env_strings;
     if (const char* path = std::getenv("PATH")) env_strings.push_back(std::string("PATH=") + path);
     for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
@@ -73,6 +74,7 @@ pid_t spawn(const std::map<std::string, std::string>& env, const std::vector<std
         const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(out, 1);
         dup2(err, 2);
+        if (!in_path.empty()) dup2(open(in_path.c_str(), O_RDONLY), 0);
         // Nothing of the test process's descriptors leaks into the server's.
         close_range(3, ~0U, 0);
         if (wrapper.empty()) {
@@ -156,10 +158,11 @@ bool NexusProcess::running() {
 }
 
 RunResult run_nexus(std::map<std::string, std::string> env, std::vector<std::string> args,
-                    std::chrono::milliseconds timeout) {
+                    std::chrono::milliseconds timeout, const std::optional<std::string>& input) {
     TempDir dir;
     if (!env.contains("NEXUS_DATA_DIR")) env["NEXUS_DATA_DIR"] = dir.file("data");
-    const pid_t pid = spawn(env, args, dir.file("out"), dir.file("err"));
+    if (input) write_file(dir.file("in"), *input);
+    const pid_t pid = spawn(env, args, dir.file("out"), dir.file("err"), {}, input ? dir.file("in") : std::string());
     auto code = wait_pid(pid, timeout);
     if (!code) {
         kill(pid, SIGKILL);

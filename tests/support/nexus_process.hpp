@@ -69,13 +69,15 @@ private:
     std::optional<int> exit_code_;
 };
 
-/// Runs the binary to completion (for start-up failures); returns exit code and stderr.
+/// Runs the binary to completion (start-up failures, subcommands); returns its exit code and
+/// output. `input`, when given, is its standard input (a file, not a terminal).
 struct RunResult {
     int exit_code;
     std::string out;
     std::string err;
 };
 RunResult run_nexus(std::map<std::string, std::string> env, std::vector<std::string> args,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                    const std::optional<std::string>& input = std::nullopt);
 
 }  // namespace nexus::testing
