@@ -84,19 +84,16 @@ net::awaitable<bool> AdminApi::authorise(http::Exchange& exchange, const http::R
         // 2. A signed-in browser: its session, its user, and on a write the CSRF defence.
         const std::string id(*session_id);
         const bool write = route.csrf;
-        std::optional<Error> refused;
-        co_await on_db([&] {
+        // A failed lookup (the database down) is a 500 that lets nobody in.
+        auto looked_up = co_await on_db([&] {
             auto found = session_caller(id, write, exchange.request(), exchange.config());
-            if (found) {
-                found->ip = caller.ip;
-                caller = std::move(*found);
-            } else {
-                refused = found.error();
-            }
+            if (!found) return error_reply(found.error());
+            found->ip = caller.ip;
+            caller = std::move(*found);
             return Reply{};
         });
-        if (refused) {
-            co_await exchange.send_error(*refused);
+        if (looked_up.status != 200) {
+            co_await answer(exchange, std::move(looked_up));
             co_return false;
         }
     } else {
