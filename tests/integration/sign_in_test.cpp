@@ -224,6 +224,27 @@ TEST_F(SignIn, ResetPasswordSubcommandSetsItAndEndsTheSessions) {
     EXPECT_EQ(login_call(port(), "alice", "alice-reset-password").status, 200);
 }
 
+TEST_F(SignIn, ResetPasswordOnATerminalPrintsANewRandomOne) {
+    add_user("alice", "alice-password");
+    // `script` (util-linux, on every Debian) gives the command a terminal as its standard input.
+    const auto command = "env -i NEXUS_DATA_DIR=" + data_.file("data") + " script -qec '" + NexusProcess::binary() +
+                         " user reset-password alice' /dev/null 2>&1";
+    std::string out;
+    if (FILE* p = popen(command.c_str(), "r")) {
+        char buf[512];
+        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+        ASSERT_EQ(pclose(p), 0) << out;
+    }
+    const auto at = out.find("(shown once): ");
+    ASSERT_NE(at, std::string::npos) << out;
+    auto password = out.substr(at + 14, 20);
+    EXPECT_EQ(password.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(login_call(port(), "alice", "alice-password").status, 401);
+    EXPECT_EQ(login_call(port(), "alice", password).status, 200);
+}
+
 TEST_F(SignIn, WritesAndLoginsAreAudited) {
     add_user("alice", "alice-password");
     ASSERT_EQ(login_call(port(), "alice", "wrong-password").status, 401);
