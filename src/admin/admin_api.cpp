@@ -73,6 +73,9 @@ void AdminApi::add_routes(http::Router& router) {
     route(verb::put, "/api/user/self", R::kSelf, &AdminApi::update_self);
     route(verb::patch, "/api/user/self", R::kSelf, &AdminApi::update_self);
     route(verb::put, "/api/user/self/password", R::kSelf, &AdminApi::change_own_password);
+    route(verb::post, "/api/user/self/totp", R::kSelf, &AdminApi::begin_totp);
+    route(verb::post, "/api/user/self/totp/enable", R::kSelf, &AdminApi::enable_totp);
+    route(verb::delete_, "/api/user/self/totp", R::kSelf, &AdminApi::disable_own_totp);
     route(verb::get, "/api/user", R::kUser, &AdminApi::list_users);
     route(verb::post, "/api/user", R::kUser, &AdminApi::create_user);
     route(verb::get, "/api/user/{id}", R::kUser, &AdminApi::get_user);
@@ -80,6 +83,7 @@ void AdminApi::add_routes(http::Router& router) {
     route(verb::patch, "/api/user/{id}", R::kUser, &AdminApi::update_user);
     route(verb::delete_, "/api/user/{id}", R::kUser, &AdminApi::delete_user);
     route(verb::post, "/api/user/{id}/password", R::kUser, &AdminApi::set_user_password);
+    route(verb::delete_, "/api/user/{id}/totp", R::kUser, &AdminApi::disable_user_totp);
     route(verb::get, "/api/channel", R::kChannel, &AdminApi::list_channels);
     route(verb::post, "/api/channel", R::kChannel, &AdminApi::create_channel);
     route(verb::get, "/api/channel/{id}", R::kChannel, &AdminApi::get_channel);

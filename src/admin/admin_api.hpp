@@ -118,6 +118,14 @@ private:
     net::awaitable<void> update_self(http::Exchange& exchange);
     net::awaitable<void> change_own_password(http::Exchange& exchange);
     store::User live(store::User u) const;
+    // totp_routes.cpp
+    net::awaitable<void> begin_totp(http::Exchange& exchange);
+    net::awaitable<void> enable_totp(http::Exchange& exchange);
+    net::awaitable<void> disable_own_totp(http::Exchange& exchange);
+    net::awaitable<void> disable_user_totp(http::Exchange& exchange);
+    /// Nullopt when user `user_id` has no second factor, or `body` holds a good one (a TOTP code,
+    /// or a recovery code, used up here); else the 401 to answer (database thread).
+    std::optional<core::Error> second_factor(std::int64_t user_id, const boost::json::object& body);
     // auth_routes.cpp
     net::awaitable<void> login(http::Exchange& exchange);
     net::awaitable<void> logout(http::Exchange& exchange);

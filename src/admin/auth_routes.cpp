@@ -87,6 +87,15 @@ net::awaitable<void> AdminApi::login(http::Exchange& exchange) {
             record_audit(who, "login_failed", "session", "", {"status"});
             return error_reply(Error::forbidden("This account is disabled.", "user_disabled"));
         }
+        // The second factor, when he has one: asking for it is no failure, a wrong code is.
+        if (auto refused = second_factor(user->id, *parsed)) {
+            if (refused->code != "totp_required") {
+                throttles_.logins.record_failure(by_user);
+                throttles_.logins.record_failure(by_address);
+                record_audit(who, "login_failed", "session", "", {"totp_code"});
+            }
+            return error_reply(*refused);
+        }
         const auto now = core::unix_seconds();
         auto session = accounts::new_session(user->id, now);
         store_.insert_session(session.row);

@@ -164,6 +164,7 @@ net::awaitable<void> AdminApi::audit_write(http::Exchange& exchange, Resource re
     const auto path = target.substr(0, target.find('?'));
     if (path.ends_with("/password")) action = "password";
     if (path.ends_with("/test")) action = "test";
+    if (path.find("/totp") != std::string_view::npos) action = method == bhttp::verb::delete_ ? "totp_off" : "totp_on";
     std::string object_id(exchange.param("id"));
     if (object_id.empty()) object_id = exchange.param("model");
     if (object_id.empty()) object_id = caller.object_id;

@@ -358,7 +358,8 @@ json::object user_json(const store::User& u) {
                         {"remain_quota", u.remain_quota},
                         {"used_quota", u.used_quota},
                         {"created_time", u.created_time},
-                        {"last_login_time", u.last_login_time}};
+                        {"last_login_time", u.last_login_time},
+                        {"totp_enabled", u.totp_enabled}};
 }
 
 json::object audit_json(const store::AuditEntry& a) {

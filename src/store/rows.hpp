@@ -94,6 +94,13 @@ public:
     virtual std::int64_t prune(std::int64_t before) = 0;
 };
 
+struct TotpRow {
+    std::string secret_sealed;  ///< as the front sealed it; empty: none
+    bool enabled = false;
+    std::int64_t last_step = 0;
+    std::string recovery_hashes;  ///< JSON array
+};
+
 class UserRows {
 public:
     virtual ~UserRows() = default;
@@ -109,6 +116,8 @@ public:
     virtual bool update(const User& user) = 0;
     virtual bool set_password(std::int64_t id, std::string_view password_hash) = 0;
     virtual void set_login_time(std::int64_t id, std::int64_t time) = 0;
+    virtual std::optional<TotpRow> totp(std::int64_t id) = 0;
+    virtual bool set_totp(std::int64_t id, const TotpRow& totp) = 0;
     /// Deletes the user with his tokens and sessions, in one transaction. False: no such id.
     virtual bool remove(std::int64_t id) = 0;
     /// Gives every token and usage row without an owner (user_id 0, from before users) to `owner`.

@@ -291,6 +291,27 @@ bool Store::set_user_password(std::int64_t id, std::string_view password_hash) {
 
 void Store::record_login(std::int64_t id) { backend_->users().set_login_time(id, core::unix_seconds()); }
 
+std::optional<Totp> Store::get_totp(std::int64_t id) {
+    const auto row = backend_->users().totp(id);
+    if (!row) return std::nullopt;
+    Totp t;
+    if (!row->secret_sealed.empty()) {
+        auto secret = secrets_.open(row->secret_sealed);
+        if (!secret) throw std::runtime_error("database: a TOTP secret does not open with the master key");
+        t.secret = std::move(*secret);
+    }
+    t.enabled = row->enabled;
+    t.last_step = row->last_step;
+    t.recovery_hashes = models_from(row->recovery_hashes);
+    return t;
+}
+
+bool Store::put_totp(std::int64_t id, const Totp& t) {
+    const TotpRow row{t.secret.empty() ? std::string() : secrets_.seal(t.secret), t.enabled, t.last_step,
+                      models_json(t.recovery_hashes)};
+    return backend_->users().set_totp(id, row);
+}
+
 bool Store::delete_user(std::int64_t id) {
     if (!backend_->users().remove(id)) return false;
     notify_change();

@@ -80,6 +80,10 @@ public:
     std::optional<User> update_user(const User& user);
     bool set_user_password(std::int64_t id, std::string_view password_hash);
     void record_login(std::int64_t id);
+    /// A user's second factor, its secret opened (nullopt: no such user; throws when the secret
+    /// cannot be opened), and written back sealed.
+    std::optional<Totp> get_totp(std::int64_t id);
+    bool put_totp(std::int64_t id, const Totp& totp);
     /// Deletes the user, his tokens and his sessions together.
     bool delete_user(std::int64_t id);
     /// Gives tokens and usage rows from before users (user_id 0) to `owner`.

@@ -78,6 +78,15 @@ struct User {
     std::int64_t created_time = 0;
     std::int64_t last_login_time = 0;
     std::string password_hash;  ///< "$argon2id$…"; never shown
+    bool totp_enabled = false;  ///< login asks for a one-time code too
+};
+
+/// A user's second factor: read and written apart from the rest of him (only logins need it).
+struct Totp {
+    std::string secret;  ///< raw bytes; empty: none set up
+    bool enabled = false;
+    std::int64_t last_step = 0;  ///< the last 30-second step a code was taken for (each code is good once)
+    std::vector<std::string> recovery_hashes;  ///< SHA-256 of the unused recovery codes
 };
 
 /// A signed-in browser. Only the SHA-256 of the session id is kept.

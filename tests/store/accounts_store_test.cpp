@@ -1,6 +1,8 @@
 // The store's accounts: users, sessions, the audit log, and a user's quota in the usage ledger.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/crypto.hpp"
 #include "store/open.hpp"
 #include "store/store.hpp"
@@ -135,6 +137,29 @@ TEST_F(AccountsStore, TokensAndRowsFromBeforeUsersGoToTheirNewOwner) {
     store_->adopt_orphans(root.id);
     EXPECT_EQ(store_->get_token(old.id)->user_id, root.id);
     EXPECT_EQ(store_->list_usage({}).items.front().user_id, root.id);
+}
+
+TEST_F(AccountsStore, ATotpSecretIsSealedAtRest) {
+    const auto alice = add("alice");
+    Totp t;
+    t.secret = "totp-secret-0123456789";
+    t.enabled = true;
+    t.last_step = 42;
+    t.recovery_hashes = {"h1", "h2"};
+    ASSERT_TRUE(store_->put_totp(alice.id, t));
+    const auto back = store_->get_totp(alice.id);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->secret, t.secret);
+    EXPECT_TRUE(back->enabled);
+    EXPECT_EQ(back->last_step, 42);
+    EXPECT_EQ(back->recovery_hashes, t.recovery_hashes);
+    EXPECT_TRUE(store_->get_user(alice.id)->totp_enabled);
+    std::string raw;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path())) raw += testing::read_file(e.path());
+    EXPECT_EQ(raw.find(t.secret), std::string::npos) << "only sealed";
+    ASSERT_TRUE(store_->put_totp(alice.id, Totp{}));
+    EXPECT_FALSE(store_->get_user(alice.id)->totp_enabled);
+    EXPECT_FALSE(store_->get_totp(alice.id + 1));
 }
 
 TEST_F(AccountsStore, TheAuditLogKeepsFieldNamesAndFilters) {

@@ -23,15 +23,19 @@ inline HttpResponse login_call(std::uint16_t port, const std::string& username, 
     return http_request(port, "POST", "/api/auth/login", boost::json::serialize(body), headers);
 }
 
-/// Signs in; nullopt (with a test failure) when the login is not 200.
-inline std::optional<Browser> sign_in(std::uint16_t port, const std::string& username, const std::string& password) {
-    const auto res = login_call(port, username, password);
+/// The browser a login answer signs in; nullopt (with a test failure) when it is not a 200.
+inline std::optional<Browser> browser_of(const HttpResponse& res) {
     EXPECT_EQ(res.status, 200) << res.body;
     if (res.status != 200) return std::nullopt;
     const auto cookie = res.header("set-cookie");
     const auto doc = boost::json::parse(res.body).as_object();
     return Browser{cookie.substr(0, cookie.find(';')), std::string(doc.at("csrf_token").as_string()),
                    doc.at("user").at("id").as_int64()};
+}
+
+/// Signs in; nullopt (with a test failure) when the login is not 200.
+inline std::optional<Browser> sign_in(std::uint16_t port, const std::string& username, const std::string& password) {
+    return browser_of(login_call(port, username, password));
 }
 
 /// A call made by `b`'s browser: the cookie, and on a write the CSRF token unless `csrf` is false.

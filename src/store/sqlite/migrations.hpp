@@ -117,7 +117,8 @@ ALTER TABLE usage_logs ADD COLUMN price_cached_input INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN price_per_request INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE usage_logs ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
 )sql",
-    // v5: users, their sessions and the audit log. A usage row names the token's owner, who pays
+    // v5: users (a TOTP secret sealed like a channel key, recovery codes as SHA-256 hashes), their
+    // sessions and the audit log. A usage row names the token's owner, who pays
     // for the call too; tokens and rows from before (user_id 0) go to root at its creation.
     R"sql(
 CREATE TABLE users (
@@ -131,7 +132,11 @@ CREATE TABLE users (
   used_quota INTEGER NOT NULL DEFAULT 0,
   created_time INTEGER NOT NULL,
   last_login_time INTEGER NOT NULL DEFAULT 0,
-  password_hash TEXT NOT NULL
+  password_hash TEXT NOT NULL,
+  totp_sealed TEXT NOT NULL DEFAULT '',
+  totp_enabled INTEGER NOT NULL DEFAULT 0,
+  totp_last_step INTEGER NOT NULL DEFAULT 0,
+  recovery_codes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE sessions (
   id_hash TEXT PRIMARY KEY,

@@ -10,7 +10,7 @@ using Connection = SqliteBackend::Connection;
 
 constexpr const char* kUserColumns =
     "id, username, display_name, role, status, grp, remain_quota, used_quota, created_time, last_login_time, "
-    "password_hash";
+    "password_hash, totp_enabled";
 
 User user_from(const Statement& s) {
     User u;
@@ -25,6 +25,7 @@ User user_from(const Statement& s) {
     u.created_time = s.integer(8);
     u.last_login_time = s.integer(9);
     u.password_hash = s.text(10);
+    u.totp_enabled = s.integer(11) != 0;
     return u;
 }
 
@@ -120,6 +121,22 @@ public:
         std::lock_guard lock(c_.mutex);
         Statement s(c_.db, "UPDATE users SET last_login_time = ? WHERE id = ?");
         s.bind(1, time).bind(2, id).step();
+    }
+    std::optional<TotpRow> totp(std::int64_t id) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "SELECT totp_sealed, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return TotpRow{s.text(0), s.integer(1) != 0, s.integer(2), s.text(3)};
+    }
+    bool set_totp(std::int64_t id, const TotpRow& t) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db,
+                    "UPDATE users SET totp_sealed = ?, totp_enabled = ?, totp_last_step = ?, recovery_codes = ? "
+                    "WHERE id = ?");
+        s.bind(1, t.secret_sealed).bind(2, static_cast<std::int64_t>(t.enabled)).bind(3, t.last_step);
+        s.bind(4, t.recovery_hashes).bind(5, id).step();
+        return sqlite3_changes(c_.db) > 0;
     }
     bool remove(std::int64_t id) override {
         std::lock_guard lock(c_.mutex);
