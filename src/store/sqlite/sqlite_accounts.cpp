@@ -35,36 +35,13 @@ public:
 
     Page<User> list(const UserQuery& q) override {
         std::lock_guard lock(c_.mutex);
-        std::string where;
-        where.reserve(160);
-        where = " WHERE 1=1";
-        if (q.status) where += " AND status = ?";
-        if (!q.role.empty()) where += " AND role = ?";
-        // The text is bound twice, once for each name.
-        if (!q.name_contains.empty()) where += " AND (instr(lower(username), lower(?)) > 0 OR instr(display_name, ?) > 0)";
-        auto bind_filters = [&](Statement& s) {
-            int i = 1;
-            if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
-            if (!q.role.empty()) s.bind(i++, q.role);
-            if (!q.name_contains.empty()) {
-                s.bind(i++, q.name_contains);
-                s.bind(i++, q.name_contains);
-            }
-            return i;
-        };
-        Page<User> page;
-        {
-            Statement count(c_.db, "SELECT count(*) FROM users" + where);
-            bind_filters(count);
-            count.step();
-            page.total = count.integer(0);
+        Filters f;
+        if (q.status) f.add("status = ?", {std::int64_t{*q.status}});
+        if (!q.role.empty()) f.add("role = ?", {q.role});
+        if (!q.name_contains.empty()) {
+            f.add("(instr(lower(username), lower(?)) > 0 OR instr(display_name, ?) > 0)", {q.name_contains, q.name_contains});
         }
-        Statement s(c_.db, std::string("SELECT ") + kUserColumns + " FROM users" + where +
-                               " ORDER BY id LIMIT ? OFFSET ?");
-        const int i = bind_filters(s);
-        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
-        while (s.step()) page.items.push_back(user_from(s));
-        return page;
+        return select_page<User>(c_.db, kUserColumns, "users", f, "id", q.page, q.page_size, user_from);
     }
     std::optional<User> get(std::int64_t id) override {
         std::lock_guard lock(c_.mutex);
@@ -249,39 +226,18 @@ public:
     }
     Page<AuditEntry> list(const AuditQuery& q) override {
         std::lock_guard lock(c_.mutex);
-        std::string where;
-        where.reserve(160);
-        where = " WHERE 1=1";
-        if (q.actor_id) where += " AND actor_id = ?";
-        if (!q.object_type.empty()) where += " AND object_type = ?";
-        if (!q.object_id.empty()) where += " AND object_id = ?";
-        if (q.start_time) where += " AND time >= ?";
-        if (q.end_time) where += " AND time <= ?";
-        auto bind_filters = [&](Statement& s) {
-            int i = 1;
-            if (q.actor_id) s.bind(i++, *q.actor_id);
-            if (!q.object_type.empty()) s.bind(i++, q.object_type);
-            if (!q.object_id.empty()) s.bind(i++, q.object_id);
-            if (q.start_time) s.bind(i++, *q.start_time);
-            if (q.end_time) s.bind(i++, *q.end_time);
-            return i;
-        };
-        Page<AuditEntry> page;
-        {
-            Statement count(c_.db, "SELECT count(*) FROM audit_logs" + where);
-            bind_filters(count);
-            count.step();
-            page.total = count.integer(0);
-        }
-        Statement s(c_.db, std::string("SELECT ") + kAuditColumns + " FROM audit_logs" + where +
-                               " ORDER BY id DESC LIMIT ? OFFSET ?");
-        const int i = bind_filters(s);
-        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
-        while (s.step()) {
-            page.items.push_back(AuditEntry{s.integer(0), s.integer(1), s.integer(2), s.text(3), s.text(4), s.text(5),
-                                            s.text(6), split(s.text(7)), s.text(8)});
-        }
-        return page;
+        Filters f;
+        if (q.actor_id) f.add("actor_id = ?", {*q.actor_id});
+        if (!q.object_type.empty()) f.add("object_type = ?", {q.object_type});
+        if (!q.object_id.empty()) f.add("object_id = ?", {q.object_id});
+        if (q.start_time) f.add("time >= ?", {*q.start_time});
+        if (q.end_time) f.add("time <= ?", {*q.end_time});
+        return select_page<AuditEntry>(c_.db, kAuditColumns, "audit_logs", f, "id DESC", q.page, q.page_size,
+                                       [](const Statement& s) {
+                                           return AuditEntry{s.integer(0), s.integer(1), s.integer(2), s.text(3),
+                                                             s.text(4),    s.text(5),    s.text(6),    split(s.text(7)),
+                                                             s.text(8)};
+                                       });
     }
 
 private:

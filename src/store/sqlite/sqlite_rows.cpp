@@ -63,32 +63,14 @@ TokenRow token_from(const Statement& s) {
     return row;
 }
 
-// A list page of `table`: the ListQuery's filters (status, a part of the name), by id.
+// A list page of `table`: the ListQuery's filters (status, a part of the name, the owner), by id.
 template <class Row, class Read>
 Page<Row> list_page(sqlite3* db, const char* table, const char* columns, const ListQuery& q, Read read) {
-    std::string where = " WHERE 1=1";
-    if (q.status) where += " AND status = ?";
-    if (!q.name_contains.empty()) where += " AND instr(name, ?) > 0";
-    if (q.user_id) where += " AND user_id = ?";  // (tokens only)
-    auto bind_filters = [&](Statement& s) {
-        int i = 1;
-        if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
-        if (!q.name_contains.empty()) s.bind(i++, q.name_contains);
-        if (q.user_id) s.bind(i++, *q.user_id);
-        return i;
-    };
-    Page<Row> page;
-    {
-        Statement count(db, std::string("SELECT count(*) FROM ") + table + where);
-        bind_filters(count);
-        count.step();
-        page.total = count.integer(0);
-    }
-    Statement s(db, std::string("SELECT ") + columns + " FROM " + table + where + " ORDER BY id LIMIT ? OFFSET ?");
-    const int i = bind_filters(s);
-    s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
-    while (s.step()) page.items.push_back(read(s));
-    return page;
+    Filters f;
+    if (q.status) f.add("status = ?", {std::int64_t{*q.status}});
+    if (!q.name_contains.empty()) f.add("instr(name, ?) > 0", {q.name_contains});
+    if (q.user_id) f.add("user_id = ?", {*q.user_id});  // (tokens only)
+    return select_page<Row>(db, columns, table, f, "id", q.page, q.page_size, read);
 }
 
 template <class Row, class Read>

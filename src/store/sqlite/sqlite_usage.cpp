@@ -109,40 +109,15 @@ public:
 
     Page<UsageRecord> list(const UsageQuery& q) override {
         std::lock_guard lock(c_.mutex);
-        std::string where;
-        where.reserve(192);  // (and GCC 12 then sees no false overflow in the appends below)
-        where = " WHERE 1=1";
-        if (q.user_id) where += " AND user_id = ?";
-        if (q.token_id) where += " AND token_id = ?";
-        if (q.channel_id) where += " AND channel_id = ?";
-        if (!q.model.empty()) where += " AND model = ?";
-        if (q.status) where += " AND status = ?";
-        if (q.start_time) where += " AND created_time >= ?";
-        if (q.end_time) where += " AND created_time <= ?";
-        auto bind_filters = [&](Statement& s) {
-            int i = 1;
-            if (q.user_id) s.bind(i++, *q.user_id);
-            if (q.token_id) s.bind(i++, *q.token_id);
-            if (q.channel_id) s.bind(i++, *q.channel_id);
-            if (!q.model.empty()) s.bind(i++, q.model);
-            if (q.status) s.bind(i++, static_cast<std::int64_t>(*q.status));
-            if (q.start_time) s.bind(i++, *q.start_time);
-            if (q.end_time) s.bind(i++, *q.end_time);
-            return i;
-        };
-        Page<UsageRecord> page;
-        {
-            Statement count(c_.db, "SELECT count(*) FROM usage_logs" + where);
-            bind_filters(count);
-            count.step();
-            page.total = count.integer(0);
-        }
-        Statement s(c_.db, std::string("SELECT ") + kUsageColumns + " FROM usage_logs" + where +
-                               " ORDER BY id DESC LIMIT ? OFFSET ?");
-        const int i = bind_filters(s);
-        s.bind(i, q.page_size).bind(i + 1, (q.page - 1) * q.page_size);
-        while (s.step()) page.items.push_back(usage_from(s));
-        return page;
+        Filters f;
+        if (q.user_id) f.add("user_id = ?", {*q.user_id});
+        if (q.token_id) f.add("token_id = ?", {*q.token_id});
+        if (q.channel_id) f.add("channel_id = ?", {*q.channel_id});
+        if (!q.model.empty()) f.add("model = ?", {q.model});
+        if (q.status) f.add("status = ?", {std::int64_t{*q.status}});
+        if (q.start_time) f.add("created_time >= ?", {*q.start_time});
+        if (q.end_time) f.add("created_time <= ?", {*q.end_time});
+        return select_page<UsageRecord>(c_.db, kUsageColumns, "usage_logs", f, "id DESC", q.page, q.page_size, usage_from);
     }
 
     std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end,

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "store/rows.hpp"
 
@@ -89,5 +91,58 @@ private:
     Sync sync_;
     bool committed_ = false;
 };
+
+// The WHERE clause of a list, built filter by filter, and its values, bound in the same order.
+class Filters {
+public:
+    using Value = std::variant<std::int64_t, std::string>;
+    /// Adds `condition` (" AND " joined); it holds one '?' per value, in order.
+    Filters& add(std::string_view condition, std::vector<Value> values) {
+        where_.append(" AND ").append(condition);
+        for (auto& v : values) values_.push_back(std::move(v));
+        return *this;
+    }
+    const std::string& where() const { return where_; }
+    /// Binds the values from index 1; returns the next free index.
+    int bind(Statement& s) const {
+        int i = 1;
+        for (const auto& v : values_) {
+            if (const auto* n = std::get_if<std::int64_t>(&v)) {
+                s.bind(i++, *n);
+            } else {
+                s.bind(i++, std::get<std::string>(v));
+            }
+        }
+        return i;
+    }
+
+private:
+    std::string where_ = " WHERE 1=1";
+    std::vector<Value> values_;
+};
+
+// One page of the rows of `table` that pass `filters`, in `order`, with the total that pass.
+template <class Row, class Read>
+Page<Row> select_page(sqlite3* db, std::string_view columns, std::string_view table, const Filters& filters,
+                      std::string_view order, std::int64_t page, std::int64_t page_size, Read read) {
+    Page<Row> out;
+    std::string sql;
+    sql.reserve(256);
+    sql.append("SELECT count(*) FROM ").append(table).append(filters.where());
+    {
+        Statement count(db, sql);
+        filters.bind(count);
+        count.step();
+        out.total = count.integer(0);
+    }
+    sql.clear();
+    sql.append("SELECT ").append(columns).append(" FROM ").append(table).append(filters.where());
+    sql.append(" ORDER BY ").append(order).append(" LIMIT ? OFFSET ?");
+    Statement s(db, sql);
+    const int i = filters.bind(s);
+    s.bind(i, page_size).bind(i + 1, (page - 1) * page_size);
+    while (s.step()) out.items.push_back(read(s));
+    return out;
+}
 
 }  // namespace nexus::store::sqlite
