@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "admin/resources.hpp"
 #include "core/crypto.hpp"
 #include "core/wire.hpp"
 
@@ -128,6 +129,16 @@ net::awaitable<AdminApi::Reply> AdminApi::on_db(std::function<Reply()> work) {
             }
         },
         net::use_awaitable);
+}
+
+net::awaitable<std::optional<boost::json::object>> AdminApi::read_object(http::Exchange& exchange) {
+    if (!co_await read_body(exchange)) co_return std::nullopt;
+    auto parsed = parse_object(exchange.request().body());
+    if (!parsed) {
+        co_await answer(exchange, error_reply(parsed.error()));
+        co_return std::nullopt;
+    }
+    co_return std::move(*parsed);
 }
 
 net::awaitable<void> AdminApi::answer(http::Exchange& exchange, Reply reply) {

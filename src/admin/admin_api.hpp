@@ -1,5 +1,8 @@
 #pragma once
+#include <boost/json/object.hpp>
+
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "accounts/roles.hpp"
@@ -153,6 +156,8 @@ private:
     net::awaitable<Reply> on_db(std::function<Reply()> work);
     /// Reads the body (at most kMaxBody) of a write; false when it was answered instead.
     static net::awaitable<bool> read_body(http::Exchange& exchange) { return exchange.read_body(kMaxBody); }
+    /// Reads the body of a write as a JSON object; nullopt when it was answered instead (413, 400).
+    static net::awaitable<std::optional<boost::json::object>> read_object(http::Exchange& exchange);
     static net::awaitable<void> answer(http::Exchange& exchange, Reply reply);
     /// Audits a successful write after its handler ran: who, what, which fields (names only).
     net::awaitable<void> audit_write(http::Exchange& exchange, accounts::Resource resource);

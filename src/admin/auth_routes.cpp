@@ -41,9 +41,8 @@ net::awaitable<void> AdminApi::login(http::Exchange& exchange) {
     if (!origin.empty() && !accounts::origin_allowed(origin, config.public_url, exchange.request()[bhttp::field::host])) {
         co_return co_await answer(exchange, error_reply(Error::forbidden("Sign in from this server's own pages.", "csrf_failed")));
     }
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto* username = parsed->if_contains("username");
     const auto* password = parsed->if_contains("password");
     // No credentials is not a wrong guess: a plain 401 that counts as no failure.

@@ -29,9 +29,8 @@ net::awaitable<void> AdminApi::list_channels(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::create_channel(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto channel = apply_channel(*parsed, store::Channel{}, true);
     if (!channel) co_return co_await answer(exchange, error_reply(channel.error()));
     co_await answer(exchange, co_await on_db([&] {
@@ -54,9 +53,8 @@ net::awaitable<void> AdminApi::get_channel(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::update_channel(http::Exchange& exchange) {
     const auto id = parse_id(exchange.param("id"));
     if (!id) co_return co_await answer(exchange, missing(exchange.param("id")));
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     co_await answer(exchange, co_await on_db([&] {
         auto current = store_.get_channel(*id);
         if (!current) return missing(exchange.param("id"));

@@ -62,9 +62,8 @@ net::awaitable<void> AdminApi::get_price(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::put_price(http::Exchange& exchange) {
     const auto model = model_of(exchange);
     if (!model) co_return co_await answer(exchange, error_reply(model.error()));
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto price = core::parse_price(*parsed);
     if (!price) co_return co_await answer(exchange, error_reply(price.error()));
     co_await answer(exchange, co_await on_db([&] {

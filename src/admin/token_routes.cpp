@@ -72,9 +72,8 @@ net::awaitable<void> AdminApi::list_tokens(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::create_token(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     auto input = apply_token(*parsed, store::Token{}, true);
     if (!input) co_return co_await answer(exchange, error_reply(input.error()));
     const std::string key = input->key.empty() ? "sk-" + core::random_token(48) : input->key;
@@ -109,9 +108,8 @@ net::awaitable<void> AdminApi::get_token(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::update_token(http::Exchange& exchange) {
     const auto id = parse_id(exchange.param("id"));
     if (!id) co_return co_await answer(exchange, missing(exchange.param("id")));
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto& caller = caller_of(exchange);
     co_await answer(exchange, co_await on_db([&] {
         auto current = visible_token(caller, *id);

@@ -75,9 +75,8 @@ net::awaitable<void> AdminApi::begin_totp(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::enable_totp(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto code = string_field(*parsed, "totp_code");
     if (!code) co_return co_await answer(exchange, missing_field("totp_code"));
     const auto& caller = caller_of(exchange);
@@ -106,9 +105,8 @@ net::awaitable<void> AdminApi::enable_totp(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::disable_own_totp(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto password = string_field(*parsed, "password");
     if (!password) co_return co_await answer(exchange, missing_field("password"));
     const auto& caller = caller_of(exchange);

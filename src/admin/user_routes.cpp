@@ -59,9 +59,8 @@ net::awaitable<void> AdminApi::list_users(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::create_user(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     auto input = apply_user(*parsed, store::User{}, true);
     if (!input) co_return co_await answer(exchange, error_reply(input.error()));
     if (auto e = may_assign(caller_of(exchange), input->user.role)) co_return co_await answer(exchange, error_reply(*e));
@@ -91,9 +90,8 @@ net::awaitable<void> AdminApi::get_user(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::update_user(http::Exchange& exchange) {
     const auto id = parse_id(exchange.param("id"));
     if (!id) co_return co_await answer(exchange, missing(exchange.param("id")));
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto& caller = caller_of(exchange);
     co_await answer(exchange, co_await on_db([&] {
         const auto current = store_.get_user(*id);
@@ -135,9 +133,8 @@ net::awaitable<void> AdminApi::delete_user(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::set_user_password(http::Exchange& exchange) {
     const auto id = parse_id(exchange.param("id"));
     if (!id) co_return co_await answer(exchange, missing(exchange.param("id")));
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto* password = parsed->if_contains("password");
     if (!password || !password->is_string()) {
         co_return co_await answer(exchange, error_reply(Error::bad_request("Missing required field 'password'.",
@@ -165,9 +162,8 @@ net::awaitable<void> AdminApi::get_self(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::update_self(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     // What an admin decides about an account is not his own to change (unknown fields are 400 below).
     for (const auto& [name, value] : *parsed) {
         if (name == "role" || name == "remain_quota" || name == "used_quota" || name == "status" || name == "group" ||
@@ -188,9 +184,8 @@ net::awaitable<void> AdminApi::update_self(http::Exchange& exchange) {
 }
 
 net::awaitable<void> AdminApi::change_own_password(http::Exchange& exchange) {
-    if (!co_await read_body(exchange)) co_return;
-    const auto parsed = parse_object(exchange.request().body());
-    if (!parsed) co_return co_await answer(exchange, error_reply(parsed.error()));
+    const auto parsed = co_await read_object(exchange);
+    if (!parsed) co_return;
     const auto* old_password = parsed->if_contains("old_password");
     const auto* new_password = parsed->if_contains("new_password");
     for (const auto& [field, value] : {std::pair{"old_password", old_password}, std::pair{"new_password", new_password}}) {
