@@ -86,20 +86,12 @@ TEST_F(Quota, PriceApiStoresListsAndDeletes) {
 TEST_F(Quota, ConcurrentCallsNeverSpendMoreThanTheQuota) {
     price("m", R"({"per_request":10})");
     const auto id = add_token_with("sk-nexus-q20", R"("remain_quota":200)");
-    std::vector<std::future<HttpResponse>> calls;
-    std::atomic<bool> go{false};
-    for (int i = 0; i < 100; ++i) {
-        calls.push_back(std::async(std::launch::async, [&] {
-            while (!go.load()) std::this_thread::yield();
-            // A short stream, so the calls overlap.
-            return post_chat(port(), chat_body("m", true, 3, 30), as("sk-nexus-q20"));
-        }));
-    }
-    go = true;
+    // Short streams, so the calls overlap.
+    const auto answers =
+        all_at_once(100, [&](int) { return post_chat(port(), chat_body("m", true, 3, 30), as("sk-nexus-q20")); });
     int ok = 0;
     int refused = 0;
-    for (auto& c : calls) {
-        const auto res = c.get();
+    for (const auto& res : answers) {
         if (res.status == 200) {
             ++ok;
         } else {

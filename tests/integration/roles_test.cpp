@@ -1,9 +1,6 @@
 // Who may do what: the role × route table route by route, ownership of tokens and logs, what
 // admins may do to other accounts, and a user's quota shared by all his tokens under concurrency.
 // The real binary against the mock upstream.
-#include <atomic>
-#include <future>
-
 #include "support/accounts_fixture.hpp"
 
 namespace nexus::testing {
@@ -196,18 +193,11 @@ TEST_F(Roles, AUsersQuotaCoversAllHisTokensUnderConcurrency) {
     const auto a = *sign_in(port(), "alice", "alice-password");
     const auto limited = own_token(a, "sk-nexus-alice-1", R"("remain_quota":30)");
     const auto unlimited = own_token(a, "sk-nexus-alice-2");
-    std::vector<std::future<HttpResponse>> calls;
-    std::atomic<bool> go{false};
-    for (int i = 0; i < 60; ++i) {
-        calls.push_back(std::async(std::launch::async, [&, i] {
-            while (!go.load()) std::this_thread::yield();
-            return post_chat(port(), chat_body("m", true, 3, 30), as(i % 2 ? "sk-nexus-alice-1" : "sk-nexus-alice-2"));
-        }));
-    }
-    go = true;
+    const auto answers = all_at_once(60, [&](int i) {
+        return post_chat(port(), chat_body("m", true, 3, 30), as(i % 2 ? "sk-nexus-alice-1" : "sk-nexus-alice-2"));
+    });
     int ok = 0;
-    for (auto& c : calls) {
-        const auto res = c.get();
+    for (const auto& res : answers) {
         if (res.status == 200) {
             ++ok;
         } else {

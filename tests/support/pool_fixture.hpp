@@ -4,6 +4,9 @@
 #include <boost/asio.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
+#include <future>
 #include <thread>
 
 #include "support/fixtures.hpp"
@@ -17,6 +20,23 @@ inline std::string channel_body(const std::string& name, const std::string& key,
                          const std::string& extra = "") {
     return R"({"type":"OpenAI-Compatible","name":")" + name + R"(","key":")" + key + R"(","base_url":")" + base_url +
            "\"" + extra + "}";
+}
+
+/// Runs `call(i)` for each i in [0, n), each on a thread of its own, all released at once so
+/// that they race; their answers, in order of i.
+inline std::vector<HttpResponse> all_at_once(int n, const std::function<HttpResponse(int)>& call) {
+    std::vector<std::future<HttpResponse>> calls;
+    std::atomic<bool> go{false};
+    for (int i = 0; i < n; ++i) {
+        calls.push_back(std::async(std::launch::async, [&go, &call, i] {
+            while (!go.load()) std::this_thread::yield();
+            return call(i);
+        }));
+    }
+    go = true;
+    std::vector<HttpResponse> out;
+    for (auto& c : calls) out.push_back(c.get());
+    return out;
 }
 
 /// A port nothing listens on.
