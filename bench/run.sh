@@ -8,8 +8,9 @@
 #   direct   the upstream itself (the floor)
 #   nginx    nginx proxy_pass with upstream keep-alive, one worker
 #   nexus    nexus-api, one I/O thread: token check, channel choice, relay, usage record
-#   nexus-limited  the same process, called with a token that has a quota, rpm and tpm (set too
-#            high ever to refuse) on a priced model: what admission and billing add
+#   nexus-limited  the same process, called with a token that has a quota, rpm and tpm, owned by a
+#            user with a quota of his own (all set too high ever to refuse), on a priced model:
+#            what admission and billing at both levels add
 #   portkey  Portkey's gateway from npm (bench/portkey, pinned), --headless, provider openai
 # Non-stream upstream: an nginx answering a fixed SiliconFlow-shaped completion (one worker).
 # Stream upstream: tests/support's mock (nexus-mock-upstream) with paced, numbered frames.
@@ -117,7 +118,8 @@ admin() { curl -sf -XPOST "http://127.0.0.1:18083$1" -H "Authorization: Bearer $
 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
 admin /api/channel '{"type":"SiliconFlow","name":"mock","key":"sk-bench","base_url":"http://127.0.0.1:18084","models":["bench-stream"]}'
 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
-admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
+admin /api/user '{"username":"bench","password":"bench-password","remain_quota":1000000000000000}'
+admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","user_id":2,"remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
 curl -sf -XPUT "http://127.0.0.1:18083/api/price/Qwen/Qwen2.5-7B-Instruct" -H "Authorization: Bearer $admin_key" \
   -d '{"input":2000000,"output":8000000}' >/dev/null
 
@@ -319,7 +321,7 @@ if ((!smoke)); then
     echo "Added latency = the target's percentile minus the direct call's (direct: p50 ${direct_p50} µs, p99 ${direct_p99} µs at 1 connection)."
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
     echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
-    echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm (never reached) on a priced model: what admission and billing cost; its memory is nexus's."
+    echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm, owned by a user with a remain_quota (none ever reached), on a priced model: what admission and billing at both levels cost; its memory is nexus's."
     echo
     echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
   } >"$root/bench/RESULTS.md.new"
