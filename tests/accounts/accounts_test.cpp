@@ -1,5 +1,8 @@
 // The accounts module on its own: password hashing, the role × route table, session helpers.
+#include <argon2.h>
 #include <gtest/gtest.h>
+
+#include <array>
 
 #include "accounts/password.hpp"
 #include "accounts/roles.hpp"
@@ -19,9 +22,26 @@ TEST(Password, IsArgon2idWithItsParametersAndAFreshSalt) {
     EXPECT_FALSE(verify_password(a, ""));
 }
 
+TEST(Password, ReadsAndWritesWhatTheReferenceLibraryDoes) {
+    // Ours verifies the reference encoder's string (other costs too)…
+    const std::string salt = "0123456789abcdef";
+    std::array<char, 128> encoded{};
+    ASSERT_EQ(argon2id_hash_encoded(3, 64, 1, "pässword", 9, salt.data(), salt.size(), 24, encoded.data(), encoded.size()),
+              ARGON2_OK);
+    EXPECT_TRUE(verify_password(encoded.data(), "pässword")) << encoded.data();
+    EXPECT_FALSE(verify_password(encoded.data(), "password"));
+    // …and the reference verifies ours.
+    const auto ours = hash_password("correct horse");
+    EXPECT_EQ(argon2id_verify(ours.c_str(), "correct horse", 13), ARGON2_OK) << ours;
+    EXPECT_NE(argon2id_verify(ours.c_str(), "correct horsE", 13), ARGON2_OK);
+}
+
 TEST(Password, AMalformedOrForeignHashMatchesNothing) {
     EXPECT_FALSE(verify_password("", "x"));
     EXPECT_FALSE(verify_password("$argon2id$garbage", "x"));
+    EXPECT_FALSE(verify_password("$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x"))
+        << "4 GiB is more than a stored hash may ask for";
+    EXPECT_FALSE(verify_password("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ", "x"));
     // Argon2i is not Argon2id: a hash of another kind is not trusted.
     EXPECT_FALSE(verify_password("$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", "x"));
     EXPECT_FALSE(verify_password(decoy_hash(), "")) << "the decoy is a real hash of an unknown password";
