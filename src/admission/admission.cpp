@@ -42,6 +42,18 @@ Error rate_limited(std::string message, std::string type, std::chrono::seconds r
     return e;
 }
 
+// OpenAI's answer to a call that does not fit in what `who` has left: no Retry-After, since
+// waiting does not bring quota back.
+Error quota_exceeded(const std::string& model, std::int64_t cost, std::string_view who) {
+    std::string message = "You exceeded your current quota: this call to '";
+    message.append(model).append("' may cost up to ").append(std::to_string(cost)).append(" units, more than ");
+    message.append(who).append(" left.");
+    Error e = Error::too_many_requests(std::move(message), "insufficient_quota", 0);
+    e.type = "insufficient_quota";
+    e.headers.clear();
+    return e;
+}
+
 Error refusal_error(const Ask& ask, const TokenCounters::Limits& limits, const TokenCounters::Want& want,
                     const TokenCounters::Admission& a) {
     const auto in = " Try again in " + std::to_string(a.retry_after.count()) + " s.";
@@ -63,15 +75,8 @@ Error refusal_error(const Ask& ask, const TokenCounters::Limits& limits, const T
                                     " tokens (its prompt and max_tokens), more than this API key's " +
                                     std::to_string(limits.tpm) + " tokens per minute. Lower max_tokens or the prompt.",
                                 "tokens", std::chrono::seconds(0));
-        case TokenCounters::Refusal::kQuota: {
-            Error e = Error::too_many_requests(
-                "You exceeded your current quota: this call to '" + *ask.model + "' may cost up to " +
-                    std::to_string(want.quota) + " units, more than this API key has left.",
-                "insufficient_quota", 0);
-            e.type = "insufficient_quota";
-            e.headers.clear();
-            return e;
-        }
+        case TokenCounters::Refusal::kQuota:
+            return quota_exceeded(*ask.model, want.quota, "this API key has");
         case TokenCounters::Refusal::kNone:
             break;
     }
@@ -126,13 +131,7 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
         r.owner = token.owner->quota.get();
         r.owner_want = owner_limited ? r.want.quota : 0;
         if (owner_limited && !r.owner->reserve(r.owner_want)) {
-            Error e = Error::too_many_requests("You exceeded your current quota: this call to '" + model +
-                                                   "' may cost up to " + std::to_string(r.want.quota) +
-                                                   " units, more than this API key's owner has left.",
-                                               "insufficient_quota", 0);
-            e.type = "insufficient_quota";
-            e.headers.clear();
-            return e;
+            return quota_exceeded(model, r.want.quota, "this API key's owner has");
         }
     }
     const auto state = r.counters->admit(r.limits, r.want, TokenCounters::Clock::now());
