@@ -1,35 +1,17 @@
 #include "accounts/session.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include "core/crypto.hpp"
+#include "core/origin.hpp"
+#include "core/text.hpp"
 
 namespace nexus::accounts {
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
 std::string_view trimmed(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
-}
-
-// "scheme://host[:port]" of a URL, without a path, a default port or a trailing slash.
-std::string origin_of(std::string_view url) {
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return lower(url);
-    const auto host_end = url.find_first_of("/?#", scheme_end + 3);
-    auto origin = lower(url.substr(0, host_end));
-    if (origin.starts_with("http://") && origin.ends_with(":80")) origin.resize(origin.size() - 3);
-    if (origin.starts_with("https://") && origin.ends_with(":443")) origin.resize(origin.size() - 4);
-    return origin;
 }
 
 }  // namespace
@@ -74,8 +56,12 @@ std::string session_set_cookie(std::string_view id, std::int64_t max_age_seconds
 }
 
 bool origin_allowed(std::string_view origin, std::string_view public_url, std::string_view host) {
-    const auto own = public_url.empty() ? origin_of("http://" + std::string(host)) : origin_of(public_url);
-    return origin_of(trimmed(origin)) == own;
+    // Compared as the connection pool keys origins: scheme, host and port, the default port
+    // written out, any path dropped; without case.
+    const auto own = core::Origin::parse(core::ascii_lower(public_url.empty() ? "http://" + std::string(host)
+                                                                             : std::string(public_url)));
+    const auto theirs = core::Origin::parse(core::ascii_lower(trimmed(origin)));
+    return own && theirs && own->key == theirs->key;
 }
 
 }  // namespace nexus::accounts

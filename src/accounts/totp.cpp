@@ -4,10 +4,10 @@
 #include <openssl/hmac.h>
 
 #include <array>
-#include <cctype>
 #include <stdexcept>
 
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 
 namespace nexus::accounts {
 
@@ -97,9 +97,9 @@ std::vector<std::string> new_recovery_codes() {
 std::string recovery_hash(std::string_view code) {
     std::string plain;
     for (const char c : code) {
-        if (c != '-' && c != ' ') plain += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (c != '-' && c != ' ') plain += c;
     }
-    return core::sha256_hex(plain);
+    return core::sha256_hex(core::ascii_lower(plain));
 }
 
 }  // namespace nexus::accounts

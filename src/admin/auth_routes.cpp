@@ -2,7 +2,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 #include "accounts/password.hpp"
 #include "accounts/session.hpp"
@@ -10,6 +9,7 @@
 #include "admin/resources.hpp"
 #include "core/clock.hpp"
 #include "core/ip_range.hpp"
+#include "core/text.hpp"
 
 namespace nexus::admin {
 
@@ -23,12 +23,6 @@ namespace {
 std::string signed_in_json(const store::User& user, std::string_view csrf_token) {
     return json::serialize(json::object{{"user", user_json(user)},
                                         {"csrf_token", csrf_token.empty() ? json::value(nullptr) : json::value(csrf_token)}});
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
 }
 
 bool secure_cookie(const config::Config& config) { return config.public_url.starts_with("https://"); }
@@ -56,7 +50,7 @@ net::awaitable<void> AdminApi::login(http::Exchange& exchange) {
     const std::string secret(password->get_string().subview().substr(0, 256));
     const auto client = core::client_address(exchange.remote_ip(), http::forwarded_for(exchange.request()),
                                              config.trusted_proxies);
-    const auto by_user = "user:" + lower(name);
+    const auto by_user = "user:" + core::ascii_lower(name);
     const auto by_address = "addr:" + AuthThrottle::client_key(client);
     // Past 10 failures in 10 minutes for the name or the address, every login for it waits out
     // the window, right or wrong: a guesser learns nothing more.

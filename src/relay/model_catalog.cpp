@@ -6,21 +6,16 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace nexus::relay {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 json::object model_object(const ModelEntry& m) {
     return json::object{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
@@ -111,7 +106,7 @@ net::awaitable<std::vector<ModelEntry>> ModelCatalog::models(std::shared_ptr<con
         out.push_back(ModelEntry{std::move(id), owner, created});
     };
     for (const auto& channel : snap->channels()) {
-        const std::string owner = lower(channel.type);
+        const std::string owner = core::ascii_lower(channel.type);
         for (const auto& m : channel.models) add(m, owner, 0);
         for (const auto& [requested, upstream_name] : channel.model_mapping) add(requested, owner, 0);
         if (!channel.models.empty()) continue;
