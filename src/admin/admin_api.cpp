@@ -138,6 +138,10 @@ net::awaitable<std::optional<boost::json::object>> AdminApi::read_object(http::E
         co_await answer(exchange, error_reply(parsed.error()));
         co_return std::nullopt;
     }
+    // What the write names, for its audit row: read here, where every write's body is parsed.
+    if (auto* caller = std::any_cast<Caller>(&exchange.caller())) {
+        for (const auto& field : *parsed) caller->fields.emplace_back(field.key().substr(0, 64));
+    }
     co_return std::move(*parsed);
 }
 

@@ -31,6 +31,7 @@ struct Caller {
     std::string session_hash;  ///< the session's, when signed in with a cookie
     std::string csrf_token;
     std::string object_id;  ///< what a create made (for the audit log)
+    std::vector<std::string> fields;  ///< the names in the write's body (for the audit log; never values)
     std::string ip;         ///< the client's address (behind trusted proxies: the one they name)
 };
 
@@ -170,6 +171,10 @@ private:
 
 /// The caller the guard found (it always runs first, so handlers may take it for granted).
 Caller& caller_of(http::Exchange& exchange);
+
+/// Nullopt when `caller` may write `target`'s account (root: any; an admin: role user only),
+/// else the 403 to answer.
+std::optional<core::Error> may_write(const Caller& caller, const store::User& target);
 
 /// Reply helpers shared by the route files.
 AdminApi::Reply error_reply(const core::Error& e);

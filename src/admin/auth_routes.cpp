@@ -37,20 +37,17 @@ net::awaitable<void> AdminApi::login(http::Exchange& exchange) {
     }
     const auto parsed = co_await read_object(exchange);
     if (!parsed) co_return;
-    const auto* username = parsed->if_contains("username");
-    const auto* password = parsed->if_contains("password");
+    const auto name = string_field(*parsed, "username", 64);
+    const auto secret = string_field(*parsed, "password");
     // No credentials is not a wrong guess: a plain 401 that counts as no failure.
-    if (!username || !password || !username->is_string() || !password->is_string() ||
-        username->get_string().empty() || password->get_string().empty()) {
+    if (!name || !secret || name->empty() || secret->empty()) {
         co_return co_await answer(
             exchange, error_reply(Error::unauthorized("Send 'username' and 'password'.", "missing_credentials",
                                                       "authentication_error")));
     }
-    const std::string name(username->get_string().subview().substr(0, 64));
-    const std::string secret(password->get_string().subview().substr(0, 256));
     const auto client = core::client_address(exchange.remote_ip(), http::forwarded_for(exchange.request()),
                                              config.trusted_proxies);
-    const auto by_user = "user:" + core::ascii_lower(name);
+    const auto by_user = "user:" + core::ascii_lower(*name);
     const auto by_address = "addr:" + AuthThrottle::client_key(client);
     // Past 10 failures in 10 minutes for the name or the address, every login for it waits out
     // the window, right or wrong: a guesser learns nothing more.
@@ -62,14 +59,14 @@ net::awaitable<void> AdminApi::login(http::Exchange& exchange) {
     Caller who;
     who.ip = client.to_string();
     co_await answer(exchange, co_await on_db([&] {
-        const auto user = store_.find_user(name);
+        const auto user = store_.find_user(*name);
         // An unknown name costs one Argon2id verification too, and gets the same answer.
-        const bool matches = accounts::verify_password(user ? user->password_hash : accounts::decoy_hash(), secret);
+        const bool matches = accounts::verify_password(user ? user->password_hash : accounts::decoy_hash(), *secret);
         if (!user || !matches) {
             throttles_.logins.record_failure(by_user);
             throttles_.logins.record_failure(by_address);
             who.user_id = 0;
-            who.name = accounts::check_username(name) ? std::string("(invalid)") : name;
+            who.name = accounts::check_username(*name) ? std::string("(invalid)") : *name;
             record_audit(who, "login_failed", "session", "", {"username"});
             return error_reply(
                 Error::unauthorized("Incorrect username or password.", "invalid_credentials", "authentication_error"));

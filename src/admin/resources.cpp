@@ -113,6 +113,17 @@ core::Result<json::object> parse_object(std::string_view body) {
     return std::move(v.get_object());
 }
 
+std::optional<std::string> string_field(const json::object& body, std::string_view name, std::size_t max) {
+    const auto* v = body.if_contains(name);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->get_string().subview().substr(0, max));
+}
+
+Error missing_field(std::string_view name) {
+    return Error::bad_request("Missing required field '" + std::string(name) + "'.", std::string(name),
+                              "missing_required_parameter");
+}
+
 core::Result<store::Channel> apply_channel(const json::object& body, store::Channel c, bool creating) {
     for (const auto& [name, v] : body) {
         std::optional<Error> e;

@@ -2,6 +2,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/result.hpp"
@@ -16,6 +18,11 @@ std::string_view default_base_url(std::string_view type);
 
 /// Parses an admin request body: a JSON object (else a 400 naming no field).
 core::Result<boost::json::object> parse_object(std::string_view body);
+
+/// The string field `name` of `body` (its first `max` bytes), or nullopt when absent or not a string.
+std::optional<std::string> string_field(const boost::json::object& body, std::string_view name, std::size_t max = 256);
+/// The 400 for a required field that is missing (or not a string).
+core::Error missing_field(std::string_view name);
 
 /// Applies the fields of `body` to `channel` (create: `creating` true, a fresh Channel), checking
 /// each: unknown fields, wrong types, bad values → 400 naming the field. On create, `type`,

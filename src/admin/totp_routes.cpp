@@ -16,18 +16,6 @@ using core::Error;
 
 namespace {
 
-// The string field `name` of `body`, or nullopt.
-std::optional<std::string> string_field(const json::object& body, std::string_view name) {
-    const auto* v = body.if_contains(name);
-    if (!v || !v->is_string()) return std::nullopt;
-    return std::string(v->get_string().subview().substr(0, 256));
-}
-
-AdminApi::Reply missing_field(std::string_view name) {
-    return error_reply(Error::bad_request("Missing required field '" + std::string(name) + "'.", std::string(name),
-                                          "missing_required_parameter"));
-}
-
 }  // namespace
 
 std::optional<Error> AdminApi::second_factor(std::int64_t user_id, const json::object& body) {
@@ -78,7 +66,7 @@ net::awaitable<void> AdminApi::enable_totp(http::Exchange& exchange) {
     const auto parsed = co_await read_object(exchange);
     if (!parsed) co_return;
     const auto code = string_field(*parsed, "totp_code");
-    if (!code) co_return co_await answer(exchange, missing_field("totp_code"));
+    if (!code) co_return co_await answer(exchange, error_reply(missing_field("totp_code")));
     const auto& caller = caller_of(exchange);
     co_await answer(exchange, co_await on_db([&] {
         auto totp = store_.get_totp(caller.user_id);
@@ -108,7 +96,7 @@ net::awaitable<void> AdminApi::disable_own_totp(http::Exchange& exchange) {
     const auto parsed = co_await read_object(exchange);
     if (!parsed) co_return;
     const auto password = string_field(*parsed, "password");
-    if (!password) co_return co_await answer(exchange, missing_field("password"));
+    if (!password) co_return co_await answer(exchange, error_reply(missing_field("password")));
     const auto& caller = caller_of(exchange);
     co_await answer(exchange, co_await on_db([&] {
         const auto user = store_.get_user(caller.user_id);
@@ -128,9 +116,7 @@ net::awaitable<void> AdminApi::disable_user_totp(http::Exchange& exchange) {
     co_await answer(exchange, co_await on_db([&] {
         const auto user = store_.get_user(*id);
         if (!user) return error_reply(Error::not_found("No such user."));
-        if (caller.grant != accounts::Grant::kAll && user->role != "user") {
-            return error_reply(Error::forbidden("Admins manage only accounts of role 'user'.", "permission_denied"));
-        }
+        if (auto e = may_write(caller, *user)) return error_reply(*e);
         store_.put_totp(*id, store::Totp{});
         return Reply{204};
     }));

@@ -23,12 +23,6 @@ AdminApi::Reply missing(std::string_view id) {
     return error_reply(Error::not_found("No user with id " + std::string(id.substr(0, 32)) + "."));
 }
 
-// An admin (grant kLower) writes only accounts of role user; root writes any.
-std::optional<Error> may_write(const Caller& caller, const store::User& target) {
-    if (caller.grant == Grant::kAll || target.role == "user") return std::nullopt;
-    return Error::forbidden("Admins manage only accounts of role 'user'.", "permission_denied");
-}
-
 // Nor may an admin make anyone more than a user.
 std::optional<Error> may_assign(const Caller& caller, std::string_view role) {
     if (caller.grant == Grant::kAll || role == "user") return std::nullopt;
@@ -41,6 +35,11 @@ Error root_is_kept() {
 }
 
 }  // namespace
+
+std::optional<Error> may_write(const Caller& caller, const store::User& target) {
+    if (caller.grant == Grant::kAll || target.role == "user") return std::nullopt;
+    return Error::forbidden("Admins manage only accounts of role 'user'.", "permission_denied");
+}
 
 store::User AdminApi::live(store::User u) const {
     const auto unwritten = options_.user_unwritten ? options_.user_unwritten(u.id) : 0;
@@ -135,19 +134,15 @@ net::awaitable<void> AdminApi::set_user_password(http::Exchange& exchange) {
     if (!id) co_return co_await answer(exchange, missing(exchange.param("id")));
     const auto parsed = co_await read_object(exchange);
     if (!parsed) co_return;
-    const auto* password = parsed->if_contains("password");
-    if (!password || !password->is_string()) {
-        co_return co_await answer(exchange, error_reply(Error::bad_request("Missing required field 'password'.",
-                                                                           "password", "missing_required_parameter")));
-    }
-    const std::string secret(password->get_string());
-    if (auto e = accounts::check_password(secret)) co_return co_await answer(exchange, error_reply(*e));
+    const auto secret = string_field(*parsed, "password");
+    if (!secret) co_return co_await answer(exchange, error_reply(missing_field("password")));
+    if (auto e = accounts::check_password(*secret)) co_return co_await answer(exchange, error_reply(*e));
     const auto& caller = caller_of(exchange);
     co_await answer(exchange, co_await on_db([&] {
         const auto current = store_.get_user(*id);
         if (!current) return missing(exchange.param("id"));
         if (auto e = may_write(caller, *current)) return error_reply(*e);
-        store_.set_user_password(*id, accounts::hash_password(secret));
+        store_.set_user_password(*id, accounts::hash_password(*secret));
         store_.end_sessions(*id);  // whoever knew the old one is signed out
         return Reply{204, {}};
     }));
@@ -186,26 +181,19 @@ net::awaitable<void> AdminApi::update_self(http::Exchange& exchange) {
 net::awaitable<void> AdminApi::change_own_password(http::Exchange& exchange) {
     const auto parsed = co_await read_object(exchange);
     if (!parsed) co_return;
-    const auto* old_password = parsed->if_contains("old_password");
-    const auto* new_password = parsed->if_contains("new_password");
-    for (const auto& [field, value] : {std::pair{"old_password", old_password}, std::pair{"new_password", new_password}}) {
-        if (!value || !value->is_string()) {
-            co_return co_await answer(exchange, error_reply(Error::bad_request(
-                                                    "Missing required field '" + std::string(field) + "'.", field,
-                                                    "missing_required_parameter")));
-        }
-    }
-    const std::string old_secret(old_password->get_string().subview().substr(0, 256));
-    const std::string new_secret(new_password->get_string());
-    if (auto e = accounts::check_password(new_secret, "new_password")) co_return co_await answer(exchange, error_reply(*e));
+    const auto old_secret = string_field(*parsed, "old_password");
+    const auto new_secret = string_field(*parsed, "new_password");
+    if (!old_secret) co_return co_await answer(exchange, error_reply(missing_field("old_password")));
+    if (!new_secret) co_return co_await answer(exchange, error_reply(missing_field("new_password")));
+    if (auto e = accounts::check_password(*new_secret, "new_password")) co_return co_await answer(exchange, error_reply(*e));
     const auto& caller = caller_of(exchange);
     co_await answer(exchange, co_await on_db([&] {
         const auto current = store_.get_user(caller.user_id);
         if (!current) return error_reply(Error::not_found("Your account no longer exists."));
-        if (!accounts::verify_password(current->password_hash, old_secret)) {
+        if (!accounts::verify_password(current->password_hash, *old_secret)) {
             return error_reply(Error::forbidden("The old password is wrong.", "wrong_password"));
         }
-        store_.set_user_password(current->id, accounts::hash_password(new_secret));
+        store_.set_user_password(current->id, accounts::hash_password(*new_secret));
         store_.end_sessions(current->id, caller.session_hash);  // every other browser signs in again
         return Reply{204, {}};
     }));
