@@ -137,12 +137,17 @@ public:
     virtual std::int64_t prune(std::int64_t created_before, std::int64_t seen_before) = 0;
 };
 
+struct AuditRow {
+    AuditEntry entry;    ///< every field but fields
+    std::string fields;  ///< JSON array
+};
+
 class AuditRows {
 public:
     virtual ~AuditRows() = default;
-    virtual void insert(const AuditEntry& entry) = 0;
+    virtual void insert(const AuditRow& row) = 0;
     /// Newest first.
-    virtual Page<AuditEntry> list(const AuditQuery& query) = 0;
+    virtual Page<AuditRow> list(const AuditQuery& query) = 0;
 };
 
 class SettingRows {

@@ -334,7 +334,14 @@ std::int64_t Store::prune_sessions(std::int64_t created_before, std::int64_t see
     return backend_->sessions().prune(created_before, seen_before);
 }
 
-void Store::audit(const AuditEntry& entry) { backend_->audit().insert(entry); }
-Page<AuditEntry> Store::list_audit(const AuditQuery& query) { return backend_->audit().list(query); }
+void Store::audit(const AuditEntry& entry) { backend_->audit().insert(AuditRow{entry, models_json(entry.fields)}); }
+
+Page<AuditEntry> Store::list_audit(const AuditQuery& query) {
+    return page_of(backend_->audit().list(query), [](const AuditRow& row) {
+        AuditEntry e = row.entry;
+        e.fields = models_from(row.fields);
+        return e;
+    });
+}
 
 }  // namespace nexus::store

@@ -191,40 +191,20 @@ private:
 
 constexpr const char* kAuditColumns = "id, time, actor_id, actor_name, action, object_type, object_id, fields, ip";
 
-// The field names as the row keeps them: comma-separated (names are [a-z_] only).
-std::string joined(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty()) out += ',';
-        out += n;
-    }
-    return out;
-}
-
-std::vector<std::string> split(const std::string& text) {
-    std::vector<std::string> out;
-    for (std::size_t at = 0; at < text.size();) {
-        const auto comma = text.find(',', at);
-        out.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
-        if (comma == std::string::npos) break;
-        at = comma + 1;
-    }
-    return out;
-}
-
 class Audit final : public AuditRows {
 public:
     explicit Audit(Connection& c) : c_(c) {}
 
-    void insert(const AuditEntry& e) override {
+    void insert(const AuditRow& row) override {
         std::lock_guard lock(c_.mutex);
+        const auto& e = row.entry;
         Statement s(c_.db,
                     "INSERT INTO audit_logs (time, actor_id, actor_name, action, object_type, object_id, fields, ip) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         s.bind(1, e.time).bind(2, e.actor_id).bind(3, e.actor_name).bind(4, e.action).bind(5, e.object_type);
-        s.bind(6, e.object_id).bind(7, joined(e.fields)).bind(8, e.ip).step();
+        s.bind(6, e.object_id).bind(7, row.fields).bind(8, e.ip).step();
     }
-    Page<AuditEntry> list(const AuditQuery& q) override {
+    Page<AuditRow> list(const AuditQuery& q) override {
         std::lock_guard lock(c_.mutex);
         Filters f;
         if (q.actor_id) f.add("actor_id = ?", {*q.actor_id});
@@ -232,12 +212,12 @@ public:
         if (!q.object_id.empty()) f.add("object_id = ?", {q.object_id});
         if (q.start_time) f.add("time >= ?", {*q.start_time});
         if (q.end_time) f.add("time <= ?", {*q.end_time});
-        return select_page<AuditEntry>(c_.db, kAuditColumns, "audit_logs", f, "id DESC", q.page, q.page_size,
-                                       [](const Statement& s) {
-                                           return AuditEntry{s.integer(0), s.integer(1), s.integer(2), s.text(3),
-                                                             s.text(4),    s.text(5),    s.text(6),    split(s.text(7)),
-                                                             s.text(8)};
-                                       });
+        return select_page<AuditRow>(c_.db, kAuditColumns, "audit_logs", f, "id DESC", q.page, q.page_size,
+                                     [](const Statement& s) {
+                                         return AuditRow{AuditEntry{s.integer(0), s.integer(1), s.integer(2), s.text(3),
+                                                                    s.text(4), s.text(5), s.text(6), {}, s.text(8)},
+                                                         s.text(7)};
+                                     });
     }
 
 private:
