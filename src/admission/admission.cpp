@@ -29,9 +29,15 @@ void append_duration(std::string& out, std::chrono::seconds s) {
     out += 's';
 }
 
-void append_rate_field(std::string& out, std::string_view name, std::int64_t n) {
-    out.append(name).append(": ");
-    append_number(out, n);
+// The three x-ratelimit-* fields of one window ("requests" or "tokens"), as OpenAI names them.
+void append_window(std::string& out, std::string_view window, std::int64_t limit, std::int64_t remaining,
+                   std::chrono::seconds reset) {
+    out.append("x-ratelimit-limit-").append(window).append(": ");
+    append_number(out, limit);
+    out.append("\r\nx-ratelimit-remaining-").append(window).append(": ");
+    append_number(out, remaining);
+    out.append("\r\nx-ratelimit-reset-").append(window).append(": ");
+    append_duration(out, reset);
     out.append("\r\n");
 }
 
@@ -88,20 +94,8 @@ Error refusal_error(const Ask& ask, const TokenCounters::Limits& limits, const T
 void append_rate_limit_fields(std::string& out, const TokenCounters::Limits& limits,
                               const TokenCounters::Admission& state) {
     // Formatted in place, without a string per header: this runs on every call of such a token.
-    if (limits.rpm > 0) {
-        append_rate_field(out, "x-ratelimit-limit-requests", limits.rpm);
-        append_rate_field(out, "x-ratelimit-remaining-requests", state.requests_remaining);
-        out.append("x-ratelimit-reset-requests: ");
-        append_duration(out, state.requests_reset);
-        out.append("\r\n");
-    }
-    if (limits.tpm > 0) {
-        append_rate_field(out, "x-ratelimit-limit-tokens", limits.tpm);
-        append_rate_field(out, "x-ratelimit-remaining-tokens", state.tokens_remaining);
-        out.append("x-ratelimit-reset-tokens: ");
-        append_duration(out, state.tokens_reset);
-        out.append("\r\n");
-    }
+    if (limits.rpm > 0) append_window(out, "requests", limits.rpm, state.requests_remaining, state.requests_reset);
+    if (limits.tpm > 0) append_window(out, "tokens", limits.tpm, state.tokens_remaining, state.tokens_reset);
 }
 
 core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
