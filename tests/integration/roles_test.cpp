@@ -256,13 +256,29 @@ TEST_F(Roles, UserFieldsAreCheckedOneByOne) {
         {R"({"username":"abc","password":"long-enough","remain_quota":-2})", "remain_quota"},
         {R"({"username":"abc","password":"long-enough","colour":"red"})", "colour"},
         {R"({"password":"long-enough"})", "username"},
+        {R"({"username":"abc","password":12345678})", "password"},
+        {R"({"username":"abc","password":"long-enough","display_name":5})", "display_name"},
+        {R"({"username":"abc","password":"long-enough","status":"1"})", "status"},
+        {R"({"username":"abc","password":"long-enough","status":3})", "status"},
+        {R"({"username":"abc","password":"long-enough","remain_quota":"x"})", "remain_quota"},
     };
     for (const auto& [body, param] : bad) {
         const auto res = admin_call(port(), "POST", "/api/user", body);
         EXPECT_EQ(res.status, 400) << body << " " << res.body;
         EXPECT_EQ(error_of(res.body).at("param"), json::value(param)) << body;
     }
-    add_user("alice", "alice-password");
+    const auto id = add_user("alice", "alice-password");
+    const auto path = "/api/user/" + std::to_string(id);
+    for (const auto& [body, param] : std::vector<std::pair<std::string, std::string>>{
+             {R"({"username":"other"})", "username"}, {R"({"password":"long-enough"})", "password"},
+             {R"({"used_quota":0})", "used_quota"}, {R"({"role":null})", "role"}}) {
+        const auto res = admin_call(port(), "PUT", path, body);
+        EXPECT_EQ(res.status, 400) << body << " " << res.body;
+        EXPECT_EQ(error_of(res.body).at("param"), json::value(param)) << body;
+    }
+    EXPECT_EQ(admin_call(port(), "PUT", path, "{not json").status, 400);
+    EXPECT_EQ(admin_call(port(), "POST", path + "/password", R"({"password":["x"]})").status, 400);
+    EXPECT_EQ(user_state(id).at("username"), "alice") << "nothing changed by any of them";
     const auto dup = admin_call(port(), "POST", "/api/user", R"({"username":"Alice","password":"long-enough"})");
     EXPECT_EQ(dup.status, 409) << "usernames are unique in any case";
     const auto list = json::parse(admin_call(port(), "GET", "/api/user?role=user&q=ali").body).as_object();

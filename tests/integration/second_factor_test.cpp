@@ -41,6 +41,9 @@ protected:
         ASSERT_EQ(secret_.size(), 20u);
         // Not on until a code proves the device has it.
         EXPECT_EQ(login_call(port(), "alice", "alice-password").status, 200);
+        res = browser_call(port(), b, "POST", "/api/user/self/totp/enable", R"({"totp_code":123456})");
+        EXPECT_EQ(res.status, 400) << "a code is a string of digits";
+        EXPECT_EQ(error_of(res.body).at("param"), "totp_code");
         res = browser_call(port(), b, "POST", "/api/user/self/totp/enable",
                            json::serialize(json::object{{"totp_code", wrong_code()}}));
         EXPECT_EQ(res.status, 400) << res.body;

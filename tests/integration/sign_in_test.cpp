@@ -186,6 +186,24 @@ TEST_F(SignIn, ALoginWithoutCredentialsIsNoFailure) {
     EXPECT_EQ(login_call(port(), "root", kRootPassword).status, 200);
 }
 
+TEST_F(SignIn, MalformedLoginsGetClearAnswersAndCountAsNoFailure) {
+    auto res = http_request(port(), "POST", "/api/auth/login", R"({"username":"root","password":)");
+    EXPECT_EQ(res.status, 400);
+    EXPECT_EQ(error_of(res.body).at("code"), "invalid_json");
+    res = http_request(port(), "POST", "/api/auth/login", R"(["root","x"])");
+    EXPECT_EQ(res.status, 400);
+    for (const char* body : {R"({"username":7,"password":"root-password-1"})", R"({"username":"root","password":null})",
+                             R"({"username":"","password":"x"})"}) {
+        res = http_request(port(), "POST", "/api/auth/login", body);
+        EXPECT_EQ(res.status, 401) << body;
+        EXPECT_EQ(error_of(res.body).at("code"), "missing_credentials") << body;
+    }
+    res = http_request(port(), "POST", "/api/auth/login", std::string(2 << 20, ' '));
+    EXPECT_EQ(res.status, 413) << "an admin body is 1 MiB at most";
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(http_request(port(), "POST", "/api/auth/login", "{").status, 400);
+    EXPECT_EQ(login_call(port(), "root", kRootPassword).status, 200) << "none of them was a guess";
+}
+
 TEST_F(SignIn, TheFirstStartMakesARootAndPrintsItsPasswordOnce) {
     const auto err = nexus_->stderr_text();  // started with NEXUS_ROOT_PASSWORD
     TempDir fresh;
