@@ -53,14 +53,14 @@ void AdminApi::add_routes(http::Router& router) {
     using R = accounts::Resource;
     // Every route names what it acts on; the guard decides from that and the caller's role. A
     // write (any method but GET) made with a session cookie needs the CSRF token, and is audited
-    // once it succeeded.
+    // when it succeeds, before its answer is sent.
     auto route = [&](verb method, std::string_view pattern, R resource,
                      net::awaitable<void> (AdminApi::*handler)(http::Exchange&)) {
         const bool write = method != verb::get;
         const http::RouteInfo info{core::Route::kAdmin, Access::kAdmin, write, static_cast<std::uint8_t>(resource)};
         router.add(method, pattern, info, [this, handler, write, resource](http::Exchange& ex) -> net::awaitable<void> {
+            if (auto* caller = std::any_cast<Caller>(&ex.caller()); caller && write) caller->audited = resource;
             co_await (this->*handler)(ex);
-            if (write) co_await audit_write(ex, resource);
         });
     };
     // Sign-in. Login is the one /api route open to anyone: it is how a caller gets an identity.
@@ -157,6 +157,10 @@ net::awaitable<void> AdminApi::answer(http::Exchange& exchange, Reply reply) {
     }
     if (!reply.cookie.empty()) core::append_field(fields, "Set-Cookie", reply.cookie);
     for (const auto& [name, value] : reply.headers) core::append_field(fields, name, value);
+    if (const auto* caller = std::any_cast<Caller>(&exchange.caller());
+        caller && caller->audited && reply.status >= 200 && reply.status <= 299) {
+        co_await audit_write(exchange, *caller, *caller->audited);
+    }
     // What an admin answer says is about one caller: no shared cache may keep it.
     core::append_field(fields, "Cache-Control", "no-store");
     co_await exchange.send(static_cast<unsigned>(reply.status), fields, reply.body);

@@ -33,6 +33,9 @@ struct Caller {
     std::string object_id;  ///< what a create made (for the audit log)
     std::vector<std::string> fields;  ///< the names in the write's body (for the audit log; never values)
     std::string ip;         ///< the client's address (behind trusted proxies: the one they name)
+    /// Set on a write route: what to audit when its answer is a success. The row is written
+    /// before the answer leaves, so whoever reads the audit log after the answer finds it.
+    std::optional<accounts::Resource> audited;
 };
 
 /// The failed-login counters every I/O thread shares.
@@ -158,10 +161,11 @@ private:
     /// Reads the body (at most kMaxBody) of a write; false when it was answered instead.
     static net::awaitable<bool> read_body(http::Exchange& exchange) { return exchange.read_body(kMaxBody); }
     /// Reads the body of a write as a JSON object; nullopt when it was answered instead (413, 400).
-    static net::awaitable<std::optional<boost::json::object>> read_object(http::Exchange& exchange);
-    static net::awaitable<void> answer(http::Exchange& exchange, Reply reply);
-    /// Audits a successful write after its handler ran: who, what, which fields (names only).
-    net::awaitable<void> audit_write(http::Exchange& exchange, accounts::Resource resource);
+    net::awaitable<std::optional<boost::json::object>> read_object(http::Exchange& exchange);
+    /// Sends a handler's reply; a successful write is audited first.
+    net::awaitable<void> answer(http::Exchange& exchange, Reply reply);
+    /// Audits a successful write: who, what, which fields (names only).
+    net::awaitable<void> audit_write(http::Exchange& exchange, const Caller& caller, accounts::Resource resource);
 
     store::Store& store_;
     net::any_io_executor db_;

@@ -151,9 +151,7 @@ core::Result<Caller> AdminApi::session_caller(std::string_view session_id, bool 
     return caller;
 }
 
-net::awaitable<void> AdminApi::audit_write(http::Exchange& exchange, Resource resource) {
-    if (exchange.status() < 200 || exchange.status() > 299) co_return;
-    const auto& caller = caller_of(exchange);
+net::awaitable<void> AdminApi::audit_write(http::Exchange& exchange, const Caller& caller, Resource resource) {
     const auto method = exchange.request().method();
     std::string action = method == bhttp::verb::post     ? "create"
                          : method == bhttp::verb::delete_ ? "delete"
