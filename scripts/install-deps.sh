@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what nexus-api needs from Debian's packages, by purpose:
 #   scripts/install-deps.sh build   what `make build` and `make run` need (the default)
-#   scripts/install-deps.sh test    and what `make test` needs (GoogleTest, clang for the fuzzers, Node.js)
+#   scripts/install-deps.sh test    and what `make test` needs (GoogleTest, clang for the fuzzers,
+#                                   Chromium and CJK fonts for the console's browser suite)
 #   scripts/install-deps.sh bench   and what `make bench` needs (nginx, wrk, gnuplot)
 # Idempotent: when every package is present it returns at once without touching apt.
 set -euo pipefail
@@ -13,12 +14,16 @@ packages=(
   libssl-dev openssl libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libargon2-dev
   curl
 )
+# The web console is built with Node.js and npm (Vite); the machine's own node (20) is used when
+# there is one. The OpenAI SDK suite and the browser suite run on it too.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if [[ $purpose == test || $purpose == bench ]]; then
   packages+=(libgtest-dev clang libclang-rt-14-dev)
-  # The OpenAI SDK suite runs on Node.js; the machine's own node (20) is used when there is one.
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    packages+=(nodejs npm)
-  fi
+  # The console's browser suite: Debian's Chromium (playwright-core drives it, nothing is
+  # downloaded), and fonts that have the Chinese glyphs for its 中文 screenshots.
+  packages+=(chromium fonts-noto-cjk)
 fi
 if [[ $purpose == bench ]]; then
   packages+=(nginx-light wrk gnuplot-nox)

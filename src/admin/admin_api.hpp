@@ -82,6 +82,11 @@ public:
     /// the exchange and returns true.
     net::awaitable<bool> authorise(http::Exchange& exchange, const http::RouteInfo& route);
 
+    /// The Playground's routes (/api/playground/*, registered with the relay's handlers): makes
+    /// the exchange act as the caller's own token named by `X-Nexus-Token-Id`, or answers 400
+    /// (no or a malformed id) or 404 (no such token of his) and returns false.
+    net::awaitable<bool> act_as_own_token(http::Exchange& exchange);
+
     /// Largest admin request body; larger → 413.
     static constexpr std::size_t kMaxBody = 1 << 20;
 

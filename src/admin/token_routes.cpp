@@ -140,4 +140,29 @@ net::awaitable<void> AdminApi::delete_token(http::Exchange& exchange) {
     }));
 }
 
+net::awaitable<bool> AdminApi::act_as_own_token(http::Exchange& exchange) {
+    const std::string_view header = exchange.request()["X-Nexus-Token-Id"];
+    const auto id = parse_id(header);
+    if (!id) {
+        co_await answer(exchange, error_reply(Error::bad_request("Send the id of one of your tokens as 'X-Nexus-Token-Id'.",
+                                                                 "X-Nexus-Token-Id", "invalid_value")));
+        co_return false;
+    }
+    const auto& caller = caller_of(exchange);
+    std::string key_hash;
+    const auto refused = co_await on_db([&] {
+        // His own tokens only, admins included: nobody spends another's quota from a browser.
+        const auto t = store_.get_token(*id);
+        if (!t || t->user_id != caller.user_id) return missing(header);
+        key_hash = t->key_hash;
+        return Reply{};
+    });
+    if (key_hash.empty()) {
+        co_await answer(exchange, refused);
+        co_return false;
+    }
+    exchange.act_as_token(std::move(key_hash));
+    co_return true;
+}
+
 }  // namespace nexus::admin

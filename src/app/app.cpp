@@ -23,6 +23,7 @@
 #include "core/crypto.hpp"
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
+#include "http/console.hpp"
 #include "http/server.hpp"
 #include "relay/relay.hpp"
 #include "relay/usage_sink.hpp"
@@ -189,6 +190,23 @@ void add_relay_routes(http::Router& r, Worker& w) {
     });
 }
 
+// The console's Playground: chat and the model list as one of the signed-in caller's own tokens,
+// by its id (X-Nexus-Token-Id), through the admin guard (a session, and on the chat its CSRF
+// token) and then the relay like any /v1 call: limits, quota and a usage row included.
+void add_playground_routes(http::Router& r, Worker& w) {
+    using http::Access;
+    const auto scope = static_cast<std::uint8_t>(accounts::Resource::kToken);
+    const auto* chat = relay::find_endpoint("/v1/chat/completions");
+    r.add(bhttp::verb::post, "/api/playground/chat/completions", {chat->route, Access::kAdmin, true, scope},
+          [&w, chat](http::Exchange& ex) -> net::awaitable<void> {
+              if (co_await w.admin.act_as_own_token(ex)) co_await w.relay.handle(ex, *chat);
+          });
+    r.add(bhttp::verb::get, "/api/playground/models", {core::Route::kModels, Access::kAdmin, false, scope},
+          [&w](http::Exchange& ex) -> net::awaitable<void> {
+              if (co_await w.admin.act_as_own_token(ex)) co_await w.relay.list_models(ex);
+          });
+}
+
 // /healthz and /readyz: on every port, so a load balancer and an operator see the same.
 void add_health_routes(http::Router& r, Shared& s) {
     r.add(bhttp::verb::get, "/healthz", {core::Route::kHealthz}, [](http::Exchange& ex) -> net::awaitable<void> {
@@ -206,6 +224,13 @@ void add_health_routes(http::Router& r, Shared& s) {
 // /api and /metrics: on the operations port when there is one, else on the public port.
 void add_operations_routes(http::Router& r, Worker& w, const std::vector<const core::Metrics*>& all_metrics) {
     w.admin.add_routes(r);
+    add_playground_routes(r, w);
+    // The console is served where /api is, so its calls are same-origin.
+    static const http::Console console(http::console_assets());
+    if (!console.empty()) {
+        r.set_fallback({core::Route::kOther, http::Access::kPublic},
+                       [](http::Exchange& ex) { return console.serve(ex); });
+    }
     r.add(bhttp::verb::get, "/metrics", {core::Route::kMetrics}, [&all_metrics](http::Exchange& ex) -> net::awaitable<void> {
         co_await ex.send(bhttp::status::ok, core::Metrics::render(all_metrics), "text/plain; version=0.0.4; charset=utf-8");
     });

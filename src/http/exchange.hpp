@@ -145,6 +145,10 @@ public:
 
     /// What the route's guard learned of the caller, for the handler (the admin API's Caller).
     std::any& caller() { return caller_; }
+    /// The console's Playground: the relay serves this request as the token whose key hashes to
+    /// `key_hash` (the admin API checked the caller owns it), not by an Authorization header.
+    void act_as_token(std::string key_hash) { acting_key_hash_ = std::move(key_hash); }
+    const std::string& acting_key_hash() const { return acting_key_hash_; }
 
     /// Marks the connection to be closed after this answer (sent as Connection: close).
     void close_after() { keep_alive_ = false; }
@@ -168,6 +172,7 @@ private:
     std::vector<std::pair<std::string, std::string>> params_;
     std::string rate_limit_fields_;
     std::any caller_;
+    std::string acting_key_hash_;
     bool keep_alive_;
     bool chunked_ = false;
     std::uint64_t body_limit_;
