@@ -372,6 +372,12 @@ TEST(Server, OperationsListenerTakesTheAdminApiAndMetricsOffThePublicPort) {
     EXPECT_EQ(http_request(ops, "GET", "/readyz").status, 200);
     EXPECT_EQ(post_chat(ops, chat_body("m")).status, 404);
     EXPECT_EQ(post_chat(pub, chat_body("m")).status, 200) << "the token made on the operations port works";
+    // The console is where /api is: on the operations port, not on the public one.
+    const Headers page{{"Accept", "text/html"}};
+    EXPECT_EQ(http_request(ops, "GET", "/", {}, page).status, 200);
+    EXPECT_EQ(http_request(ops, "GET", "/channels", {}, page).status, 200);
+    EXPECT_EQ(http_request(pub, "GET", "/", {}, page).status, 404);
+    EXPECT_EQ(http_request(pub, "GET", "/channels", {}, page).status, 404);
 
     nexus->signal(SIGTERM);
     EXPECT_EQ(nexus->wait_exit(10s), 0);

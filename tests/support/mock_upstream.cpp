@@ -41,6 +41,12 @@ Asked asked_of(const std::string& body) {
     if (const auto* s = o.if_contains("stream"); s && s->is_bool()) a.stream = s->as_bool();
     if (const auto* f = o.if_contains("mock_frames"); f && f->is_int64()) a.frames = static_cast<int>(f->as_int64());
     if (const auto* i = o.if_contains("mock_interval_ms"); i && i->is_int64()) a.interval_ms = static_cast<int>(i->as_int64());
+    // A client that sends only standard fields (a browser's Playground) gets a slow stream by
+    // the model's name: 40 frames, 100 ms apart.
+    if (a.model == "mock-slow-stream" && !o.contains("mock_frames")) {
+        a.frames = 40;
+        a.interval_ms = 100;
+    }
     return a;
 }
 
