@@ -3,12 +3,12 @@
 // SDK unchanged: only baseURL and the API key (a nexus token) differ.
 //
 // Run by `make test` through ctest, which sets NEXUS_BIN and NEXUS_MOCK_BIN.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { start } from '../support/spawn.mjs';
 import OpenAI from 'openai';
 
 const ADMIN_KEY = 'sdk-admin-key-0123456789abcdef';
@@ -19,24 +19,6 @@ const children = [];
 let dataDir;
 let baseURL;
 
-// Starts `bin` and resolves with the first match of `pattern` in its output.
-function start(bin, args, env, stream, pattern) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${bin} did not start: ${seen}`)), 30000);
-    child[stream].on('data', (chunk) => {
-      seen += chunk.toString();
-      const m = seen.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code}: ${seen}`)));
-  });
-}
 
 async function admin(method, route, body, status = 201) {
   const res = await fetch(`${baseURL.replace(/\/v1$/, '')}${route}`, {
@@ -51,9 +33,10 @@ before(async () => {
   const nexusBin = process.env.NEXUS_BIN;
   const mockBin = process.env.NEXUS_MOCK_BIN;
   assert.ok(nexusBin && mockBin, 'NEXUS_BIN and NEXUS_MOCK_BIN must name the binaries');
-  const mockPort = await start(mockBin, ['--key', UPSTREAM_KEY], {}, 'stdout', /port (\d+)/);
+  const mockPort = await start(children, mockBin, ['--key', UPSTREAM_KEY], {}, 'stdout', /port (\d+)/);
   dataDir = mkdtempSync(path.join(tmpdir(), 'nexus-sdk-'));
   const port = await start(
+    children,
     nexusBin,
     [],
     {

@@ -1,12 +1,12 @@
 // The console in a real browser: Debian's Chromium driven by playwright-core, against the real
 // nexus-api binary (which serves the console it embeds) and the mock upstream.
 // Run by `make test` through ctest, which sets NEXUS_BIN, NEXUS_MOCK_BIN and NEXUS_ARTEFACTS.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { start } from '../../tests/support/spawn.mjs';
 import { chromium } from 'playwright-core';
 
 const ADMIN_KEY = 'console-admin-key-0123456789abcdef';
@@ -23,23 +23,6 @@ let browser;
 let page;
 const problems = []; // console errors and CSP violations: there must be none
 
-function start(bin, args, env, stream, pattern) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${bin} did not start: ${seen}`)), 30000);
-    child[stream].on('data', (chunk) => {
-      seen += chunk.toString();
-      const m = seen.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code}: ${seen}`)));
-  });
-}
 
 async function admin(method, route, body) {
   const res = await fetch(`${base}${route}`, {
@@ -83,9 +66,10 @@ async function eventually(url, check, timeoutMs = 15000) {
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  mockPort = await start(process.env.NEXUS_MOCK_BIN, ['--key', UPSTREAM_KEY], {}, 'stdout', /port (\d+)/);
+  mockPort = await start(children, process.env.NEXUS_MOCK_BIN, ['--key', UPSTREAM_KEY], {}, 'stdout', /port (\d+)/);
   dataDir = mkdtempSync(path.join(tmpdir(), 'nexus-console-'));
   const port = await start(
+    children,
     process.env.NEXUS_BIN,
     [],
     {

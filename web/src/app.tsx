@@ -1,5 +1,5 @@
 // The frame of every page: navigation by role, language, sign-out; and the page of the URL.
-import type { ComponentType } from 'preact';
+import { Component, type ComponentChildren, type ComponentType } from 'preact';
 import { api } from './api';
 import { type Key, type Lang, useI18n } from './i18n';
 import { Account } from './pages/account';
@@ -13,6 +13,7 @@ import { Tokens } from './pages/tokens';
 import { Users } from './pages/users';
 import { Link, navigate, useLocation } from './router';
 import { isAdmin, signedOut, useSession } from './session';
+import { Alert } from './ui';
 
 interface PageDef {
   path: string;
@@ -96,7 +97,7 @@ export function App() {
       </header>
       <main>
         <h1>{def ? t(def.title) : t('page.notFound')}</h1>
-        {body}
+        <PageBoundary key={path}>{body}</PageBoundary>
       </main>
     </div>
   );
@@ -108,4 +109,15 @@ function Notice({ text }: { text: string }) {
       {text}
     </p>
   );
+}
+
+/** A page that fails while drawing shows the failure, never a blank page. */
+class PageBoundary extends Component<{ children: ComponentChildren }, { error: unknown }> {
+  state = { error: null as unknown };
+  componentDidCatch(error: unknown) {
+    this.setState({ error });
+  }
+  render() {
+    return this.state.error ? <Alert error={this.state.error} /> : this.props.children;
+  }
 }

@@ -10,7 +10,7 @@ import {
   sseEvents,
   toLocalInput,
 } from './format';
-import { fillBuckets, top, type UsageRow } from './pages/dashboard';
+import { fillBuckets, top, usageRow } from './pages/dashboard';
 import { chunkParts } from './pages/playground';
 
 describe('numbers and quotas', () => {
@@ -71,16 +71,7 @@ describe('the stream reader', () => {
 });
 
 describe('the dashboard', () => {
-  const row = (key: number, calls: number): UsageRow => ({
-    key,
-    calls,
-    errors: 0,
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    quota: 0,
-    latency_p50_ms: 0,
-    latency_p99_ms: 0,
-  });
+  const row = (key: number, calls: number) => usageRow(key, calls);
   it('fills the hours without calls with zeros', () => {
     const filled = fillBuckets([row(7200, 3)], 3600, 3 * 3600 + 10, 3600);
     expect(filled.map((r) => [Number(r.key), r.calls])).toEqual([

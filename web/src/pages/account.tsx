@@ -3,6 +3,7 @@ import { api, type User } from '../api';
 import { formatNumber, formatQuota } from '../format';
 import { useI18n } from '../i18n';
 import { updateUser, useSession } from '../session';
+import { DataTable } from '../list';
 import { Alert, Field, fieldError, useLoad, useSubmit } from '../ui';
 import type { UsageRow } from './dashboard';
 
@@ -25,27 +26,19 @@ export function Account() {
           })}
         </p>
         <Alert error={usage.error} />
-        <table>
-          <thead>
-            <tr>
-              <th>{t('logs.model')}</th>
-              <th>{t('dashboard.calls')}</th>
-              <th>{t('logs.tokens')}</th>
-              <th>{t('logs.cost')}</th>
+        <DataTable
+          headers={[t('logs.model'), t('dashboard.calls'), t('logs.tokens'), t('logs.cost')]}
+          empty={usage.data?.data.length === 0}
+        >
+          {usage.data?.data.map((r) => (
+            <tr key={r.key}>
+              <td>{r.key}</td>
+              <td>{formatNumber(r.calls, locale)}</td>
+              <td>{formatNumber(r.prompt_tokens + r.completion_tokens, locale)}</td>
+              <td>{formatNumber(r.quota, locale)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {usage.data?.data.map((r) => (
-              <tr key={r.key}>
-                <td>{r.key}</td>
-                <td>{formatNumber(r.calls, locale)}</td>
-                <td>{formatNumber(r.prompt_tokens + r.completion_tokens, locale)}</td>
-                <td>{formatNumber(r.quota, locale)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {usage.data && usage.data.data.length === 0 && <p class="empty">{t('common.none')}</p>}
+          ))}
+        </DataTable>
       </section>
     </section>
   );

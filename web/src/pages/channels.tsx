@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
-import { api, type Page, query } from '../api';
+import { api } from '../api';
 import { formatDuration, formatTime, parseList, parseWhole } from '../format';
 import { useI18n } from '../i18n';
-import { Alert, Confirm, Dialog, Field, fieldError, FormFooter, LocalError, Pager, useLoad, useSubmit } from '../ui';
+import { ConfirmDelete, DataTable, RowActions, SearchBar, usePaged, useRowAction } from '../list';
+import { Alert, Dialog, Field, fieldError, FormFooter, LocalError, useSubmit } from '../ui';
 
 export interface Channel {
   id: number;
@@ -47,17 +48,13 @@ export function ChannelStatus({ c }: { c: Channel }) {
 
 export function Channels() {
   const { t, locale } = useI18n();
-  const [page, setPage] = useState(1);
   const [q, setQ] = useState('');
   const [status, setStatus] = useState('');
   const [editing, setEditing] = useState<Channel | 'new' | null>(null);
   const [deleting, setDeleting] = useState<Channel | null>(null);
   const [tests, setTests] = useState<Record<number, TestResult | 'running' | Error>>({});
-  const [rowError, setRowError] = useState<unknown>(null);
-  const list = useLoad(
-    () => api<Page<Channel>>('GET', `/api/channel${query({ page, page_size: PAGE_SIZE, q, status })}`),
-    [page, q, status],
-  );
+  const list = usePaged<Channel>('/api/channel', PAGE_SIZE, { q, status });
+  const row = useRowAction(list.reload);
 
   const runTest = async (c: Channel) => {
     setTests((s) => ({ ...s, [c.id]: 'running' }));
@@ -69,102 +66,69 @@ export function Channels() {
       setTests((s) => ({ ...s, [c.id]: e as Error }));
     }
   };
-  const toggle = async (c: Channel) => {
-    setRowError(null);
-    try {
-      await api('PATCH', `/api/channel/${c.id}`, { status: c.status === 1 ? 2 : 1 });
-      list.reload();
-    } catch (e) {
-      setRowError(e);
-    }
-  };
+  const testText = (test: TestResult | 'running' | Error) =>
+    test === 'running'
+      ? t('channels.testing')
+      : test instanceof Error || !test.success
+        ? t('channels.testFailed', { message: test.message })
+        : t('channels.testOk', { time: formatDuration(test.response_time) });
 
   return (
     <section>
-      <div class="toolbar">
-        <Field label={t('common.search')}>
-          <input type="search" value={q} onInput={(e) => (setQ(e.currentTarget.value), setPage(1))} />
-        </Field>
+      <SearchBar value={q} onSearch={setQ} addLabel={t('channels.add')} onAdd={() => setEditing('new')}>
         <Field label={t('common.status')}>
-          <select value={status} onChange={(e) => (setStatus(e.currentTarget.value), setPage(1))}>
+          <select value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
             <option value="">{t('common.all')}</option>
             <option value="1">{t('common.enabled')}</option>
             <option value="2">{t('common.disabled')}</option>
             <option value="3">{t('channels.autoDisabledShort')}</option>
           </select>
         </Field>
-        <button type="button" class="primary" onClick={() => setEditing('new')}>
-          {t('channels.add')}
-        </button>
-      </div>
-      <Alert error={list.error ?? rowError} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>{t('common.name')}</th>
-              <th>{t('channels.type')}</th>
-              <th>{t('channels.key')}</th>
-              <th>{t('common.status')}</th>
-              <th>{t('channels.priority')}</th>
-              <th>{t('channels.weight')}</th>
-              <th>{t('channels.lastTest')}</th>
-              <th>{t('common.actions')}</th>
+      </SearchBar>
+      <Alert error={list.error ?? row.error} />
+      <DataTable
+        headers={['ID', t('common.name'), t('channels.type'), t('channels.key'), t('common.status'), t('channels.priority'),
+          t('channels.weight'), t('channels.lastTest'), t('common.actions')]}
+        empty={list.data?.total === 0}
+      >
+        {list.data?.data.map((c) => {
+          const test = tests[c.id];
+          return (
+            <tr key={c.id}>
+              <td>{c.id}</td>
+              <td>{c.name}</td>
+              <td>{c.type}</td>
+              <td>
+                <code>{c.key}</code>
+              </td>
+              <td>
+                <ChannelStatus c={c} />
+              </td>
+              <td>{c.priority}</td>
+              <td>{c.weight}</td>
+              <td>
+                {c.test_time ? `${formatTime(c.test_time, locale)} · ${formatDuration(c.response_time)}` : '—'}
+                {test && (
+                  <div class="test-result" role="status">
+                    {testText(test)}
+                  </div>
+                )}
+              </td>
+              <RowActions
+                onEdit={() => setEditing(c)}
+                enabled={c.status === 1}
+                onToggle={() => row.run(() => api('PATCH', `/api/channel/${c.id}`, { status: c.status === 1 ? 2 : 1 }))}
+                onDelete={() => setDeleting(c)}
+              >
+                <button type="button" onClick={() => runTest(c)} disabled={test === 'running'}>
+                  {t('channels.test')}
+                </button>
+              </RowActions>
             </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((c) => {
-              const test = tests[c.id];
-              return (
-                <tr key={c.id}>
-                  <td>{c.id}</td>
-                  <td>{c.name}</td>
-                  <td>{c.type}</td>
-                  <td>
-                    <code>{c.key}</code>
-                  </td>
-                  <td>
-                    <ChannelStatus c={c} />
-                  </td>
-                  <td>{c.priority}</td>
-                  <td>{c.weight}</td>
-                  <td>
-                    {c.test_time ? `${formatTime(c.test_time, locale)} · ${formatDuration(c.response_time)}` : '—'}
-                    {test && (
-                      <div class="test-result" role="status">
-                        {test === 'running'
-                          ? t('channels.testing')
-                          : test instanceof Error
-                            ? t('channels.testFailed', { message: test.message })
-                            : test.success
-                              ? t('channels.testOk', { time: formatDuration(test.response_time) })
-                              : t('channels.testFailed', { message: test.message })}
-                      </div>
-                    )}
-                  </td>
-                  <td class="actions">
-                    <button type="button" onClick={() => runTest(c)} disabled={test === 'running'}>
-                      {t('channels.test')}
-                    </button>
-                    <button type="button" onClick={() => setEditing(c)}>
-                      {t('common.edit')}
-                    </button>
-                    <button type="button" onClick={() => toggle(c)}>
-                      {c.status === 1 ? t('common.disable') : t('common.enable')}
-                    </button>
-                    <button type="button" class="danger" onClick={() => setDeleting(c)}>
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-        {list.data && list.data.total === 0 && <p class="empty">{t('common.none')}</p>}
-      </div>
-      {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onPage={setPage} />}
+          );
+        })}
+      </DataTable>
+      {list.pager}
       {editing && (
         <ChannelForm
           channel={editing === 'new' ? null : editing}
@@ -173,14 +137,11 @@ export function Channels() {
         />
       )}
       {deleting && (
-        <Confirm
+        <ConfirmDelete
           title={t('channels.deleteTitle')}
           message={t('channels.deleteMessage', { name: deleting.name })}
-          action={t('common.delete')}
-          onConfirm={async () => {
-            await api('DELETE', `/api/channel/${deleting.id}`);
-            list.reload();
-          }}
+          path={`/api/channel/${deleting.id}`}
+          onDone={list.reload}
           onClose={() => setDeleting(null)}
         />
       )}

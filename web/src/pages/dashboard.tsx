@@ -4,6 +4,7 @@ import { api, type Page } from '../api';
 import { formatDuration, formatNumber, formatPercent, formatTime } from '../format';
 import { useI18n } from '../i18n';
 import { isAdmin, useSession } from '../session';
+import { DataTable } from '../list';
 import { Alert, useLoad } from '../ui';
 import type { ChartProps } from './chart';
 import { type Channel, ChannelStatus } from './channels';
@@ -25,23 +26,17 @@ const RANGES: Record<Range, { group: 'hour' | 'day'; step: number; span: number 
   month: { group: 'day', step: 86400, span: 30 * 86400 },
 };
 
+/** A row of `calls` calls and nothing else (a bucket without calls when 0). */
+export function usageRow(key: string | number, calls = 0): UsageRow {
+  return { key, calls, errors: 0, prompt_tokens: 0, completion_tokens: 0, quota: 0, latency_p50_ms: 0, latency_p99_ms: 0 };
+}
+
 /** Buckets from `start` to `end` at `step`, each with its row or zeros: a chart without holes. */
 export function fillBuckets(rows: UsageRow[], start: number, end: number, step: number): UsageRow[] {
   const byKey = new Map(rows.map((r) => [Number(r.key), r]));
   const out: UsageRow[] = [];
   for (let at = Math.floor(start / step) * step; at <= end; at += step) {
-    out.push(
-      byKey.get(at) ?? {
-        key: at,
-        calls: 0,
-        errors: 0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        quota: 0,
-        latency_p50_ms: 0,
-        latency_p99_ms: 0,
-      },
-    );
+    out.push(byKey.get(at) ?? usageRow(at));
   }
   return out;
 }
@@ -150,30 +145,21 @@ export function Dashboard() {
       {d?.health && (
         <section aria-labelledby="health">
           <h2 id="health">{t('dashboard.health')}</h2>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('common.name')}</th>
-                  <th>{t('common.status')}</th>
-                  <th>{t('channels.lastTest')}</th>
-                  <th>{t('channels.responseTime')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.health.data.map((c) => (
-                  <tr key={c.id}>
-                    <td>{c.name}</td>
-                    <td>
-                      <ChannelStatus c={c} />
-                    </td>
-                    <td>{formatTime(c.test_time, locale)}</td>
-                    <td>{c.test_time ? formatDuration(c.response_time) : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            headers={[t('common.name'), t('common.status'), t('channels.lastTest'), t('channels.responseTime')]}
+            empty={d.health.data.length === 0}
+          >
+            {d.health.data.map((c) => (
+              <tr key={c.id}>
+                <td>{c.name}</td>
+                <td>
+                  <ChannelStatus c={c} />
+                </td>
+                <td>{formatTime(c.test_time, locale)}</td>
+                <td>{c.test_time ? formatDuration(c.response_time) : '—'}</td>
+              </tr>
+            ))}
+          </DataTable>
         </section>
       )}
     </section>
@@ -194,25 +180,15 @@ function Top({ title, rows }: { title: string; rows: UsageRow[] }) {
   return (
     <section>
       <h2>{title}</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>{t('dashboard.name')}</th>
-            <th>{t('dashboard.calls')}</th>
-            <th>{t('dashboard.quota')}</th>
+      <DataTable headers={[t('dashboard.name'), t('dashboard.calls'), t('dashboard.quota')]} empty={rows.length === 0}>
+        {top(rows, 5).map((r) => (
+          <tr key={r.key}>
+            <td>{String(r.key)}</td>
+            <td>{formatNumber(r.calls, locale)}</td>
+            <td>{formatNumber(r.quota, locale)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {top(rows, 5).map((r) => (
-            <tr key={r.key}>
-              <td>{String(r.key)}</td>
-              <td>{formatNumber(r.calls, locale)}</td>
-              <td>{formatNumber(r.quota, locale)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rows.length === 0 && <p class="empty">{t('common.none')}</p>}
+        ))}
+      </DataTable>
     </section>
   );
 }

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
-import { api, type Page, query } from '../api';
 import { formatDuration, formatNumber, formatTime, fromLocalInput } from '../format';
 import { useI18n } from '../i18n';
 import { isAdmin, useSession } from '../session';
-import { Alert, Dialog, Field, Pager, useLoad } from '../ui';
+import { DataTable, usePaged } from '../list';
+import { Alert, Dialog, Field } from '../ui';
 
 export interface LogRow {
   id: number;
@@ -31,27 +31,17 @@ const PAGE_SIZE = 50;
 export function Logs() {
   const { t, locale } = useI18n();
   const user = useSession();
-  const [page, setPage] = useState(1);
   const [filters, setFilters] = useState({ start: '', end: '', token_id: '', channel_id: '', model: '', status: '' });
   const [shown, setShown] = useState(filters);
   const [detail, setDetail] = useState<LogRow | null>(null);
-  const list = useLoad(
-    () =>
-      api<Page<LogRow>>(
-        'GET',
-        `/api/log${query({
-          page,
-          page_size: PAGE_SIZE,
-          start_time: shown.start ? fromLocalInput(shown.start, 0) : undefined,
-          end_time: shown.end ? fromLocalInput(shown.end, 0) : undefined,
-          token_id: shown.token_id,
-          channel_id: shown.channel_id,
-          model: shown.model,
-          status: shown.status,
-        })}`,
-      ),
-    [page, shown],
-  );
+  const list = usePaged<LogRow>('/api/log', PAGE_SIZE, {
+    start_time: shown.start ? fromLocalInput(shown.start, 0) : undefined,
+    end_time: shown.end ? fromLocalInput(shown.end, 0) : undefined,
+    token_id: shown.token_id,
+    channel_id: shown.channel_id,
+    model: shown.model,
+    status: shown.status,
+  });
   const set = (k: keyof typeof filters) => (e: Event) =>
     setFilters({ ...filters, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
@@ -60,7 +50,6 @@ export function Logs() {
         class="toolbar"
         onSubmit={(e) => {
           e.preventDefault();
-          setPage(1);
           setShown(filters);
         }}
       >
@@ -89,44 +78,31 @@ export function Logs() {
         </button>
       </form>
       <Alert error={list.error} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>{t('logs.time')}</th>
-              <th>{t('logs.model')}</th>
-              <th>{t('logs.status')}</th>
-              <th>{t('logs.token')}</th>
-              <th>{t('logs.channel')}</th>
-              <th>{t('logs.latency')}</th>
-              <th>{t('logs.tokens')}</th>
-              <th>{t('logs.cost')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <button type="button" class="link" onClick={() => setDetail(r)}>
-                    {formatTime(r.created_time, locale)}
-                  </button>
-                </td>
-                <td>{r.model}</td>
-                <td>
-                  <span class={r.status >= 200 && r.status < 300 ? 'badge ok' : 'badge off'}>{r.status}</span>
-                </td>
-                <td>{r.token_id}</td>
-                <td>{r.channel_id || '—'}</td>
-                <td>{formatDuration(r.latency_ms)}</td>
-                <td>{formatNumber(r.total_tokens, locale)}</td>
-                <td>{formatNumber(r.quota, locale)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data && list.data.total === 0 && <p class="empty">{t('common.none')}</p>}
-      </div>
-      {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onPage={setPage} />}
+      <DataTable
+        headers={[t('logs.time'), t('logs.model'), t('logs.status'), t('logs.token'), t('logs.channel'), t('logs.latency'),
+          t('logs.tokens'), t('logs.cost')]}
+        empty={list.data?.total === 0}
+      >
+        {list.data?.data.map((r) => (
+          <tr key={r.id}>
+            <td>
+              <button type="button" class="link" onClick={() => setDetail(r)}>
+                {formatTime(r.created_time, locale)}
+              </button>
+            </td>
+            <td>{r.model}</td>
+            <td>
+              <span class={r.status >= 200 && r.status < 300 ? 'badge ok' : 'badge off'}>{r.status}</span>
+            </td>
+            <td>{r.token_id}</td>
+            <td>{r.channel_id || '—'}</td>
+            <td>{formatDuration(r.latency_ms)}</td>
+            <td>{formatNumber(r.total_tokens, locale)}</td>
+            <td>{formatNumber(r.quota, locale)}</td>
+          </tr>
+        ))}
+      </DataTable>
+      {list.pager}
       {detail && <LogDetail row={detail} onClose={() => setDetail(null)} />}
     </section>
   );

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { formatNumber, formatTime, parseWhole } from '../format';
 import { useI18n } from '../i18n';
-import { Alert, Confirm, Dialog, Field, fieldError, FormFooter, LocalError, useLoad, useSubmit } from '../ui';
+import { ConfirmDelete, DataTable, RowActions } from '../list';
+import { Alert, Dialog, Field, fieldError, FormFooter, LocalError, useLoad, useSubmit } from '../ui';
 
 interface Price {
   model: string;
@@ -30,42 +31,23 @@ export function Prices() {
         </button>
       </div>
       <Alert error={list.error} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>{t('prices.model')}</th>
-              <th>{t('prices.input')}</th>
-              <th>{t('prices.output')}</th>
-              <th>{t('prices.cachedInput')}</th>
-              <th>{t('prices.perRequest')}</th>
-              <th>{t('prices.updated')}</th>
-              <th>{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((p) => (
-              <tr key={p.model}>
-                <td>{p.model}</td>
-                <td>{n(p.input)}</td>
-                <td>{n(p.output)}</td>
-                <td>{n(p.cached_input)}</td>
-                <td>{n(p.per_request)}</td>
-                <td>{formatTime(p.updated_time, locale)}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => setEditing(p)}>
-                    {t('common.edit')}
-                  </button>
-                  <button type="button" class="danger" onClick={() => setDeleting(p)}>
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data && list.data.data.length === 0 && <p class="empty">{t('common.none')}</p>}
-      </div>
+      <DataTable
+        headers={[t('prices.model'), t('prices.input'), t('prices.output'), t('prices.cachedInput'), t('prices.perRequest'),
+          t('prices.updated'), t('common.actions')]}
+        empty={list.data?.data.length === 0}
+      >
+        {list.data?.data.map((p) => (
+          <tr key={p.model}>
+            <td>{p.model}</td>
+            <td>{n(p.input)}</td>
+            <td>{n(p.output)}</td>
+            <td>{n(p.cached_input)}</td>
+            <td>{n(p.per_request)}</td>
+            <td>{formatTime(p.updated_time, locale)}</td>
+            <RowActions onEdit={() => setEditing(p)} onDelete={() => setDeleting(p)} />
+          </tr>
+        ))}
+      </DataTable>
       {editing && (
         <PriceForm
           price={editing === 'new' ? null : editing}
@@ -74,14 +56,11 @@ export function Prices() {
         />
       )}
       {deleting && (
-        <Confirm
+        <ConfirmDelete
           title={t('prices.deleteTitle')}
           message={t('prices.deleteMessage', { model: deleting.model })}
-          action={t('common.delete')}
-          onConfirm={async () => {
-            await api('DELETE', `/api/price/${encodeURIComponent(deleting.model)}`);
-            list.reload();
-          }}
+          path={`/api/price/${encodeURIComponent(deleting.model)}`}
+          onDone={list.reload}
           onClose={() => setDeleting(null)}
         />
       )}

@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api, type Page, query } from '../api';
+import { api } from '../api';
 import { formatNumber, formatQuota, formatTime, fromLocalInput, parseList, parseWhole, toLocalInput } from '../format';
 import { useI18n } from '../i18n';
 import { isAdmin, useSession } from '../session';
-import { Alert, Confirm, Dialog, Field, fieldError, FormFooter, LocalError, Pager, useLoad, useSubmit } from '../ui';
+import { ConfirmDelete, DataTable, RowActions, SearchBar, usePaged, useRowAction } from '../list';
+import { Alert, Dialog, Field, fieldError, FormFooter, LocalError, StatusBadge, useSubmit } from '../ui';
 
 export interface Token {
   id: number;
@@ -29,84 +30,46 @@ const TOKEN_FIELDS = ['name', 'user_id', 'remain_quota', 'models', 'allow_ips', 
 export function Tokens() {
   const { t, locale } = useI18n();
   const user = useSession();
-  const [page, setPage] = useState(1);
   const [q, setQ] = useState('');
   const [editing, setEditing] = useState<Token | 'new' | null>(null);
   const [created, setCreated] = useState<Token | null>(null);
   const [deleting, setDeleting] = useState<Token | null>(null);
-  const [rowError, setRowError] = useState<unknown>(null);
-  const list = useLoad(() => api<Page<Token>>('GET', `/api/token${query({ page, page_size: PAGE_SIZE, q })}`), [page, q]);
-  const toggle = async (tk: Token) => {
-    setRowError(null);
-    try {
-      await api('PATCH', `/api/token/${tk.id}`, { status: tk.status === 1 ? 0 : 1 });
-      list.reload();
-    } catch (e) {
-      setRowError(e);
-    }
-  };
-  const unlimited = t('common.unlimited');
+  const list = usePaged<Token>('/api/token', PAGE_SIZE, { q });
+  const row = useRowAction(list.reload);
+  const admin = isAdmin(user);
   return (
     <section>
-      <div class="toolbar">
-        <Field label={t('common.search')}>
-          <input type="search" value={q} onInput={(e) => (setQ(e.currentTarget.value), setPage(1))} />
-        </Field>
-        <button type="button" class="primary" onClick={() => setEditing('new')}>
-          {t('tokens.add')}
-        </button>
-      </div>
-      <Alert error={list.error ?? rowError} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>{t('common.name')}</th>
-              <th>{t('tokens.key')}</th>
-              {isAdmin(user) && <th>{t('tokens.owner')}</th>}
-              <th>{t('common.status')}</th>
-              <th>{t('tokens.remain')}</th>
-              <th>{t('tokens.used')}</th>
-              <th>{t('tokens.expires')}</th>
-              <th>{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((tk) => (
-              <tr key={tk.id}>
-                <td>{tk.id}</td>
-                <td>{tk.name}</td>
-                <td>
-                  <code>{tk.key}</code>
-                </td>
-                {isAdmin(user) && <td>{tk.user_id}</td>}
-                <td>
-                  <span class={tk.status === 1 ? 'badge ok' : 'badge off'}>
-                    {tk.status === 1 ? t('common.enabled') : t('common.disabled')}
-                  </span>
-                </td>
-                <td>{formatQuota(tk.remain_quota, locale, unlimited)}</td>
-                <td>{formatNumber(tk.used_quota, locale)}</td>
-                <td>{tk.expired_time === -1 ? t('tokens.never') : formatTime(tk.expired_time, locale)}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => setEditing(tk)}>
-                    {t('common.edit')}
-                  </button>
-                  <button type="button" onClick={() => toggle(tk)}>
-                    {tk.status === 1 ? t('common.disable') : t('common.enable')}
-                  </button>
-                  <button type="button" class="danger" onClick={() => setDeleting(tk)}>
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data && list.data.total === 0 && <p class="empty">{t('common.none')}</p>}
-      </div>
-      {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onPage={setPage} />}
+      <SearchBar value={q} onSearch={setQ} addLabel={t('tokens.add')} onAdd={() => setEditing('new')} />
+      <Alert error={list.error ?? row.error} />
+      <DataTable
+        headers={['ID', t('common.name'), t('tokens.key'), admin && t('tokens.owner'), t('common.status'), t('tokens.remain'),
+          t('tokens.used'), t('tokens.expires'), t('common.actions')]}
+        empty={list.data?.total === 0}
+      >
+        {list.data?.data.map((tk) => (
+          <tr key={tk.id}>
+            <td>{tk.id}</td>
+            <td>{tk.name}</td>
+            <td>
+              <code>{tk.key}</code>
+            </td>
+            {admin && <td>{tk.user_id}</td>}
+            <td>
+              <StatusBadge status={tk.status} />
+            </td>
+            <td>{formatQuota(tk.remain_quota, locale, t('common.unlimited'))}</td>
+            <td>{formatNumber(tk.used_quota, locale)}</td>
+            <td>{tk.expired_time === -1 ? t('tokens.never') : formatTime(tk.expired_time, locale)}</td>
+            <RowActions
+              onEdit={() => setEditing(tk)}
+              enabled={tk.status === 1}
+              onToggle={() => row.run(() => api('PATCH', `/api/token/${tk.id}`, { status: tk.status === 1 ? 0 : 1 }))}
+              onDelete={() => setDeleting(tk)}
+            />
+          </tr>
+        ))}
+      </DataTable>
+      {list.pager}
       {editing && (
         <TokenForm
           token={editing === 'new' ? null : editing}
@@ -120,14 +83,11 @@ export function Tokens() {
       )}
       {created && <KeyShown token={created} onClose={() => setCreated(null)} />}
       {deleting && (
-        <Confirm
+        <ConfirmDelete
           title={t('tokens.deleteTitle')}
           message={t('tokens.deleteMessage', { name: deleting.name })}
-          action={t('common.delete')}
-          onConfirm={async () => {
-            await api('DELETE', `/api/token/${deleting.id}`);
-            list.reload();
-          }}
+          path={`/api/token/${deleting.id}`}
+          onDone={list.reload}
           onClose={() => setDeleting(null)}
         />
       )}

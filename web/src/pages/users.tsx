@@ -1,80 +1,53 @@
 import { useState } from 'preact/hooks';
-import { api, type Page, query, type User } from '../api';
+import { api, type User } from '../api';
 import { formatNumber, formatQuota, formatTime, parseWhole } from '../format';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
-import { Alert, Confirm, Dialog, Field, fieldError, FormFooter, LocalError, Pager, StatusBadge, useLoad, useSubmit } from '../ui';
+import { ConfirmDelete, DataTable, RowActions, SearchBar, usePaged } from '../list';
+import { Alert, Dialog, Field, fieldError, FormFooter, LocalError, StatusBadge, useSubmit } from '../ui';
 
 const PAGE_SIZE = 20;
 const USER_FIELDS = ['username', 'password', 'display_name', 'role', 'status', 'remain_quota'];
 
 export function Users() {
   const { t, locale } = useI18n();
-  const [page, setPage] = useState(1);
   const [q, setQ] = useState('');
   const [editing, setEditing] = useState<User | 'new' | null>(null);
   const [password, setPassword] = useState<User | null>(null);
   const [deleting, setDeleting] = useState<User | null>(null);
-  const list = useLoad(() => api<Page<User>>('GET', `/api/user${query({ page, page_size: PAGE_SIZE, q })}`), [page, q]);
+  const list = usePaged<User>('/api/user', PAGE_SIZE, { q });
   return (
     <section>
-      <div class="toolbar">
-        <Field label={t('common.search')}>
-          <input type="search" value={q} onInput={(e) => (setQ(e.currentTarget.value), setPage(1))} />
-        </Field>
-        <button type="button" class="primary" onClick={() => setEditing('new')}>
-          {t('users.add')}
-        </button>
-      </div>
+      <SearchBar value={q} onSearch={setQ} addLabel={t('users.add')} onAdd={() => setEditing('new')} />
       <Alert error={list.error} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>{t('users.username')}</th>
-              <th>{t('users.role')}</th>
-              <th>{t('common.status')}</th>
-              <th>{t('users.remain')}</th>
-              <th>{t('users.used')}</th>
-              <th>{t('users.lastLogin')}</th>
-              <th>{t('common.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((u) => (
-              <tr key={u.id}>
-                <td>{u.id}</td>
-                <td>
-                  {u.username}
-                  {u.display_name && <span class="muted"> · {u.display_name}</span>}
-                </td>
-                <td>{t(`role.${u.role}`)}</td>
-                <td>
-                  <StatusBadge status={u.status} />
-                </td>
-                <td>{formatQuota(u.remain_quota, locale, t('common.unlimited'))}</td>
-                <td>{formatNumber(u.used_quota, locale)}</td>
-                <td>{formatTime(u.last_login_time, locale)}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => setEditing(u)}>
-                    {t('common.edit')}
-                  </button>
-                  <button type="button" onClick={() => setPassword(u)}>
-                    {t('users.setPassword')}
-                  </button>
-                  {u.role !== 'root' && (
-                    <button type="button" class="danger" onClick={() => setDeleting(u)}>
-                      {t('common.delete')}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onPage={setPage} />}
+      <DataTable
+        headers={['ID', t('users.username'), t('users.role'), t('common.status'), t('users.remain'), t('users.used'),
+          t('users.lastLogin'), t('common.actions')]}
+        empty={list.data?.total === 0}
+      >
+        {list.data?.data.map((u) => (
+          <tr key={u.id}>
+            <td>{u.id}</td>
+            <td>
+              {u.username}
+              {u.display_name && <span class="muted"> · {u.display_name}</span>}
+            </td>
+            <td>{t(`role.${u.role}`)}</td>
+            <td>
+              <StatusBadge status={u.status} />
+            </td>
+            <td>{formatQuota(u.remain_quota, locale, t('common.unlimited'))}</td>
+            <td>{formatNumber(u.used_quota, locale)}</td>
+            <td>{formatTime(u.last_login_time, locale)}</td>
+            <RowActions onEdit={() => setEditing(u)} onDelete={u.role === 'root' ? undefined : () => setDeleting(u)}>
+              <button type="button" onClick={() => setPassword(u)}>
+                {t('users.setPassword')}
+              </button>
+            </RowActions>
+          </tr>
+        ))}
+      </DataTable>
+      {list.pager}
       {editing && (
         <UserForm
           user={editing === 'new' ? null : editing}
@@ -84,18 +57,32 @@ export function Users() {
       )}
       {password && <PasswordForm user={password} onClose={() => setPassword(null)} />}
       {deleting && (
-        <Confirm
+        <ConfirmDelete
           title={t('users.deleteTitle')}
           message={t('users.deleteMessage', { name: deleting.username })}
-          action={t('common.delete')}
-          onConfirm={async () => {
-            await api('DELETE', `/api/user/${deleting.id}`);
-            list.reload();
-          }}
+          path={`/api/user/${deleting.id}`}
+          onDone={list.reload}
           onClose={() => setDeleting(null)}
         />
       )}
     </section>
+  );
+}
+
+/** A new password, 8–128 characters. */
+function NewPassword({ value, onInput, error }: { value: string; onInput: (v: string) => void; error: unknown }) {
+  const { t } = useI18n();
+  return (
+    <Field label={t('users.password')} hint={t('users.passwordHint')} error={fieldError(error, 'password')}>
+      <input
+        name="password"
+        type="password"
+        autocomplete="new-password"
+        required
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
+    </Field>
   );
 }
 
@@ -130,16 +117,7 @@ function UserForm({ user, onClose, onSaved }: { user: User | null; onClose: () =
             <Field label={t('users.username')} hint={t('users.usernameHint')} error={fieldError(error, 'username')}>
               <input name="username" autocomplete="off" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
             </Field>
-            <Field label={t('users.password')} hint={t('users.passwordHint')} error={fieldError(error, 'password')}>
-              <input
-                name="password"
-                type="password"
-                autocomplete="new-password"
-                required
-                value={password}
-                onInput={(e) => setPassword(e.currentTarget.value)}
-              />
-            </Field>
+            <NewPassword value={password} onInput={setPassword} error={error} />
           </>
         )}
         <Field label={t('users.displayName')} error={fieldError(error, 'display_name')}>
@@ -181,16 +159,7 @@ function PasswordForm({ user, onClose }: { user: User; onClose: () => void }) {
   return (
     <Dialog title={t('users.setPasswordTitle', { name: user.username })} onClose={onClose}>
       <form onSubmit={submit}>
-        <Field label={t('users.password')} hint={t('users.passwordHint')} error={fieldError(error, 'password')}>
-          <input
-            name="password"
-            type="password"
-            autocomplete="new-password"
-            required
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </Field>
+        <NewPassword value={password} onInput={setPassword} error={error} />
         <FormFooter error={error} busy={busy} onClose={onClose} fields={['password']} />
       </form>
     </Dialog>
