@@ -76,17 +76,20 @@ Relay::Relay(upstream::Client& client, core::Metrics& metrics, const snapshot::S
 
 net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& exchange,
                                                                const snapshot::Snapshot& snap) {
-    std::string key_hash = exchange.acting_key_hash();
-    if (key_hash.empty()) {
+    // The Playground's calls come with their token already chosen; /v1 calls bring its key.
+    std::string hashed;
+    const std::string* key_hash = &exchange.acting_key_hash();
+    if (key_hash->empty()) {
         const auto credential = http::bearer_token(exchange.request());
         if (!credential) {
             co_await exchange.send_error(core::Error::unauthorized(
                 "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.", "missing_api_key"));
             co_return nullptr;
         }
-        key_hash = core::sha256_hex(*credential);
+        hashed = core::sha256_hex(*credential);
+        key_hash = &hashed;
     }
-    const auto* token = snap.find_token(key_hash);
+    const auto* token = snap.find_token(*key_hash);
     const auto now_s = core::unix_seconds();
     if (token == nullptr) {
         co_await exchange.send_error(core::Error::unauthorized("Incorrect API key provided.", "invalid_api_key"));

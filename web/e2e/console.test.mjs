@@ -255,8 +255,21 @@ test('how soon the dashboard is interactive (reported, not asserted)', async (t)
     times.push(await page.evaluate(() => performance.now()));
   }
   times.sort((a, b) => a - b);
-  t.diagnostic(`dashboard interactive after ${times[2].toFixed(0)} ms (median of 5; all: ${times.map((x) => x.toFixed(0))})`);
-  assert.equal(times.length, 5);
+  t.diagnostic(`dashboard interactive after ${times[2].toFixed(0)} ms, warm cache (median of 5: ${times.map((x) => x.toFixed(0))})`);
+  // And as a first visit: a new browser profile (empty cache) with the same session cookie.
+  const cold = [];
+  const state = await page.context().storageState();
+  for (let i = 0; i < 5; ++i) {
+    const context = await browser.newContext({ storageState: state, locale: 'en-GB' });
+    const fresh = await context.newPage();
+    await fresh.goto(`${base}/`);
+    await fresh.waitForSelector('section.dashboard[data-ready=true]');
+    cold.push(await fresh.evaluate(() => performance.now()));
+    await context.close();
+  }
+  cold.sort((a, b) => a - b);
+  t.diagnostic(`dashboard interactive after ${cold[2].toFixed(0)} ms, empty cache (median of 5: ${cold.map((x) => x.toFixed(0))})`);
+  assert.equal(cold.length, 5);
 });
 
 test('English and back to 中文, remembered across a reload', async () => {
