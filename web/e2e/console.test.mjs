@@ -118,6 +118,7 @@ after(async () => {
 test('the browser language decides, and a wrong password shows an error', async () => {
   await page.goto(`${base}/`);
   await page.waitForSelector('h1:has-text("登录 nexus-api")');
+  await shot('sign-in-zh');
   assert.equal(await page.getAttribute('input[name=username]', 'autocomplete'), 'username');
   assert.equal(await page.getAttribute('input[name=password]', 'autocomplete'), 'current-password');
   await setLanguage('en');
