@@ -128,6 +128,18 @@ TEST_F(Console, ThePlaygroundCallsAsTheCallersOwnToken) {
     const auto bare = browser_call(port(), alice, "POST", "/api/playground/chat/completions", chat);
     EXPECT_EQ(bare.status, 400);
     EXPECT_EQ(error_of(bare.body).at("param"), "X-Nexus-Token-Id");
+    for (const auto* id : {"abc", "0", "-1", "1.5", "99999999999999999999999"}) {
+        EXPECT_EQ(browser_call(port(), alice, "POST", "/api/playground/chat/completions", chat, true,
+                               {{"X-Nexus-Token-Id", id}})
+                      .status,
+                  400)
+            << id;
+    }
+    // The body is the relay's to judge, as on /v1.
+    const auto broken = browser_call(port(), alice, "POST", "/api/playground/chat/completions", "{not json", true,
+                                     {{"X-Nexus-Token-Id", std::to_string(mine)}});
+    EXPECT_EQ(broken.status, 400);
+    EXPECT_EQ(error_of(broken.body).at("type"), "invalid_request_error");
     EXPECT_EQ(http_request(port(), "POST", "/api/playground/chat/completions", chat,
                            {{"X-Nexus-Token-Id", std::to_string(mine)}})
                   .status,
