@@ -11,7 +11,7 @@ import { Prices } from './pages/prices';
 import { SignIn } from './pages/sign-in';
 import { Tokens } from './pages/tokens';
 import { Users } from './pages/users';
-import { Link, navigate, useLocation } from './router';
+import { Link, navigate, usePath } from './router';
 import { isAdmin, signedOut, useSession } from './session';
 import { Alert } from './ui';
 
@@ -49,7 +49,7 @@ export function LanguageSwitch() {
 export function App() {
   const { t } = useI18n();
   const user = useSession();
-  const { path } = useLocation();
+  const path = usePath();
 
   if (user === undefined) return <p class="loading">{t('common.loading')}</p>;
   if (user === null) return <SignIn />;

@@ -12,10 +12,10 @@ export function navigate(to: string, replace = false): void {
   url.set(location.pathname + location.search);
 }
 
-/** The current path and query; re-renders on navigation and on back/forward. */
-export function useLocation(): { path: string; search: URLSearchParams } {
+/** The current path; re-renders on navigation and on back/forward. */
+export function usePath(): string {
   url.use();
-  return { path: location.pathname, search: new URLSearchParams(location.search) };
+  return location.pathname;
 }
 
 type AnchorProps = JSX.HTMLAttributes<HTMLAnchorElement> & { href: string; children?: ComponentChildren };

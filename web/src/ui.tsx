@@ -100,12 +100,10 @@ export function Dialog({
   title,
   onClose,
   children,
-  wide = false,
 }: {
   title: string;
   onClose: () => void;
   children: ComponentChildren;
-  wide?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -115,7 +113,6 @@ export function Dialog({
   return (
     <dialog
       ref={ref}
-      class={wide ? 'wide' : ''}
       aria-label={title}
       onCancel={(e) => {
         e.preventDefault();
