@@ -29,9 +29,7 @@ std::string ensure_admin_key(store::Store& store, const std::string& configured)
         return hash;
     }
     if (auto stored = store.get_setting(kAdminKeySetting)) return *stored;
-    const std::string key = "nexus-admin-" + core::random_token(40);
-    const auto hash = admin_key_hash(key);
-    store.put_setting(kAdminKeySetting, hash);
+    const std::string key = reset_admin_key(store);
     std::cerr << "\n"
                  "==================================================================\n"
                  "  nexus-api admin key (shown once; only its hash is stored):\n"
@@ -42,7 +40,13 @@ std::string ensure_admin_key(store::Store& store, const std::string& configured)
                  "  Set NEXUS_ADMIN_KEY to choose your own.\n"
                  "==================================================================\n"
               << std::endl;
-    return hash;
+    return admin_key_hash(key);
+}
+
+std::string reset_admin_key(store::Store& store) {
+    std::string key = "nexus-admin-" + core::random_token(40);
+    store.put_setting(kAdminKeySetting, admin_key_hash(key));
+    return key;
 }
 
 AdminApi::AdminApi(store::Store& store, net::any_io_executor db_executor, Throttles& throttles, Options options)

@@ -21,6 +21,10 @@ std::string admin_key_hash(std::string_view key);
 /// marked banner, and only its hash stored. Returns the hash to check requests against.
 std::string ensure_admin_key(store::Store& store, const std::string& configured);
 
+/// Replaces the stored admin key with a new random one; returns the new key (its hash only is
+/// stored). The running server reads the hash at start-up: it takes effect on the next start.
+std::string reset_admin_key(store::Store& store);
+
 /// Who is calling an /api route, as its guard found out: kept in the Exchange for the handler.
 struct Caller {
     std::int64_t user_id = 0;  ///< root's id for the admin key

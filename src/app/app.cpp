@@ -19,6 +19,7 @@
 
 #include "accounts/bootstrap.hpp"
 #include "admin/admin_api.hpp"
+#include "app/command_line.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/logging.hpp"
@@ -28,6 +29,7 @@
 #include "relay/relay.hpp"
 #include "relay/usage_sink.hpp"
 #include "snapshot/snapshot.hpp"
+#include "store/database_lock.hpp"
 #include "store/open.hpp"
 #include "upstream/client.hpp"
 
@@ -288,7 +290,8 @@ int run(const config::Config& config) {
     const auto max_connections =
         config.max_connections ? config.max_connections : config::default_max_connections(descriptors);
 
-    // Storage: the database and the master key, then the admin key.
+    // Storage: the database (this process alone serves it) and the master key, then the admin key.
+    const store::DatabaseLock lock(store::database_path(config));
     const auto store_owner = store::open(config);
     auto& store = *store_owner;
     Shared shared(config, store, max_connections);
@@ -411,7 +414,9 @@ int run(const config::Config& config) {
 int main(int argc, char** argv) {
     // A write to a peer that closed must fail with EPIPE on that connection, never kill the process.
     std::signal(SIGPIPE, SIG_IGN);
-    if (argc >= 2 && std::string_view(argv[1]) == "user") return user_command(argc, argv);
+    if (argc >= 2) {
+        if (const auto command = find_command(argv[1])) return command(argc, argv);
+    }
     config::Config config;
     try {
         config = config::load(argc, argv);

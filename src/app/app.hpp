@@ -8,12 +8,9 @@ namespace nexus::app {
 /// failure (port taken, bad channel URL) with a message for the operator.
 int run(const config::Config& config);
 
-/// main(): parses the configuration (printing one line naming the bad variable and returning 2
+/// main(): runs the command argv[1] names (backup, restore, rotate-secret, admin-key, user), or
+/// else parses the configuration (printing one line naming the bad variable and returning 2
 /// when it is invalid), sets up logging, and calls run().
 int main(int argc, char** argv);
-
-/// `nexus-api user reset-password NAME [flags]` (argv[1] is "user"): sets a password on the
-/// server's own database and ends that user's sessions; returns the exit code.
-int user_command(int argc, char** argv);
 
 }  // namespace nexus::app

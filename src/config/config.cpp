@@ -216,13 +216,7 @@ const std::vector<Option>& options() {
          }},
         {"NEXUS_SECRET", "--secret", "generated into <data dir>/secret.key",
          "master key for secrets at rest: 32 bytes as 64 hex characters or base64",
-         [](Config& c, auto n, auto v) {
-             auto key = v.size() == 64 ? core::from_hex(v) : core::from_base64(v);
-             if (!key || key->size() != 32) {
-                 throw ConfigError(std::string(n) + ": must be 32 bytes as 64 hex characters or as base64");
-             }
-             c.secret.assign(key->data(), key->size());
-         }},
+         [](Config& c, auto n, auto v) { c.secret = parse_secret(n, v); }},
         {"NEXUS_ADMIN_KEY", "--admin-key", "generated on first start, printed once",
          "key for the admin API (/api/*), at least 16 characters",
          [](Config& c, auto n, auto v) {
@@ -286,6 +280,14 @@ const std::vector<Option>& options() {
 
 }  // namespace
 
+std::string parse_secret(std::string_view name, std::string_view value) {
+    auto key = value.size() == 64 ? core::from_hex(value) : core::from_base64(value);
+    if (!key || key->size() != 32) {
+        throw ConfigError(std::string(name) + ": must be 32 bytes as 64 hex characters or as base64");
+    }
+    return *key;
+}
+
 std::vector<OptionInfo> option_table() {
     std::vector<OptionInfo> out;
     for (const auto& o : options()) out.push_back({o.env, o.flag, o.default_text, o.help});
@@ -300,6 +302,13 @@ Config load(int argc, const char* const* argv, const EnvLookup& env) {
     }
 
     CLI::App app{"nexus-api: an OpenAI-compatible LLM API gateway"};
+    app.footer(
+        "Commands (each takes --help, and the flags above to find the server's data):\n"
+        "  nexus-api backup --to FILE              copy the database while nexus-api serves\n"
+        "  nexus-api restore --from FILE           replace the database with a backup (server stopped)\n"
+        "  nexus-api rotate-secret [--new-secret KEY]  re-seal the secrets under a new master key (server stopped)\n"
+        "  nexus-api admin-key --reset             replace the admin key (server stopped)\n"
+        "  nexus-api user reset-password NAME      set a user's password and end his sessions");
     std::vector<std::string> values(options().size());
     std::vector<CLI::Option*> flags;
     for (std::size_t i = 0; i < options().size(); ++i) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip_range.hpp"
@@ -99,6 +100,10 @@ using EnvLookup = std::function<const char*(const char*)>;
 /// Builds the Config from `env` (default: the process environment) and then `argv`.
 /// Throws ConfigError for a bad value, ExitRequest after printing --help or a flag error.
 Config load(int argc, const char* const* argv, const EnvLookup& env = {});
+
+/// A master key as NEXUS_SECRET takes it (64 hex characters, or base64), decoded to its 32
+/// bytes. Throws ConfigError naming `name`.
+std::string parse_secret(std::string_view name, std::string_view value);
 
 /// Raises this process's RLIMIT_NOFILE soft limit to its hard limit; returns the limit now in force.
 std::uint64_t raise_descriptor_limit();

@@ -7,13 +7,16 @@
 
 namespace nexus::store {
 
+std::string database_path(const config::Config& config) {
+    return config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string() : config.db;
+}
+
 std::unique_ptr<Store> open(const config::Config& config) {
     // The data directory holds the database and the master key: owner only.
     std::filesystem::create_directories(config.data_dir);
     std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace);
-    const std::string path =
-        config.db.empty() ? (std::filesystem::path(config.data_dir) / "nexus.db").string() : config.db;
+    const std::string path = database_path(config);
     return std::make_unique<sqlite::SqliteStore>(path,
                                                  core::SecretBox(load_master_key(config.secret, config.data_dir, path)));
 }

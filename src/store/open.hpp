@@ -12,4 +12,7 @@ namespace nexus::store {
 /// with an operator-facing message (a wrong master key, a newer schema, an unreadable file).
 std::unique_ptr<Store> open(const config::Config& config);
 
+/// The database file `config` names: NEXUS_DB, or `<data dir>/nexus.db`.
+std::string database_path(const config::Config& config);
+
 }  // namespace nexus::store

@@ -6,6 +6,7 @@
 // a backend is only the database. Calls block on the database; a backend serialises what it
 // must, and is used from the database thread. Failures throw std::runtime_error, a broken
 // uniqueness rule throws Conflict.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -169,6 +170,11 @@ public:
     virtual UserRows& users() = 0;
     virtual SessionRows& sessions() = 0;
     virtual AuditRows& audit() = 0;
+
+    /// Passes every sealed value the backend keeps (channel keys, second-factor secrets, the
+    /// master-key check) through `reseal` and writes the results back, all in one transaction:
+    /// when `reseal` throws or the process dies half-way, nothing is changed. Returns how many.
+    virtual std::int64_t reseal(const std::function<std::string(const std::string&)>& reseal) = 0;
 };
 
 }  // namespace nexus::store

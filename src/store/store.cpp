@@ -10,8 +10,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kMasterKeyCheckText = "nexus-api master key check";
-
 std::string models_json(const std::vector<std::string>& models) {
     json::array a;
     for (const auto& m : models) a.emplace_back(m);
@@ -98,6 +96,16 @@ void Store::check_master_key() {
         return;
     }
     settings.put(kMasterKeyCheckSetting, secrets_.seal(kMasterKeyCheckText));
+}
+
+std::int64_t Store::rotate_master_key(core::SecretBox next) {
+    const auto count = backend_->reseal([&](const std::string& sealed) {
+        const auto plain = secrets_.open(sealed);
+        if (!plain) throw std::runtime_error("a sealed value does not open with the current master key; nothing was changed");
+        return next.seal(*plain);
+    });
+    secrets_ = std::move(next);
+    return count;
 }
 
 Channel Store::channel_of(const ChannelRow& row) const {

@@ -114,6 +114,11 @@ public:
     std::optional<std::string> get_setting(std::string_view name);
     void put_setting(std::string_view name, std::string_view value);
 
+    /// Re-seals every sealed value (channel keys, second-factor secrets, the master-key check)
+    /// under `next`, in one transaction, and uses `next` from then on. A value the current key
+    /// does not open throws and changes nothing. Returns how many values were re-sealed.
+    std::int64_t rotate_master_key(core::SecretBox next);
+
     /// Registers `listener`, called after every committed write to channels, tokens, users or prices.
     void on_change(std::function<void()> listener);
 
@@ -130,7 +135,9 @@ private:
     std::vector<std::function<void()>> listeners_;
 };
 
-/// The name under which the front keeps its master-key check in the settings.
+/// The name under which the front keeps its master-key check in the settings, and the text it
+/// seals there.
 inline constexpr std::string_view kMasterKeyCheckSetting = "master_key_check";
+inline constexpr std::string_view kMasterKeyCheckText = "nexus-api master key check";
 
 }  // namespace nexus::store

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
+#include "store/sqlite/sqlite_file.hpp"
 #include "store/sqlite/statement.hpp"
 #include "store/store.hpp"
 
@@ -27,7 +30,7 @@ SqliteBackend::SqliteBackend(const std::string& path) {
         sqlite3_busy_timeout(db, 5000);
         // FULL: every admin write is synced before its answer; usage batches relax it (Transaction).
         exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
-        migrate();
+        migrate(path);
     } catch (...) {
         sqlite3_close(db);
         throw;
@@ -46,27 +49,51 @@ SqliteBackend::~SqliteBackend() { sqlite3_close(connection_.db); }
 
 bool SqliteBackend::holds_secrets(const std::string& path) {
     if (!std::filesystem::exists(path)) return false;
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-        sqlite3_close(db);
-        return false;
-    }
-    bool found = false;
     try {
-        Statement s(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='settings'");
-        if (s.step() && s.integer(0) > 0) {
-            Statement c(db, "SELECT count(*) FROM settings WHERE name = ?");
-            c.bind(1, kMasterKeyCheckSetting);
-            found = c.step() && c.integer(0) > 0;
-        }
+        return DatabaseFile(path).setting(kMasterKeyCheckSetting).has_value();
     } catch (const std::exception&) {
-        found = false;
+        return false;  // not a database: then it holds no secrets either, and opening it says why
     }
-    sqlite3_close(db);
-    return found;
 }
 
-void SqliteBackend::migrate() {
+std::int64_t SqliteBackend::reseal(const std::function<std::string(const std::string&)>& reseal) {
+    // Every table that holds a sealed value: its key column, and the column that holds the value.
+    struct Column {
+        const char* select;
+        const char* update;
+    };
+    static constexpr Column kSealed[] = {
+        {"SELECT id, key_encrypted FROM channels", "UPDATE channels SET key_encrypted = ? WHERE id = ?"},
+        {"SELECT id, totp_sealed FROM users WHERE totp_sealed != ''", "UPDATE users SET totp_sealed = ? WHERE id = ?"},
+    };
+    std::lock_guard lock(connection_.mutex);
+    auto* db = connection_.db;
+    Transaction tx(db, Transaction::Sync::kFull);
+    std::int64_t count = 0;
+    for (const auto& column : kSealed) {
+        std::vector<std::pair<std::int64_t, std::string>> rows;
+        for (Statement s(db, column.select); s.step();) rows.emplace_back(s.integer(0), s.text(1));
+        for (const auto& [id, sealed] : rows) {
+            Statement u(db, column.update);
+            u.bind(1, reseal(sealed)).bind(2, id).step();
+            ++count;
+        }
+    }
+    {
+        Statement s(db, "SELECT value FROM settings WHERE name = ?");
+        s.bind(1, kMasterKeyCheckSetting);
+        if (s.step()) {
+            const auto sealed = s.text(0);
+            Statement u(db, "UPDATE settings SET value = ? WHERE name = ?");
+            u.bind(1, reseal(sealed)).bind(2, kMasterKeyCheckSetting).step();
+            ++count;
+        }
+    }
+    tx.commit();
+    return count;
+}
+
+void SqliteBackend::migrate(const std::string& path) {
     auto* db = connection_.db;
     exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     int version = 0;
@@ -85,6 +112,12 @@ void SqliteBackend::migrate() {
         Statement s(db, "INSERT INTO schema_version (version) VALUES (?)");
         s.bind(1, static_cast<std::int64_t>(v + 1)).step();
         tx.commit();
+    }
+    // One line an operator finds after an upgrade: what the database was, and what it is now.
+    if (version == 0) {
+        spdlog::info("database {}: created at schema version {}", path, kSchemaVersion);
+    } else if (version < kSchemaVersion) {
+        spdlog::info("database {}: schema migrated from version {} to {}", path, version, kSchemaVersion);
     }
 }
 

@@ -29,6 +29,7 @@ public:
     UserRows& users() override { return *users_; }
     SessionRows& sessions() override { return *sessions_; }
     AuditRows& audit() override { return *audit_; }
+    std::int64_t reseal(const std::function<std::string(const std::string&)>& reseal) override;
 
     /// Whether the database file at `path` already holds sealed values (a master-key check),
     /// without changing it: a new master key must not be generated for such a database.
@@ -41,7 +42,7 @@ public:
     };
 
 private:
-    void migrate();
+    void migrate(const std::string& path);
 
     Connection connection_;
     std::unique_ptr<ChannelRows> channels_;
