@@ -2,8 +2,9 @@
 # Installs what nexus-api needs from Debian's packages, by purpose:
 #   scripts/install-deps.sh build   what `make build` and `make run` need (the default)
 #   scripts/install-deps.sh test    and what `make test` needs (GoogleTest, clang for the fuzzers,
-#                                   Chromium and CJK fonts for the console's browser suite)
-#   scripts/install-deps.sh bench   and what `make bench` needs (nginx, wrk, gnuplot)
+#                                   Chromium and CJK fonts for the console's browser suite, nginx
+#                                   and systemd-analyze for deploy/)
+#   scripts/install-deps.sh bench   and what `make bench` needs (wrk, gnuplot, sqlite3)
 # Idempotent: when every package is present it returns at once without touching apt.
 set -euo pipefail
 
@@ -24,9 +25,11 @@ if [[ $purpose == test || $purpose == bench ]]; then
   # The console's browser suite: Debian's Chromium (playwright-core drives it, nothing is
   # downloaded), and fonts that have the Chinese glyphs for its 中文 screenshots.
   packages+=(chromium fonts-noto-cjk)
+  # deploy/ is checked with the real tools: nginx relays a stream, systemd-analyze verifies the unit.
+  packages+=(nginx-light systemd)
 fi
 if [[ $purpose == bench ]]; then
-  packages+=(nginx-light wrk gnuplot-nox)
+  packages+=(wrk gnuplot-nox sqlite3)
 fi
 if [[ $purpose != build && $purpose != test && $purpose != bench ]]; then
   echo "install-deps: unknown purpose '$purpose' (build, test or bench)" >&2
