@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 10
 FUZZ_LONG_SECONDS ?= 600
 DATA_DIR    ?= ./data
 
-.PHONY: all deps test-deps sdk-deps build run test test-release test-asan fuzz fuzz-long bench bench-smoke bench-deps clean
+.PHONY: all deps test-deps sdk-deps build run install test test-release test-asan fuzz fuzz-long bench bench-smoke bench-deps clean
 
 all: build
 
@@ -36,6 +36,11 @@ build: deps
 run: build
 	@mkdir -p $(DATA_DIR)
 	NEXUS_DATA_DIR=$(DATA_DIR) ./$(BUILD)/nexus-api
+
+# Install the Release binary as a systemd service (scripts/install.sh says what goes where;
+# DESTDIR and PREFIX as usual). Run as root: `sudo make install`.
+install: build
+	@scripts/install.sh $(BUILD)/nexus-api
 
 # Every test: Release, then the whole suite again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then a short run of each fuzzer.
