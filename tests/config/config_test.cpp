@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -94,22 +93,6 @@ TEST(Config, TableListsEveryOptionOnce) {
 }
 
 TEST(Config, AffinityCountIsPositive) { EXPECT_GE(affinity_cpu_count(), 1u); }
-
-}  // namespace
-}  // namespace nexus::config
-
-namespace nexus::config {
-namespace {
-
-TEST(Config, ReadmeDocumentsEveryOption) {
-    std::ifstream in(std::string(NEXUS_SOURCE_DIR) + "/README.md");
-    const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    ASSERT_FALSE(readme.empty());
-    for (const auto& o : option_table()) {
-        EXPECT_NE(readme.find("| `" + o.env + "` | `" + o.flag + "` |"), std::string::npos)
-            << o.env << " is missing from the README's configuration table";
-    }
-}
 
 }  // namespace
 }  // namespace nexus::config
