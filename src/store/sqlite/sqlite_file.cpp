@@ -67,11 +67,15 @@ std::optional<std::string> DatabaseFile::setting(std::string_view name) {
 }
 
 std::string DatabaseFile::quick_check() {
-    Statement s(db_, "PRAGMA quick_check");
     std::string out;
-    while (s.step()) {
-        if (!out.empty()) out += "; ";
-        out += s.text(0);
+    try {
+        Statement s(db_, "PRAGMA quick_check");
+        while (s.step()) {
+            if (!out.empty()) out += "; ";
+            out += s.text(0);
+        }
+    } catch (const std::exception& e) {
+        return e.what();  // a page too damaged for the check to go on
     }
     return out;
 }
