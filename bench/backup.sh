@@ -12,24 +12,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 [[ $build == /* ]] || build="$(dirname "$here")/$build"
 rows=${2:-1000000}
-work=$(mktemp -d)
-cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/common.sh"
+make_workdir
 
 "$build/nexus-mock-upstream" --port 18199 --key sk-backup-key >"$work/mock.out" &
 sleep 0.3
 admin=backup-admin-key-0123456789
 data="$work/data"
-cat >"$work/chat.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"model":"Qwen/Qwen2.5-7B-Instruct","messages":[{"role":"user","content":"Hello"}]}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer sk-backup-token-0123"
-LUA
+write_chat_lua "$work/chat.lua" sk-backup-token-0123
 
 start_nexus() {
   NEXUS_DATA_DIR="$data" NEXUS_PORT=18198 NEXUS_HOST=127.0.0.1 NEXUS_ADMIN_KEY=$admin NEXUS_ACCESS_LOG=false \

@@ -53,13 +53,8 @@ relay_cpu=0 load_cpu=1
 
 out="$root/bench/out"
 rm -rf "$out" && mkdir -p "$out"
-work=$(mktemp -d)
-cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/bench/common.sh"
+make_workdir
 ulimit -n "$(ulimit -Hn)"
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 

@@ -12,23 +12,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 [[ $build == /* ]] || build="$(dirname "$here")/$build"
 runs=${2:-3}
-work=$(mktemp -d)
-cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/common.sh"
+make_workdir
 
 "$build/nexus-mock-upstream" --port 18099 --key sk-loss-key >"$work/mock.out" &
 sleep 0.3
 admin=loss-admin-key-0123456789
-cat >"$work/chat.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"model":"Qwen/Qwen2.5-7B-Instruct","messages":[{"role":"user","content":"Hello"}]}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer sk-loss-token-0123"
-LUA
+write_chat_lua "$work/chat.lua" sk-loss-token-0123
 
 start_nexus() {  # data dir → pid on stdout
   NEXUS_DATA_DIR="$1" NEXUS_PORT=18098 NEXUS_HOST=127.0.0.1 NEXUS_ADMIN_KEY=$admin NEXUS_ACCESS_LOG=false \

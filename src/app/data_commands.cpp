@@ -76,6 +76,16 @@ std::string key_source(const config::Config& config) {
     return config.secret.empty() ? store::key_file(config.data_dir) : std::string("NEXUS_SECRET");
 }
 
+// The value of a command's one required flag, given with no words beside it; else the usage, and exit 2.
+std::string required_flag(const CommandLine& line, std::string_view name, const char* usage) {
+    const auto it = line.flags.find(name);
+    if (it == line.flags.end() || it->second.empty() || !line.words.empty()) {
+        std::cerr << usage;
+        throw CommandExit{2};
+    }
+    return it->second;
+}
+
 // An audit row for what was done from the shell.
 void audit(store::Store& store, std::string action) {
     store::AuditEntry entry;
@@ -91,12 +101,7 @@ void audit(store::Store& store, std::string action) {
 int backup_command(int argc, char** argv) {
     return run_command("backup", [&] {
         const auto line = parse_command_line(argc, argv, {{"--to", true}}, kBackupUsage);
-        const auto to = line.flags.find("--to");
-        if (to == line.flags.end() || to->second.empty() || !line.words.empty()) {
-            std::cerr << kBackupUsage;
-            return 2;
-        }
-        const auto& target = to->second;
+        const auto target = required_flag(line, "--to", kBackupUsage);
         const auto db = store::database_path(line.config);
         if (fs::exists(target)) throw std::runtime_error(target + " exists; give the backup a new file name");
         const auto key = store::find_master_key(line.config.secret, line.config.data_dir);
@@ -130,12 +135,7 @@ int backup_command(int argc, char** argv) {
 int restore_command(int argc, char** argv) {
     return run_command("restore", [&] {
         const auto line = parse_command_line(argc, argv, {{"--from", true}}, kRestoreUsage);
-        const auto from = line.flags.find("--from");
-        if (from == line.flags.end() || from->second.empty() || !line.words.empty()) {
-            std::cerr << kRestoreUsage;
-            return 2;
-        }
-        const auto& source = from->second;
+        const auto source = required_flag(line, "--from", kRestoreUsage);
         const auto& config = line.config;
         const auto db = store::database_path(config);
         const store::DatabaseLock lock(db);  // held to the end: no server starts on a half-restored database

@@ -22,6 +22,7 @@ protected:
     void start(Env extra = {}) {
         Env env{{"NEXUS_ADMIN_KEY", kAdminKey}, {"NEXUS_DATA_DIR", data_.file("data")}};
         for (auto& [k, v] : extra) env[k] = v;
+        nexus_.reset();  // one server per database
         nexus_ = std::make_unique<NexusProcess>(env);
         ASSERT_TRUE(nexus_->wait_ready()) << nexus_->stderr_text();
     }

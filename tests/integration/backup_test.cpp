@@ -170,6 +170,12 @@ TEST_F(Backup, RestoreWaitsForTheServerToStopAndKeepsTheDatabaseItReplaces) {
 
 TEST_F(Backup, RestoreRefusesADamagedOrNewerBackup) {
     stop();
+    const auto help = command(data_dir(), {"restore", "--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.out.find("usage: nexus-api restore --from FILE"), std::string::npos) << help.out;
+    const auto usage = command(data_dir(), {"restore"});
+    EXPECT_EQ(usage.exit_code, 2) << "no --from";
+    EXPECT_NE(usage.err.find("usage: nexus-api restore"), std::string::npos) << usage.err;
     const auto file = data_.file("nexus-backup.db");
     ASSERT_EQ(command(data_dir(), {"backup", "--to", file}).exit_code, 0);
     const auto good = read_file(file);

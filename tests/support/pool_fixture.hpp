@@ -57,9 +57,11 @@ inline std::vector<std::string> keys_seen(const MockUpstream& mock) {
 /// directory that outlives a restart; channels and tokens are added by each test.
 class PoolTest : public ::testing::Test {
 protected:
+    // (Re)starts the server; one that still runs is killed first: one server per database.
     void start(Env extra = {}) {
         Env env{{"NEXUS_DATA_DIR", data_.file("data")}};
         for (auto& [k, v] : extra) env[k] = v;
+        nexus_.reset();
         nexus_ = std::make_unique<NexusProcess>(env);
         ASSERT_TRUE(nexus_->wait_ready()) << nexus_->stderr_text();
     }
