@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -142,7 +143,7 @@ int restore_command(int argc, char** argv) {
 
         // 1. The backup: whole, not from a newer nexus-api, sealed with the key we have.
         std::string needed;
-        std::string taken;
+        std::int64_t taken = 0;  // unix seconds; 0: unknown (a copy not made by `backup`)
         int version = 0;
         try {
             store::sqlite::DatabaseFile backup(source);
@@ -157,7 +158,8 @@ int restore_command(int argc, char** argv) {
                                          "): restore it with a newer nexus-api");
             }
             needed = backup.setting(kBackupKeySetting).value_or("unknown");
-            taken = backup.setting(kBackupTimeSetting).value_or("");
+            const auto time = backup.setting(kBackupTimeSetting).value_or("");
+            std::from_chars(time.data(), time.data() + time.size(), taken);
         } catch (const std::exception& e) {
             throw std::runtime_error(std::string(e.what()) + "; nothing was changed");
         }
@@ -179,14 +181,20 @@ int restore_command(int argc, char** argv) {
         std::string kept;
         if (fs::exists(db)) {
             kept = db + ".before-restore-" + utc_time(core::unix_seconds(), "%Y%m%dT%H%M%SZ");
-            store::sqlite::copy_database(db, kept, true);
+            for (int n = 2; fs::exists(kept); ++n) kept = kept.substr(0, kept.rfind('Z') + 1) + "-" + std::to_string(n);
+            try {
+                store::sqlite::copy_database(db, kept, true);
+            } catch (...) {
+                fs::remove(kept);  // a partial copy (a full disk) is no copy
+                throw;
+            }
         }
         store::sqlite::copy_database(source, db, false);
         store::sqlite::write_setting(db, kBackupKeySetting, "");
         store::sqlite::write_setting(db, kBackupTimeSetting, "");
 
         std::cout << "restored " << db << " from " << source << " (schema version " << version;
-        if (!taken.empty()) std::cout << ", backed up " << utc_time(std::stoll(taken), "%Y-%m-%d %H:%M:%S UTC");
+        if (taken > 0) std::cout << ", backed up " << utc_time(taken, "%Y-%m-%d %H:%M:%S UTC");
         std::cout << ")";
         if (!kept.empty()) std::cout << "; the database it replaced is " << kept;
         std::cout << "\n";
