@@ -21,6 +21,8 @@
 #   (after start) and after the load; for streams: added time to first frame, and a ramp of
 #   concurrent streams (512 → 10,000) held with no lost or reordered frame, with memory per
 #   open stream (peak RSS over idle RSS, divided by the streams open at once).
+# Then the same non-stream throughput on two cores: nginx with two workers and nexus-api with two
+# I/O threads, unpinned (the load generator and the upstream share the cores with them).
 # A full run writes bench/RESULTS.md and bench/results.png; --smoke runs seconds of each step
 # and writes only to bench/out/.
 set -euo pipefail
@@ -106,10 +108,21 @@ nexus_pid=$!
 taskset -c $relay_cpu node "$portkey" --headless --port=18085 >"$work/portkey.log" 2>&1 &
 portkey_pid=$!
 
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-for p in 18081 18082 18083 18084 18085 18086; do wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }; done
+# The two-core row: the same relays with two workers / two I/O threads, not pinned.
+mkdir -p "$work/proxy2"
+sed -e 's/^worker_processes 1;/worker_processes 2;/' -e "s#$work/proxy/#$work/proxy2/#g" -e "s#$work/proxy;#$work/proxy2;#g" \
+    -e 's/18082/18092/' -e 's/18086/18096/' "$work/proxy/nginx.conf" >"$work/proxy2/nginx.conf"
+nginx -p "$work/proxy2" -c "$work/proxy2/nginx.conf" &
+NEXUS_PORT=18093 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=2 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data2" \
+  NEXUS_ADMIN_KEY=$admin_key "$nexus" 2>"$work/nexus2.log" &
+nexus2_pid=$!
 
-admin() { curl -sf -XPOST "http://127.0.0.1:18083$1" -H "Authorization: Bearer $admin_key" -d "$2" >/dev/null; }
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+for p in 18081 18082 18083 18084 18085 18086 18092 18093; do wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }; done
+
+admin() { curl -sf -XPOST "http://127.0.0.1:${admin_port:-18083}$1" -H "Authorization: Bearer $admin_key" -d "$2" >/dev/null; }
+admin_port=18093 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
+admin_port=18093 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
 admin /api/channel '{"type":"SiliconFlow","name":"mock","key":"sk-bench","base_url":"http://127.0.0.1:18084","models":["bench-stream"]}'
 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
@@ -119,13 +132,15 @@ curl -sf -XPUT "http://127.0.0.1:18083/api/price/Qwen/Qwen2.5-7B-Instruct" -H "A
   -d '{"input":2000000,"output":8000000}' >/dev/null
 
 # Per target: port, pids whose CPU and memory count, extra request headers.
-declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
+declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085 [nginx-2]=18092 [nexus-2]=18093)
 declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
 pids_of() {
   case $1 in
     direct) echo "$(cat "$work/up/nginx.pid") $(pgrep -P "$(cat "$work/up/nginx.pid")" | tr '\n' ' ')" ;;
     nginx) echo "$(cat "$work/proxy/nginx.pid") $(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr '\n' ' ')" ;;
+    nginx-2) echo "$(cat "$work/proxy2/nginx.pid") $(pgrep -P "$(cat "$work/proxy2/nginx.pid")" | tr '\n' ' ')" ;;
     nexus|nexus-limited) echo "$nexus_pid" ;;
+    nexus-2) echo "$nexus2_pid" ;;
     portkey) echo "$portkey_pid" ;;
   esac
 }
@@ -133,7 +148,7 @@ headers_of() {  # target [upstream port] → its request headers, one per line
   case $1 in
     portkey) printf '%s\n' "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:${2:-18081}/v1" \
                             "Authorization: Bearer sk-bench" ;;
-    nexus) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
+    nexus|nexus-2) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
     nexus-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
     *) printf '%s\n' "Authorization: Bearer sk-bench" ;;  # the upstreams' own key
   esac
@@ -187,6 +202,21 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 for t in $targets; do loaded_kb[$t]=$(rss_kb "$t"); done
+
+# --- non-stream on two cores, unpinned ------------------------------------------------------------
+declare -A rps2 cpu2
+for ((r = 1; r <= rounds; r++)); do
+  for t in nginx-2 nexus-2; do
+    [[ $r == 1 ]] && wrk_script "$t"
+    log "round $r/$rounds: $t (two cores, unpinned), 64 connections, ${seconds}s"
+    before=$(cpu_ticks "$t")
+    wrk -t2 -c64 -d"${seconds}s" -s "$work/$t.lua" "http://127.0.0.1:${port[$t]}/v1/chat/completions" >"$out/$t-64-$r.txt"
+    after=$(cpu_ticks "$t")
+    requests=$(awk '/requests in/ {print $1}' "$out/$t-64-$r.txt")
+    rps2[$t]+="$(awk '/Requests\/sec/ {print $2}' "$out/$t-64-$r.txt") "
+    cpu2[$t]+="$(awk -v d=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.2f", d / hz * 1e6 / n}') "
+  done
+done
 
 # --- streams: time to first frame, then the concurrency ramp ----------------------------------------
 stream_run() {  # target streams frames interval ramp-ms → the load client's key=value line
@@ -265,9 +295,20 @@ nginx_rps=$(median <<<"${rps[nginx]:-}")
       "$(awk -v k="${loaded_kb[$t]}" 'BEGIN {print k / 1024}')" "$attff" "$held_text" "${held_kb[$t]:-—}"
   done
 } >"$out/table.md"
+nginx2_rps=$(median <<<"${rps2[nginx-2]}")
+{
+  echo "| two cores, unpinned | requests/s @64 | vs nginx (2 workers) | CPU µs/request |"
+  echo "|---|---|---|---|"
+  for t in nginx-2 nexus-2; do
+    m_rps=$(median <<<"${rps2[$t]}")
+    printf '| %s | %.0f | %s | %s |\n' "$t" "$m_rps" "$(awk -v a="$m_rps" -v b="$nginx2_rps" 'BEGIN {printf "%.2f", a / b}')" \
+      "$(median <<<"${cpu2[$t]}")"
+  done
+} >"$out/table2.md"
 {
   echo "direct p50 µs @1: $direct_p50, p99: $direct_p99; direct first frame p50 µs: $direct_ttff"
   for t in $targets; do echo "$t rps: ${rps[$t]}| cpu: ${cpu[$t]}| p50: ${p50[$t]}| p99: ${p99[$t]}"; done
+  for t in nginx-2 nexus-2; do echo "$t rps: ${rps2[$t]}| cpu: ${cpu2[$t]}"; done
 } >"$out/raw.txt"
 
 # The chart: throughput, and added latency, per target.
@@ -298,7 +339,7 @@ plot "$out/chart.dat" using 3:xtic(1) title "p50" lc rgb "#3b7dd8", "" using 4 t
 unset multiplot
 PLOT
 
-cat "$out/table.md"
+cat "$out/table.md" && echo && cat "$out/table2.md"
 if ((!smoke)); then
   {
     echo "# Bench results"
@@ -312,6 +353,11 @@ if ((!smoke)); then
     cat "$out/table.md"
     echo
     echo "![throughput and added latency per target](results.png)"
+    echo
+    echo "On two cores, unpinned: nginx with two workers (nginx-2) and nexus-api with two I/O threads (nexus-2), each in"
+    echo "front of the same one-worker upstream; wrk (two threads) and the upstream share the two cores with them."
+    echo
+    cat "$out/table2.md"
     echo
     echo "Added latency = the target's percentile minus the direct call's (direct: p50 ${direct_p50} µs, p99 ${direct_p99} µs at 1 connection)."
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
