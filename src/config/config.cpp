@@ -319,7 +319,10 @@ Config load(int argc, const char* const* argv, const EnvLookup& env) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        throw ExitRequest{app.exit(e)};
+        // --help is 0; any other parse error (an unknown flag, a flag without its value) is a
+        // usage error like an invalid value: 2, not CLI11's own codes.
+        const int code = app.exit(e);
+        throw ExitRequest{code == 0 ? 0 : 2};
     }
     for (std::size_t i = 0; i < options().size(); ++i) {
         if (flags[i]->count() == 0) continue;

@@ -81,7 +81,7 @@ struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// Thrown by load() after it printed --help or a flag parse error; main returns `code`.
+/// Thrown by load() after it printed --help (code 0) or a flag parse error (code 2); main returns `code`.
 struct ExitRequest {
     int code;
 };

@@ -402,6 +402,16 @@ TEST(ServerConfig, PortInUseIsAClearStartupFailure) {
     EXPECT_NE(r.err.find("cannot start"), std::string::npos) << r.err;
 }
 
+TEST(ServerConfig, AnUnknownFlagIsAUsageErrorLikeABadValue) {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--no-such-flag"},
+                                                 std::vector<std::string>{"--port"},
+                                                 std::vector<std::string>{"backup", "--to", "x.db", "--no-such-flag"}}) {
+        const auto r = run_nexus(Env{}, args);
+        EXPECT_EQ(r.exit_code, 2) << args.back() << ": " << r.err;
+        EXPECT_FALSE(r.err.empty()) << args.back();
+    }
+}
+
 TEST(ServerConfig, HelpListsTheFlags) {
     const auto r = run_nexus(Env{}, {"--help"});
     EXPECT_EQ(r.exit_code, 0);
