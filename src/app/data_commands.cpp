@@ -1,9 +1,6 @@
 // `nexus-api backup | restore | rotate-secret | admin-key`: what an operator does to the
 // server's data from the shell. Each works on the data the server's own flags and environment
 // name; the ones that change it refuse while a nexus-api holds that database.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -57,13 +54,8 @@ constexpr const char* kAdminKeyUsage =
     "  Replaces the admin key with a new random one, printed once (only its hash is stored), while\n"
     "  nexus-api is stopped. With NEXUS_ADMIN_KEY set, change that variable instead.\n";
 
-void sync_directory_of(const std::string& path) {
-    const auto dir = fs::absolute(path).parent_path().string();
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return;
-    ::fsync(fd);
-    ::close(fd);
-}
+// Makes the creation or rename of `path` durable.
+void sync_directory_of(const std::string& path) { store::sync_directory(fs::absolute(path).parent_path().string()); }
 
 std::string utc_time(std::int64_t seconds, const char* format) {
     const std::time_t t = seconds;
@@ -139,7 +131,6 @@ int restore_command(int argc, char** argv) {
         const auto source = required_flag(line, "--from", kRestoreUsage);
         const auto& config = line.config;
         const auto db = store::database_path(config);
-        const store::DatabaseLock lock(db);  // held to the end: no server starts on a half-restored database
 
         // 1. The backup: whole, not from a newer nexus-api, sealed with the key we have.
         std::string needed;
@@ -177,7 +168,10 @@ int restore_command(int argc, char** argv) {
                                      "; nothing was changed");
         }
 
-        // 2. The database it replaces, kept beside it, then the backup copied in.
+        // 2. Only now the lock (a refusal above creates nothing), held to the end: no server
+        //    starts on a half-restored database. Then the database it replaces, kept beside it,
+        //    and the backup copied in.
+        const store::DatabaseLock lock(db);
         std::string kept;
         if (fs::exists(db)) {
             kept = db + ".before-restore-" + utc_time(core::unix_seconds(), "%Y%m%dT%H%M%SZ");

@@ -32,15 +32,14 @@ std::string read_key_file(const std::string& path) {
     return *key;
 }
 
-// Makes the renames and unlinks in `dir` durable.
+}  // namespace
+
 void sync_directory(const std::string& dir) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
     if (fd < 0) return;
     ::fsync(fd);
     ::close(fd);
 }
-
-}  // namespace
 
 std::string key_file(const std::string& data_dir) { return (std::filesystem::path(data_dir) / "secret.key").string(); }
 std::string next_key_file(const std::string& data_dir) { return key_file(data_dir) + ".new"; }

@@ -39,6 +39,9 @@ std::string key_file(const std::string& data_dir);
 std::string next_key_file(const std::string& data_dir);
 std::string old_key_file(const std::string& data_dir, std::string_view fingerprint);
 
+/// Makes the renames, creations and removals in directory `dir` durable (an fsync of it).
+void sync_directory(const std::string& dir);
+
 /// Writes `key` as 64 hex characters to a new file `path`, owner-only, synced to disk. Throws
 /// when `path` exists.
 void write_key_file(const std::string& path, std::string_view key);

@@ -119,11 +119,13 @@ TEST_F(Backup, ARestoreWithTheWrongKeyRefusesAndChangesNothing) {
     EXPECT_NE(run.err.find("nothing was changed"), std::string::npos) << run.err;
     EXPECT_FALSE(fs::exists(other_dir + "/nexus.db"));
 
-    // No key at all: it says which one it needs.
+    // No key at all: it says which one it needs, and a refusal creates nothing, not even the
+    // data directory.
     TempDir bare;
     run = command(bare.file("data"), {"restore", "--from", file});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.err.find("fingerprint"), std::string::npos) << run.err;
+    EXPECT_FALSE(fs::exists(bare.file("data")));
 
     // An existing database under another key stays byte for byte as it was.
     {
