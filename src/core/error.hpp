@@ -16,6 +16,9 @@ struct Error {
     std::string message;             ///< safe for clients: never a key, a token or a body
     std::string param;               ///< the offending field; empty → null
     std::string detail;              ///< for logs only
+    /// An upstream's failure: its own message (scrubbed of the key, bounded) as it sent it,
+    /// for the APIs whose clients match on an upstream's wording (Anthropic's).
+    std::string upstream_message;
     bool allow_fallbacks = false;    ///< whether the next channel may be tried after this failure
     std::vector<std::pair<std::string, std::string>> headers;  ///< sent with the answer (e.g. Retry-After)
 
