@@ -181,6 +181,8 @@ void add_relay_routes(http::Router& r, Worker& w) {
         r.add(bhttp::verb::post, endpoint.path, {endpoint.route, Access::kToken},
               [relay = &w.relay, e = &endpoint](http::Exchange& ex) { return relay->handle(ex, *e); });
     }
+    r.add(bhttp::verb::post, "/v1/messages/count_tokens", {core::Route::kCountTokens, Access::kToken},
+          [relay = &w.relay](http::Exchange& ex) { return relay->count_tokens(ex); });
     r.add(bhttp::verb::get, "/v1/models", {core::Route::kModels, Access::kToken},
           [relay = &w.relay](http::Exchange& ex) { return relay->list_models(ex); });
     r.add(bhttp::verb::get, "/v1/models/{model...}", {core::Route::kModels, Access::kToken},

@@ -191,6 +191,12 @@ const std::vector<Option>& options() {
         {"NEXUS_OUTPUT_ESTIMATE_TOKENS", "--output-estimate-tokens", "4096",
          "a call without max_tokens is reserved quota and tpm for this many output tokens",
          [](Config& c, auto n, auto v) { c.output_estimate_tokens = parse_int<std::int64_t>(n, v, 1, 10'000'000); }},
+        {"NEXUS_ANTHROPIC_MAX_TOKENS", "--anthropic-max-tokens", "8192",
+         "max_tokens sent to an Anthropic channel for an OpenAI call that sets none (Anthropic requires it)",
+         [](Config& c, auto n, auto v) { c.anthropic_max_tokens = parse_int<std::int64_t>(n, v, 1, 10'000'000); }},
+        {"NEXUS_STREAM_PING_SECONDS", "--stream-ping", "12",
+         "an Anthropic-shaped stream silent this long gets a ping event (the upstream's idle deadline still applies)",
+         [](Config& c, auto n, auto v) { c.stream_ping = parse_seconds(n, v, 0.1); }},
         {"NEXUS_TRUSTED_PROXIES", "--trusted-proxies", "(none)",
          "comma-separated addresses/CIDRs of proxies whose X-Forwarded-For names the client (for allow_ips)",
          [](Config& c, auto n, auto v) {

@@ -54,6 +54,8 @@ struct Config {
     // Billing and limits
     std::optional<core::Price> default_price;         ///< for a model without a price of its own
     std::int64_t output_estimate_tokens = 4096;      ///< a call's output bound when it sets no max_tokens
+    std::int64_t anthropic_max_tokens = 8192;        ///< max_tokens for an Anthropic channel when the call sets none
+    Millis stream_ping{12'000};                      ///< silence after which an Anthropic stream gets a ping
     std::vector<core::IpRange> trusted_proxies;      ///< peers whose X-Forwarded-For is believed
 
     // Storage and secrets

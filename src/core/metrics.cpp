@@ -13,6 +13,8 @@ std::string_view route_label(Route r) {
         case Route::kImages: return "/v1/images";
         case Route::kAudio: return "/v1/audio";
         case Route::kModels: return "/v1/models";
+        case Route::kMessages: return "/v1/messages";
+        case Route::kCountTokens: return "/v1/messages/count_tokens";
         case Route::kAdmin: return "/api";
         case Route::kHealthz: return "/healthz";
         case Route::kReadyz: return "/readyz";

@@ -18,6 +18,8 @@ enum class Route : std::uint8_t {
     kImages,
     kAudio,
     kModels,
+    kMessages,
+    kCountTokens,
     kAdmin,
     kHealthz,
     kReadyz,

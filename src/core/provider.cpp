@@ -11,6 +11,7 @@ constexpr std::array kProviders{
     Provider{"SiliconFlow", "https://api.siliconflow.cn", "Qwen/Qwen2.5-7B-Instruct", "Authorization", "Bearer ",
              WireProtocol::kOpenAI},
     Provider{"OpenAI-Compatible", "", "gpt-4o-mini", "Authorization", "Bearer ", WireProtocol::kOpenAI},
+    Provider{"Anthropic", "https://api.anthropic.com", "claude-haiku-4-5", "x-api-key", "", WireProtocol::kAnthropic},
 };
 
 }  // namespace

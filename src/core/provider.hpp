@@ -9,6 +9,7 @@ namespace nexus::core {
 enum class WireProtocol : std::uint8_t {
     kOpenAI,  ///< OpenAI's chat completions and the rest of /v1; errors in OpenAI's shape or
               ///< SiliconFlow's {code,message,data}, both read by the one error translation
+    kAnthropic,  ///< Anthropic's Messages API (POST /v1/messages, x-api-key, anthropic-version)
 };
 
 /// One kind of channel: what nexus-api knows of a provider. The one table of them is in

@@ -1,6 +1,7 @@
 #include "http/exchange.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <sys/socket.h>
@@ -26,6 +27,73 @@ Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Reques
       config_(config),
       keep_alive_(keep_alive),
       body_limit_(config.max_body_bytes) {}
+
+struct Exchange::Heartbeat {
+    explicit Heartbeat(const net::any_io_executor& executor) : timer(executor), written(executor) {}
+    net::steady_timer timer;
+    net::steady_timer written;  ///< what a write waits on while a beat is being written
+    std::chrono::milliseconds every{};
+    std::chrono::milliseconds write_timeout{};
+    std::string beat;           ///< the event, framed as the body is
+    Clock::time_point last_write{};
+    std::uint64_t count = 0;
+    bool writing = false;
+    bool stopped = false;
+    error_code failed;
+};
+
+Exchange::~Exchange() { stop_heartbeat(); }
+
+// The timer's handler holds the heartbeat, never the Exchange: a stopped heartbeat's handler
+// touches nothing else (the stream may be gone by then).
+void Exchange::arm_heartbeat(const std::shared_ptr<Heartbeat>& hb, beast::tcp_stream& stream) {
+    hb->timer.expires_at(hb->last_write + hb->every);
+    hb->timer.async_wait([hb, &stream](error_code ec) {
+        if (ec || hb->stopped) return;
+        if (Clock::now() < hb->last_write + hb->every) {
+            arm_heartbeat(hb, stream);  // the answer wrote since: wait out the rest
+            return;
+        }
+        hb->writing = true;
+        stream.expires_after(hb->write_timeout);
+        net::async_write(stream, net::buffer(hb->beat), [hb, &stream](error_code wec, std::size_t) {
+            hb->writing = false;
+            hb->last_write = Clock::now();
+            hb->written.cancel();
+            if (wec) {
+                hb->failed = wec;
+                return;
+            }
+            ++hb->count;
+            if (!hb->stopped) arm_heartbeat(hb, stream);
+        });
+    });
+}
+
+void Exchange::start_heartbeat(std::chrono::milliseconds every, std::string_view event) {
+    stop_heartbeat();
+    heartbeat_ = std::make_shared<Heartbeat>(stream_.get_executor());
+    heartbeat_->every = every;
+    heartbeat_->write_timeout = config_.write_timeout;
+    heartbeat_->last_write = Clock::now();
+    if (chunked_) heartbeat_->beat = chunk_size_line(event.size());
+    heartbeat_->beat.append(event);
+    if (chunked_) heartbeat_->beat.append("\r\n");
+    arm_heartbeat(heartbeat_, stream_);
+}
+
+void Exchange::stop_heartbeat() {
+    if (!heartbeat_) return;
+    heartbeat_->stopped = true;
+    heartbeat_->timer.cancel();
+}
+
+std::uint64_t Exchange::heartbeats() const { return heartbeat_ ? heartbeat_->count : 0; }
+
+std::string Exchange::error_event(const core::Error& error) const {
+    if (error_style_.event != nullptr) return error_style_.event(error);
+    return "data: " + core::to_json(error) + "\n\n";
+}
 
 net::awaitable<bool> Exchange::read_body(std::uint64_t limit) {
     if (parser_.is_done()) co_return true;
@@ -166,6 +234,7 @@ std::string Exchange::head(unsigned status, std::string_view fields, std::option
     out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
     out.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields).append(rate_limit_fields_);
     append_field(out, "X-Request-Id", request_id_);
+    if (!error_style_.id_header.empty()) append_field(out, error_style_.id_header, request_id_);
     if (code != bhttp::status::no_content && code != bhttp::status::not_modified) {
         if (length) {
             append_field(out, "Content-Length", std::to_string(*length));
@@ -181,9 +250,20 @@ std::string Exchange::head(unsigned status, std::string_view fields, std::option
 
 template <class Buffers>
 net::awaitable<bool> Exchange::write(const Buffers& buffers) {
+    if (heartbeat_) {
+        while (heartbeat_->writing) {
+            heartbeat_->written.expires_at(Clock::time_point::max());
+            co_await heartbeat_->written.async_wait(use_nothrow);
+        }
+        if (heartbeat_->failed) {
+            broken_ = true;
+            co_return false;
+        }
+    }
     stream_.expires_after(config_.write_timeout);
     auto [ec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
     bytes_out_ += n;
+    if (heartbeat_) heartbeat_->last_write = Clock::now();
     if (ec) broken_ = true;
     co_return !ec;
 }
@@ -203,7 +283,8 @@ net::awaitable<bool> Exchange::send_error(const core::Error& error) {
     std::string fields;
     append_field(fields, "Content-Type", "application/json");
     for (const auto& [name, value] : error.headers) append_field(fields, name, value);
-    co_return co_await send(static_cast<unsigned>(error.status), fields, core::to_json(error));
+    const auto body = error_style_.body != nullptr ? error_style_.body(error, request_id_) : core::to_json(error);
+    co_return co_await send(static_cast<unsigned>(error.status), fields, body);
 }
 
 net::awaitable<bool> Exchange::begin_body(unsigned status, std::string_view fields, std::optional<std::uint64_t> length,

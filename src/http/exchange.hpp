@@ -41,6 +41,16 @@ struct AccessRecord {
     std::chrono::nanoseconds upstream_ttfb{-1};  ///< attempt start → upstream response headers
 };
 
+/// How a client's API shapes errors. The defaults are OpenAI's.
+struct ErrorStyle {
+    /// The body of an error answer; null: OpenAI's `{"error":{…}}` (core::to_json).
+    std::string (*body)(const core::Error& error, std::string_view request_id) = nullptr;
+    /// The event that ends a stream on an error; null: OpenAI's `data: {"error":{…}}`.
+    std::string (*event)(const core::Error& error) = nullptr;
+    /// Another header that carries the request id, beside X-Request-Id; empty: none.
+    std::string_view id_header;
+};
+
 /// One request and its answer on a client connection. A handler gets it with the request's head
 /// read (the body not yet), decides from the head whether to go on, reads the body with
 /// read_body() when it wants it, and answers: either send() once, or begin_body(),
@@ -53,6 +63,9 @@ class Exchange {
 public:
     Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser, std::string request_id,
              Clock::time_point start, const config::Config& config, bool keep_alive);
+    ~Exchange();
+    Exchange(const Exchange&) = delete;
+    Exchange& operator=(const Exchange&) = delete;
 
     /// The request: its head from the start, its body after read_body().
     Request& request() { return parser_.get(); }
@@ -90,8 +103,21 @@ public:
     /// Sends a whole answer whose fields are given as text ("Name: value\r\n" each, e.g. an
     /// upstream's passed headers); adds X-Request-Id, Content-Length and keep-alive.
     net::awaitable<bool> send(unsigned status, std::string_view fields, std::string_view body);
-    /// Sends `error` in OpenAI's shape with its status and its headers.
+    /// Sends `error` in the client API's shape (set_error_style) with its status and its headers.
     net::awaitable<bool> send_error(const core::Error& error);
+    /// Errors of this request take the shape of the client's API from now on.
+    void set_error_style(ErrorStyle style) { error_style_ = style; }
+    /// `error` as the event that ends a stream, in the client API's shape.
+    std::string error_event(const core::Error& error) const;
+
+    /// Keeps a streamed answer alive for clients that give up on silence: whenever `every`
+    /// passes without a write, `event` is written, until stop_heartbeat() (or the exchange
+    /// ends). The answer's own writes wait for a beat being written, so the two never
+    /// interleave. Call after begin_body().
+    void start_heartbeat(std::chrono::milliseconds every, std::string_view event);
+    void stop_heartbeat();
+    /// Heartbeat events written so far.
+    std::uint64_t heartbeats() const;
 
     /// Sends the head of an answer whose body follows in parts (`fields` as text, as above).
     /// With `length` the head says Content-Length and the parts go as they are; without, the
@@ -162,6 +188,9 @@ private:
     static std::string chunk_size_line(std::size_t size);
     core::Error body_too_large() const;
 
+    struct Heartbeat;
+    static void arm_heartbeat(const std::shared_ptr<Heartbeat>& heartbeat, beast::tcp_stream& stream);
+
     beast::tcp_stream& stream_;
     beast::flat_buffer& buffer_;
     RequestParser& parser_;
@@ -173,6 +202,8 @@ private:
     std::string rate_limit_fields_;
     std::any caller_;
     std::string acting_key_hash_;
+    ErrorStyle error_style_;
+    std::shared_ptr<Heartbeat> heartbeat_;
     bool keep_alive_;
     bool chunked_ = false;
     std::uint64_t body_limit_;

@@ -4,6 +4,7 @@
 #include "core/cancellation.hpp"
 #include "core/metrics.hpp"
 #include "http/exchange.hpp"
+#include "protocol/anthropic/request.hpp"
 #include "relay/channel_calls.hpp"
 #include "relay/endpoint.hpp"
 #include "relay/inspect.hpp"
@@ -20,6 +21,16 @@ struct AttemptContext {
     ChannelCalls& calls;
     core::Metrics& metrics;
     const config::Config& config;
+};
+
+/// What an attempt sends, and how its answer reaches a client that speaks another API.
+struct AttemptRequest {
+    std::string_view path;  ///< on the channel's origin
+    std::string_view body;  ///< the client's bytes, or their translation
+    /// The channel speaks another API than the client: its answer is translated back.
+    bool translated = false;
+    const protocol::anthropic::ToolNames* tool_names = nullptr;  ///< tool names shortened on the way out
+    std::int64_t input_estimate = 0;  ///< the request's input tokens, estimated (an Anthropic stream's opening)
 };
 
 /// One attempt of a call on one channel: sends the client's request with the channel's key,
@@ -46,14 +57,17 @@ public:
     };
 
     Attempt(AttemptContext context, http::Exchange& exchange, const Endpoint& endpoint, const RequestInfo& info,
-            const snapshot::ChannelView& channel, std::string_view body, core::Cancellation& cancel)
-        : ctx_(context), exchange_(exchange), endpoint_(endpoint), info_(info), channel_(channel), body_(body),
+            const snapshot::ChannelView& channel, AttemptRequest request, core::Cancellation& cancel)
+        : ctx_(context), exchange_(exchange), endpoint_(endpoint), info_(info), channel_(channel), request_(request),
           cancel_(cancel) {}
 
     net::awaitable<Outcome> run();
 
 private:
     net::awaitable<Outcome> relay_success(upstream::Response& response);
+    /// A success in the channel's API, translated to the client's as it comes (a stream) or
+    /// whole (an answer, which a translation needs whole).
+    net::awaitable<Outcome> relay_translated(upstream::Response& response, std::string fields, bool events);
     net::awaitable<Outcome> relay_failure(upstream::Response& response);
 
     AttemptContext ctx_;
@@ -61,7 +75,7 @@ private:
     const Endpoint& endpoint_;
     const RequestInfo& info_;
     const snapshot::ChannelView& channel_;
-    std::string_view body_;
+    AttemptRequest request_;
     core::Cancellation& cancel_;
 };
 

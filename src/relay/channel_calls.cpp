@@ -28,6 +28,11 @@ std::string tiny_chat(const std::string& model) {
 
 bool ok(int status) { return status >= 200 && status < 300; }
 
+// Where a tiny chat goes: that JSON is a valid request to either API, at its own path.
+std::string_view chat_path(const snapshot::ChannelView& channel) {
+    return channel.provider->protocol == core::WireProtocol::kAnthropic ? "/v1/messages" : "/v1/chat/completions";
+}
+
 }  // namespace
 
 net::awaitable<ChannelCalls::Answer> ChannelCalls::call(const snapshot::ChannelView& channel, bhttp::verb method,
@@ -70,7 +75,7 @@ net::awaitable<ChannelCalls::KeyVerdict> ChannelCalls::probe_key(const snapshot:
         if (list.status != 0 && at_fault(list)) co_return KeyVerdict::kAtFault;
         if (list.status != 404 && list.status != 405) co_return KeyVerdict::kUnknown;
     }
-    const auto chat = co_await call(channel, bhttp::verb::post, "/v1/chat/completions", tiny_chat(channel.test_model),
+    const auto chat = co_await call(channel, bhttp::verb::post, chat_path(channel), tiny_chat(channel.test_model),
                                     kMaxErrorBody, kProbeBudget, &cancel);
     if (ok(chat.status)) co_return KeyVerdict::kFine;
     if (chat.status != 0 && at_fault(chat)) co_return KeyVerdict::kAtFault;
@@ -80,7 +85,7 @@ net::awaitable<ChannelCalls::KeyVerdict> ChannelCalls::probe_key(const snapshot:
 net::awaitable<store::ChannelTestResult> ChannelCalls::test(const snapshot::ChannelView& channel) {
     store::ChannelTestResult result;
     const auto started = Clock::now();
-    const auto answer = co_await call(channel, bhttp::verb::post, "/v1/chat/completions", tiny_chat(channel.test_model),
+    const auto answer = co_await call(channel, bhttp::verb::post, chat_path(channel), tiny_chat(channel.test_model),
                                       kMaxErrorBody, std::chrono::seconds(60), nullptr);
     result.response_time_ms = core::millis(Clock::now() - started);
     if (answer.status == 0) {

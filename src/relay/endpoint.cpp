@@ -16,9 +16,13 @@ constexpr RequiredField kRerank[] = {{"query", kString}, {"documents", kNonEmpty
 constexpr RequiredField kImages[] = {{"prompt", kString}};
 constexpr RequiredField kSpeech[] = {{"input", kString}};
 constexpr RequiredField kAudioFile[] = {{"file", kString}};  // a form part
+constexpr RequiredField kMessages[] = {{"messages", kNonEmptyArray}, {"max_tokens", kCount}};
+
+using core::WireProtocol;
 
 constexpr std::array kEndpoints{
-    Endpoint{"/v1/chat/completions", Route::kChatCompletions, false, true, true, kChat},
+    Endpoint{"/v1/chat/completions", Route::kChatCompletions, false, true, true, kChat, true, WireProtocol::kOpenAI, true},
+    Endpoint{"/v1/messages", Route::kMessages, false, true, true, kMessages, true, WireProtocol::kAnthropic, true},
     Endpoint{"/v1/completions", Route::kCompletions, false, true, true, kCompletions},
     Endpoint{"/v1/embeddings", Route::kEmbeddings, false, false, false, kEmbeddings},
     Endpoint{"/v1/rerank", Route::kRerank, false, false, false, kRerank},
@@ -31,6 +35,11 @@ constexpr std::array kEndpoints{
 }  // namespace
 
 std::span<const Endpoint> endpoints() { return kEndpoints; }
+
+std::string_view upstream_path(const Endpoint& endpoint, core::WireProtocol protocol) {
+    if (endpoint.protocol == protocol) return endpoint.path;
+    return protocol == WireProtocol::kAnthropic ? "/v1/messages" : "/v1/chat/completions";
+}
 
 const Endpoint* find_endpoint(std::string_view path) {
     for (const auto& e : kEndpoints) {

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "core/metrics.hpp"
+#include "core/provider.hpp"
 
 namespace nexus::relay {
 
@@ -11,6 +12,7 @@ enum class FieldShape : std::uint8_t {
     kString,            ///< a non-empty string
     kNonEmptyArray,     ///< an array with at least one element
     kStringOrArray,     ///< a non-empty string, or an array with at least one element
+    kCount,             ///< an integer ≥ 0
 };
 
 struct RequiredField {
@@ -29,7 +31,19 @@ struct Endpoint {
     bool chunk_usage = false;                 ///< streamed chunks carry usage (include_usage applies)
     std::span<const RequiredField> required;  ///< besides `model`
     bool counts_tokens = true;                ///< answers report token usage (else: billed per call only)
+    /// The API the client speaks here. A channel that speaks another serves the endpoint only
+    /// when it is `translated` (chat completions ⇄ messages, through protocol/).
+    core::WireProtocol protocol = core::WireProtocol::kOpenAI;
+    bool translated = false;
 };
+
+/// The path an endpoint's calls take on a channel that speaks `protocol` (a translated call
+/// goes to that API's own endpoint).
+std::string_view upstream_path(const Endpoint& endpoint, core::WireProtocol protocol);
+/// Whether a channel that speaks `protocol` can serve `endpoint`.
+inline bool serves(const Endpoint& endpoint, core::WireProtocol protocol) {
+    return endpoint.protocol == protocol || endpoint.translated;
+}
 
 /// Every relayed POST endpoint.
 std::span<const Endpoint> endpoints();

@@ -12,6 +12,7 @@ constexpr std::string_view kToUpstream[] = {"content-type", "accept"};
 constexpr std::string_view kToClient[] = {"retry-after", "retry-after-ms", "openai-processing-ms", "openai-model",
                                           "x-siliconcloud-trace-id"};
 constexpr std::string_view kToClientPrefix = "x-ratelimit-";
+constexpr std::string_view kAnthropicVersion = "2023-06-01";
 
 bool any_of(std::span<const std::string_view> names, std::string_view name) {
     for (const auto n : names) {
@@ -47,6 +48,16 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
     }
     fields.append(channel.provider->auth_header).append(": ").append(channel.provider->auth_prefix);
     fields.append(channel.key).append("\r\n");
+    if (channel.provider->protocol == core::WireProtocol::kAnthropic) {
+        // Anthropic wants its API version on every call: the client's when it speaks Anthropic's
+        // API (its betas with it), else the version our translation is written for.
+        const std::string_view version = client != nullptr ? std::string_view((*client)["anthropic-version"]) : std::string_view();
+        core::append_field(fields, "anthropic-version", version.empty() ? kAnthropicVersion : version);
+        if (client != nullptr) {
+            const std::string_view beta = (*client)["anthropic-beta"];
+            if (!beta.empty()) core::append_field(fields, "anthropic-beta", beta);
+        }
+    }
     core::append_field(fields, "X-Request-Id", request_id);
     core::append_field(fields, "User-Agent", kUserAgent);
     return fields;

@@ -30,8 +30,9 @@ bool forwarded_to_upstream(std::string_view name);
 bool forwarded_to_client(std::string_view name, bool rate_limits = true);
 
 /// The head fields of a request to `channel`: the client's forwarded ones (`client`, when there
-/// is a client), then ours: Content-Type when the client gave none, the channel's
-/// Authorization, X-Request-Id, User-Agent.
+/// is a client), then ours: Content-Type when the client gave none, the channel's key in its
+/// provider's header, and for an Anthropic channel `anthropic-version` (the client's, else
+/// 2023-06-01) and the client's `anthropic-beta`; X-Request-Id, User-Agent.
 std::string upstream_request_fields(const snapshot::ChannelView& channel, std::string_view request_id,
                                     const boost::beast::http::fields* client);
 

@@ -46,6 +46,12 @@ std::optional<core::Error> check_shape(const json::value& v, const RequiredField
             if ((v.is_string() && v.get_string().empty()) || (v.is_array() && v.get_array().empty()))
                 return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
             return std::nullopt;
+        case FieldShape::kCount:
+            if (!v.is_int64() && !v.is_uint64())
+                return core::Error::bad_request(quoted(name) + " must be an integer.", name, "invalid_type");
+            if (v.is_int64() && v.get_int64() < 0)
+                return core::Error::bad_request(quoted(name) + " must not be negative.", name, "invalid_value");
+            return std::nullopt;
     }
     return std::nullopt;
 }

@@ -65,17 +65,31 @@ void IncludeUsageFilter::on_event(std::string_view data, std::string& before) {
 void IncludeUsageFilter::on_end(std::string& after) { after += usage_.final_event(); }
 
 net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Response& response, std::string fields,
-                                       std::span<EventFilter* const> filters, core::Metrics& metrics,
-                                       const core::Cancellation& cancel) {
+                                       const EventPipe& pipe, core::Metrics& metrics, const core::Cancellation& cancel) {
     PipeResult result;
     core::append_field(fields, "Cache-Control", "no-cache");
     core::append_field(fields, "X-Accel-Buffering", "no");
     result.sent = true;
-    if (!co_await exchange.begin_body(static_cast<unsigned>(response.status()), fields, std::nullopt)) {
+    auto* translator = pipe.translator;
+    std::string opening;
+    if (translator != nullptr) translator->start(opening);
+    if (!co_await exchange.begin_body(static_cast<unsigned>(response.status()), fields, std::nullopt, opening)) {
         result.client_gone = true;  // dropping the Response closes the upstream connection
         co_return result;
     }
     const OpenStream open(metrics);
+    struct StopPings {
+        http::Exchange& exchange;
+        ~StopPings() { exchange.stop_heartbeat(); }
+    } stop_pings{exchange};
+    if (pipe.ping_every.count() > 0) exchange.start_heartbeat(pipe.ping_every, pipe.ping_event);
+    // Each event through the filters, and through the translator onto `translated`.
+    std::string translated;
+    auto take = [&](std::string_view data, std::string& before) {
+        before.clear();
+        for (auto* f : pipe.filters) f->on_event(data, before);
+        if (translator != nullptr) translator->on_event(data, translated);
+    };
 
     std::vector<char> buf(kStreamBuffer);
     std::string scratch;
@@ -103,14 +117,16 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
             std::string_view out{buf.data(), cut};
             std::size_t copied = 0;  // of `out` into `spliced`, once a filter added something
             spliced.clear();
+            translated.clear();
             upstream::sse::for_each_event(out, scratch, [&](std::string_view data, std::size_t at) {
-                before.clear();
-                for (auto* f : filters) f->on_event(data, before);
-                if (before.empty()) return;
+                take(data, before);
+                if (before.empty() || translator != nullptr) return;
                 spliced.append(out.substr(copied, at - copied)).append(before);
                 copied = at;
             });
-            if (copied > 0 || !spliced.empty()) {
+            if (translator != nullptr) {
+                out = translated;
+            } else if (copied > 0 || !spliced.empty()) {
                 spliced.append(out.substr(copied));
                 out = spliced;
             }
@@ -120,6 +136,8 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
             }
             std::memmove(buf.data(), buf.data() + cut, used - cut);
             used -= cut;
+            // The client's message is whole: a ping after its end would break the stream.
+            if (translator != nullptr && translator->ended()) exchange.stop_heartbeat();
         }
         if (ec && cancel.cancelled()) {
             result.client_gone = true;
@@ -129,20 +147,32 @@ net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Respo
             // The upstream broke off midway (or went silent too long). Bytes were sent, so no
             // retry: the client's stream ends with an error event it will raise.
             result.failure = broke_midway(ec, metrics, exchange.request_id(), "stream");
-            if (co_await exchange.write_body("data: " + core::to_json(result.failure->error) + "\n\n")) {
-                co_await exchange.end_body();
+            std::string ending;
+            if (translator != nullptr) {
+                translator->fail(result.failure->error, ending);
+            } else {
+                ending = exchange.error_event(result.failure->error);
             }
+            if (co_await exchange.write_body(ending)) co_await exchange.end_body();
             exchange.close_after();
             co_return result;
         }
         if (response.done()) {
-            if (used > 0 && !co_await exchange.write_body({buf.data(), used})) {
+            std::string after;
+            if (translator != nullptr) {
+                // A last event without its blank line is still an event.
+                std::string last(buf.data(), used);
+                last.append("\n\n");
+                translated.clear();
+                upstream::sse::for_each_event(last, scratch, [&](std::string_view data) { take(data, before); });
+                after = std::move(translated);
+            } else if (used > 0 && !co_await exchange.write_body({buf.data(), used})) {
                 result.client_gone = true;
                 co_return result;
             }
             // What the filters owe the end (an include_usage chunk of a stream without [DONE]).
-            std::string after;
-            for (auto* f : filters) f->on_end(after);
+            for (auto* f : pipe.filters) f->on_end(after);
+            if (translator != nullptr) translator->finish(after);
             if (!after.empty() && !co_await exchange.write_body(after)) {
                 result.client_gone = true;
                 co_return result;

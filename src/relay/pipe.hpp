@@ -6,6 +6,7 @@
 
 #include "core/metrics.hpp"
 #include "http/exchange.hpp"
+#include "protocol/stream_translator.hpp"
 #include "relay/usage.hpp"
 #include "upstream/client.hpp"
 
@@ -64,16 +65,26 @@ struct PipeResult {
     std::optional<upstream::CallFailure> failure;
 };
 
+/// What happens to a stream's events on their way: `filters` read them (in order), a
+/// `translator` (when set) turns them into another API's events, which are then all the client
+/// gets; `ping_every` (when not zero) keeps a silent stream alive with `ping_event`.
+struct EventPipe {
+    std::span<EventFilter* const> filters;
+    protocol::StreamTranslator* translator = nullptr;
+    std::chrono::milliseconds ping_every{0};
+    std::string_view ping_event;
+};
+
 /// Relays an event stream (chat, completions): the head at once, then each whole server-sent
-/// event as soon as it is read, never half of one, through `filters` in order. The next read waits until the client's
+/// event as soon as it is read, never half of one, through the EventPipe. The next read waits until the client's
 /// kernel took the last write (backpressure); the buffer holds one read's events and a partial
 /// one (growing to 4 MiB for one huge event, past which bytes go on raw). An upstream that
-/// breaks midway ends the client's stream with an error event the OpenAI SDKs raise.
+/// breaks midway ends the client's stream with an error event its SDK raises (the client API's
+/// error event, or the translator's).
 /// `fields`: the answer's fields as text (Content-Type and the forwarded ones). When `cancel`
 /// fired (the client left), a failed read is the client's doing: `client_gone`, nothing counted.
 net::awaitable<PipeResult> pipe_events(http::Exchange& exchange, upstream::Response& response, std::string fields,
-                                       std::span<EventFilter* const> filters, core::Metrics& metrics,
-                                       const core::Cancellation& cancel);
+                                       const EventPipe& pipe, core::Metrics& metrics, const core::Cancellation& cancel);
 
 /// Relays any other 2xx answer (a JSON completion, embeddings, audio) as its bytes arrive,
 /// holding none of it whole; `usage` (when not null) reads its token counts on the way. The

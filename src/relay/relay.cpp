@@ -9,6 +9,8 @@
 #include "core/crypto.hpp"
 #include "core/ip_range.hpp"
 #include "core/json.hpp"
+#include "protocol/anthropic/error.hpp"
+#include "protocol/anthropic/estimate.hpp"
 
 namespace nexus::relay {
 
@@ -17,6 +19,21 @@ namespace json = boost::json;
 using upstream::Clock;
 
 namespace {
+
+namespace anthropic = protocol::anthropic;
+using core::WireProtocol;
+
+constexpr http::ErrorStyle kAnthropicErrors{&anthropic::error_body, &anthropic::error_event, "request-id"};
+
+// The client's body as an object, parsed once (inspection has accepted it).
+const json::object& parsed_body(std::optional<json::object>& parsed, std::string_view body) {
+    if (!parsed) {
+        json::error_code ec;
+        auto doc = json::parse(body, ec, {}, core::json_parse_options());
+        parsed.emplace(doc.is_object() ? std::move(doc.get_object()) : json::object());
+    }
+    return *parsed;
+}
 
 // The body with `model` replaced: the one case where the client's bytes are rewritten. JSON is
 // re-serialised (parsed by the same rule as inspection, so what passed inspection parses here);
@@ -75,15 +92,23 @@ Relay::Relay(upstream::Client& client, core::Metrics& metrics, const snapshot::S
       models_([this](const snapshot::ChannelView& c) { return calls_.model_list(c); }, config.models_refresh) {}
 
 net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& exchange,
-                                                               const snapshot::Snapshot& snap) {
+                                                               const snapshot::Snapshot& snap,
+                                                               core::WireProtocol protocol) {
     // The Playground's calls come with their token already chosen; /v1 calls bring its key.
     std::string hashed;
     const std::string* key_hash = &exchange.acting_key_hash();
     if (key_hash->empty()) {
-        const auto credential = http::bearer_token(exchange.request());
+        auto credential = http::bearer_token(exchange.request());
+        const bool anthropic_client = protocol == WireProtocol::kAnthropic;
+        if (!credential && anthropic_client) {
+            if (const auto key = exchange.request()["x-api-key"]; !key.empty()) credential = key;
+        }
         if (!credential) {
             co_await exchange.send_error(core::Error::unauthorized(
-                "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.", "missing_api_key"));
+                anthropic_client ? "You didn't provide an API key. Send it as 'x-api-key: <nexus token>' or "
+                                   "'Authorization: Bearer <nexus token>'."
+                                 : "You didn't provide an API key. Send it as 'Authorization: Bearer <nexus token>'.",
+                "missing_api_key"));
             co_return nullptr;
         }
         hashed = core::sha256_hex(*credential);
@@ -131,7 +156,9 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     const auto started_s = core::unix_seconds();
 
     // 1. Who is calling: the nexus token, from the request's head alone (no body read before).
-    const auto* token = co_await authenticate(exchange, *snap);
+    //    From here on errors are in the client API's shape.
+    if (endpoint.protocol == WireProtocol::kAnthropic) exchange.set_error_style(kAnthropicErrors);
+    const auto* token = co_await authenticate(exchange, *snap, endpoint.protocol);
     if (token == nullptr) co_return;
 
     // 2. What is asked.
@@ -166,22 +193,42 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     const auto watch = exchange.watch_client([cancel] { cancel->cancel(); });
     const auto deadline = exchange.start() + config_.request_timeout;
     std::vector<std::int64_t> tried;
+    std::vector<std::int64_t> passed;  // tried, and those that speak an API this endpoint cannot reach
     std::optional<core::Error> last;
     Attempt::Outcome outcome;
+    std::optional<json::object> parsed;  // the client's body, when a translation needs it
+    anthropic::ToolNames tool_names;
     while (tried.size() < config_.max_attempts && !cancel->cancelled() && Clock::now() < deadline) {
-        const auto* channel = snap->pick(info.model, tried, rng_, Clock::now());
+        const auto* channel = snap->pick(info.model, passed, rng_, Clock::now());
         if (channel == nullptr) break;
+        passed.push_back(channel->id);
+        const auto speaks = channel->provider->protocol;
+        if (!serves(endpoint, speaks)) continue;
         tried.push_back(channel->id);
         const std::string* mapped = channel->mapped(info.model);
+        const bool translated = speaks != endpoint.protocol;
         core::Result<std::string> rewritten{std::string()};
-        if (mapped) rewritten = with_model(endpoint, request.body(), info, *mapped);
+        if (translated) {
+            const auto& model = mapped ? *mapped : info.model;
+            const auto& doc = parsed_body(parsed, request.body());
+            rewritten = speaks == WireProtocol::kAnthropic
+                            ? anthropic::request_to_anthropic(doc, model, config_.anthropic_max_tokens)
+                            : anthropic::request_to_openai(doc, model, tool_names);
+        } else if (mapped) {
+            rewritten = with_model(endpoint, request.body(), info, *mapped);
+        }
         if (!rewritten) {
             co_await exchange.send_error(rewritten.error());
             outcome.answered = true;
             break;
         }
-        const std::string_view body = mapped ? std::string_view(*rewritten) : std::string_view(request.body());
-        Attempt attempt({client_, calls_, metrics_, config_}, exchange, endpoint, info, *channel, body, *cancel);
+        AttemptRequest sent{upstream_path(endpoint, speaks),
+                            translated || mapped ? std::string_view(*rewritten) : std::string_view(request.body()),
+                            translated, &tool_names};
+        if (translated && endpoint.protocol == WireProtocol::kAnthropic) {
+            sent.input_estimate = anthropic::estimate_input_tokens(*parsed);
+        }
+        Attempt attempt({client_, calls_, metrics_, config_}, exchange, endpoint, info, *channel, sent, *cancel);
         outcome = co_await attempt.run();
         if (outcome.answered || outcome.client_gone || cancel->cancelled()) break;
         blame(*channel, outcome.kind, outcome.error);
@@ -207,6 +254,40 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
         settlement.settle({outcome.delivered, u.prompt_tokens, u.cached_tokens, u.completion_tokens, u.total_tokens});
     record_usage(exchange, *token, info, tried, {billed.usage, billed.estimated, quota, settlement.reservation().price},
                  started_s);
+}
+
+net::awaitable<void> Relay::count_tokens(http::Exchange& exchange) {
+    exchange.set_error_style(kAnthropicErrors);
+    const auto snap = snapshots_.get();
+    const auto* token = co_await authenticate(exchange, *snap, WireProtocol::kAnthropic);
+    if (token == nullptr) co_return;
+    if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
+    json::error_code ec;
+    const auto doc = json::parse(exchange.request().body(), ec, {}, core::json_parse_options());
+    if (ec || !doc.is_object()) {
+        co_await exchange.send_error(core::Error::bad_request(
+            "The request body is not valid JSON. Send a JSON object with \"model\" and \"messages\".", {}, "invalid_json"));
+        co_return;
+    }
+    const auto& request = doc.get_object();
+    const auto* model = request.if_contains("model");
+    const auto* messages = request.if_contains("messages");
+    if (model == nullptr || !model->is_string() || model->get_string().empty()) {
+        co_await exchange.send_error(core::Error::bad_request("\"model\" must be a non-empty string.", "model"));
+        co_return;
+    }
+    if (auto e = check_model_length(model->get_string())) {
+        co_await exchange.send_error(*e);
+        co_return;
+    }
+    if (messages == nullptr || !messages->is_array()) {
+        co_await exchange.send_error(core::Error::bad_request("\"messages\" must be an array.", "messages"));
+        co_return;
+    }
+    exchange.record().model = model->get_string();
+    co_await exchange.send(bhttp::status::ok,
+                           "{\"input_tokens\":" + std::to_string(anthropic::estimate_input_tokens(request)) + "}",
+                           "application/json");
 }
 
 void Relay::record_usage(http::Exchange& exchange, const snapshot::TokenView& token, const RequestInfo& info,

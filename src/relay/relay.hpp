@@ -74,6 +74,9 @@ public:
 
     /// POST `endpoint.path`.
     net::awaitable<void> handle(http::Exchange& exchange, const Endpoint& endpoint);
+    /// POST /v1/messages/count_tokens: the input tokens of an Anthropic Messages request,
+    /// estimated here (no upstream call, no quota): never 0, growing with the text.
+    net::awaitable<void> count_tokens(http::Exchange& exchange);
     /// GET /v1/models and GET /v1/models/{model...}: the models the caller can reach (model_routes.cpp).
     net::awaitable<void> list_models(http::Exchange& exchange);
     net::awaitable<void> get_model(http::Exchange& exchange);
@@ -85,7 +88,9 @@ public:
 
 private:
     /// The calling token, or null after answering 401.
-    net::awaitable<const snapshot::TokenView*> authenticate(http::Exchange& exchange, const snapshot::Snapshot& snap);
+    /// A client of Anthropic's API (`protocol`) may send the token as `x-api-key` too.
+    net::awaitable<const snapshot::TokenView*> authenticate(http::Exchange& exchange, const snapshot::Snapshot& snap,
+                                                            core::WireProtocol protocol = core::WireProtocol::kOpenAI);
     /// What a confirmed failure of `channel` costs it: disabled (a key at fault), a step toward
     /// its breaker (transient), or nothing.
     void blame(const snapshot::ChannelView& channel, FailureKind kind, const core::Error& error);

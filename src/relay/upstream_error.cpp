@@ -128,6 +128,7 @@ core::Error translate_upstream_error(int status, std::string_view body, std::str
         e.message = "The upstream refused this request (the channel's key is valid): ";
     }
     if (!upstream_type.empty() && status != 401 && status != 403) e.type = upstream_type;
+    e.upstream_message = upstream_message;
     e.message += upstream_message;
     e.code = upstream_code;
     e.param = upstream_param;

@@ -67,6 +67,7 @@ public:
             in_usage_ = true;
             rerank_ = key_ == Key::kTokens;
             usage = {};
+            anthropic_ = {};
         }
         if (depth_ == 3 && in_usage_ && key_ == Key::kPromptDetails) in_details_ = true;
         key_ = Key::kOther;
@@ -77,6 +78,12 @@ public:
         if (depth_ == 2 && in_usage_) {
             in_usage_ = false;
             found = true;
+            if (anthropic_.seen) {
+                // Anthropic's usage: the prompt is every input, its cached part the cache read.
+                usage.prompt_tokens = anthropic_.input + anthropic_.cache_read + anthropic_.cache_creation;
+                usage.cached_tokens = anthropic_.cache_read;
+                usage.total_tokens = 0;
+            }
             if (rerank_ || usage.total_tokens == 0) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
         }
         --depth_;
@@ -119,7 +126,10 @@ public:
     bool on_comment(std::string_view, json::error_code&) { return true; }
 
 private:
-    enum class Key : std::uint8_t { kOther, kUsage, kTokens, kPrompt, kCompletion, kTotal, kPromptDetails, kCached };
+    enum class Key : std::uint8_t {
+        kOther, kUsage, kTokens, kPrompt, kCompletion, kTotal, kPromptDetails, kCached,
+        kAnthropicInput, kAnthropicOutput, kCacheRead, kCacheCreation  // an Anthropic message's usage
+    };
     Key classify(std::string_view k) const {
         if (depth_ == 1) return k == "usage" ? Key::kUsage : k == "tokens" ? Key::kTokens : Key::kOther;
         if (depth_ == 2 && in_usage_) {
@@ -128,6 +138,10 @@ private:
             if (!rerank_ && k == "total_tokens") return Key::kTotal;
             if (!rerank_ && k == "prompt_tokens_details") return Key::kPromptDetails;
             if (!rerank_ && k == "prompt_cache_hit_tokens") return Key::kCached;
+            if (!rerank_ && k == "input_tokens") return Key::kAnthropicInput;
+            if (!rerank_ && k == "output_tokens") return Key::kAnthropicOutput;
+            if (!rerank_ && k == "cache_read_input_tokens") return Key::kCacheRead;
+            if (!rerank_ && k == "cache_creation_input_tokens") return Key::kCacheCreation;
         }
         if (depth_ == 3 && in_details_ && k == "cached_tokens") return Key::kCached;
         return Key::kOther;
@@ -137,6 +151,11 @@ private:
             if (key_ == Key::kPrompt) usage.prompt_tokens = v;
             if (key_ == Key::kCompletion) usage.completion_tokens = v;
             if (key_ == Key::kTotal) usage.total_tokens = v;
+            if (key_ == Key::kAnthropicInput) anthropic_.input = v;
+            if (key_ == Key::kAnthropicOutput) usage.completion_tokens = v;
+            if (key_ == Key::kCacheRead) anthropic_.cache_read = v;
+            if (key_ == Key::kCacheCreation) anthropic_.cache_creation = v;
+            if (key_ >= Key::kAnthropicInput) anthropic_.seen = true;
         }
         if (key_ == Key::kCached && in_usage_ && (depth_ == 2 || (depth_ == 3 && in_details_))) {
             usage.cached_tokens = std::max(usage.cached_tokens, v);
@@ -148,6 +167,13 @@ private:
         return true;
     }
 
+    struct AnthropicInputs {
+        std::int64_t input = 0;
+        std::int64_t cache_read = 0;
+        std::int64_t cache_creation = 0;
+        bool seen = false;
+    };
+    AnthropicInputs anthropic_;
     int depth_ = 0;
     bool in_usage_ = false;
     bool in_details_ = false;
