@@ -9,6 +9,7 @@
 
 #include <optional>
 
+#include "support/mock_anthropic.hpp"
 #include "support/mock_answers.hpp"
 
 namespace nexus::testing {
@@ -47,13 +48,18 @@ Asked asked_of(const std::string& body) {
         a.frames = 40;
         a.interval_ms = 100;
     }
+    // A translated request carries no mock_ fields: a stream with a long silence by its name.
+    if (a.model == "mock-pause-stream") {
+        a.frames = 2;
+        a.interval_ms = 1500;
+    }
     return a;
 }
 
 bool is_known(std::string_view target) {
     for (const auto* t : {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank",
                           "/v1/images/generations", "/v1/audio/transcriptions", "/v1/audio/translations",
-                          "/v1/audio/speech", "/v1/models"}) {
+                          "/v1/audio/speech", "/v1/models", "/v1/messages"}) {
         if (target == t) return true;
     }
     return false;
@@ -215,11 +221,26 @@ struct MockUpstream::Impl {
     net::awaitable<bool> serve(Stream& stream, tcp::socket& socket, const http::request<http::string_body>& req) {
         const auto a = asked_of(req.body());
         const std::string_view target = req.target();
-        const std::string_view authorization = req[http::field::authorization];
+        // Anthropic's API takes its key as x-api-key: read as if it were a Bearer one.
+        const bool anthropic = target == "/v1/messages" || !req["x-api-key"].empty();
+        const std::string authorization =
+            anthropic ? "Bearer " + std::string(req["x-api-key"]) : std::string(req[http::field::authorization]);
         const std::string key(authorization.substr(std::min<std::size_t>(7, authorization.size())));
 
         std::optional<mock::Response> res;
-        if (!is_known(target)) {
+        if (target == "/v1/messages") {
+            if (!owner.accepts(authorization)) {
+                res = mock::anthropic_auth_error();
+            } else if (req["anthropic-version"].empty()) {
+                res = mock::anthropic_version_error();
+            } else if (auto error = mock::anthropic_error(a.model)) {
+                res = std::move(*error);
+            } else if (a.stream) {
+                co_return co_await send_frames(stream, mock::anthropic_events(a.model, a.doc, a.frames), a.interval_ms);
+            } else {
+                res = mock::anthropic_message(a.model, a.doc);
+            }
+        } else if (!is_known(target)) {
             res = mock::answer(http::status::not_found, "404 page not found", "text/plain; charset=utf-8");
         } else if (!owner.accepts(authorization)) {
             res = mock::answer(http::status::unauthorized, R"("Invalid token")");
@@ -249,6 +270,15 @@ struct MockUpstream::Impl {
             co_return false;
         } else if (target == "/v1/audio/speech") {
             co_return co_await send_audio(stream, a.frames);
+        } else if (auto chunks = target == "/v1/chat/completions" && a.stream ? mock::tool_chunks(a.model, a.doc)
+                                                                              : std::nullopt) {
+            std::vector<std::string> frames;
+            for (const auto& c : *chunks) frames.push_back("data: " + c + "\n\n");
+            frames.emplace_back("data: [DONE]\n\n");
+            co_return co_await send_frames(stream, frames, a.interval_ms);
+        } else if (auto tools = target == "/v1/chat/completions" && !a.stream ? mock::tool_answer(a.model, a.doc)
+                                                                               : std::nullopt) {
+            res = std::move(*tools);
         } else if (a.stream && (target == "/v1/chat/completions" || target == "/v1/completions")) {
             co_return co_await send_stream(stream, a, target == "/v1/completions");
         } else if (auto other = mock::other_endpoint(target, a.model, req, a.doc)) {
@@ -276,6 +306,29 @@ struct MockUpstream::Impl {
             for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<char>((f * 1000 + i) % 251);
             auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(piece)), nothrow);
             if (ec) co_return false;
+        }
+        auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
+        co_return !lec;
+    }
+
+    // An event stream of `frames` (each a whole event), `interval_ms` apart. Returns whether
+    // all of it was written.
+    template <class Stream>
+    net::awaitable<bool> send_frames(Stream& stream, const std::vector<std::string>& frames, int interval_ms) {
+        http::response<http::empty_body> res{http::status::ok, 11};
+        res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+        res.chunked(true);
+        http::response_serializer<http::empty_body> sr{res};
+        auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
+        if (hec) co_return false;
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+            if (interval_ms > 0 && i > 0) co_await pause(interval_ms);
+            auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(frames[i])), nothrow);
+            if (ec) {
+                owner.aborted_streams_.fetch_add(1);
+                co_return false;
+            }
+            owner.frames_sent_.fetch_add(1);
         }
         auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
         co_return !lec;

@@ -51,6 +51,15 @@ struct RecordedRequest {
 ///   mock-bad-chunk            broken chunked framing (after one frame of a stream)
 ///   mock-huge-header          a response head over 64 KiB
 ///   mock-trickle              the status line at one byte a second
+/// Tool calls (mock_anthropic.cpp): mock-tool-call answers with reasoning and one call per
+/// offered tool (at most two), streamed the way providers stream them (the second call's name
+/// and first arguments in one chunk); a conversation whose last message is a tool result gets
+/// "Tool said: <result>". mock-pause-stream: two frames 1.5 s apart (for keep-alive pings).
+/// Anthropic's wire, at POST /v1/messages: the key as x-api-key (401 in Anthropic's shape
+/// otherwise), anthropic-version required (400), a message or its event stream (pings, thinking
+/// with a signature, tool_use with input_json_delta, usage 8 + 2 cached in, cache read), and
+/// its errors by model: mock-rate-limit 429, mock-overloaded 529, mock-unknown-model 404,
+/// mock-bad-request 400 "prompt is too long…".
 /// Stream pacing comes from the body (which the relay forwards as it is): "mock_frames"
 /// (default 3) and "mock_interval_ms" (default 0).
 ///
