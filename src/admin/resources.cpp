@@ -130,7 +130,7 @@ core::Result<store::Channel> apply_channel(const json::object& body, store::Chan
         if (name == "type") {
             e = read_string(v, name, c.type, 64);
             if (!e && !is_channel_type(c.type)) {
-                e = bad("type", "Unknown channel type '" + c.type + "': use OpenAI, SiliconFlow or OpenAI-Compatible.");
+                e = bad("type", "Unknown channel type '" + c.type + "': use OpenAI, SiliconFlow, OpenAI-Compatible or Anthropic.");
             }
         } else if (name == "name") {
             e = read_string(v, name, c.name, kMaxName);

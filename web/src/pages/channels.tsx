@@ -29,7 +29,7 @@ interface TestResult {
   response_time: number;
 }
 
-const TYPES = ['SiliconFlow', 'OpenAI', 'OpenAI-Compatible'];
+const TYPES = ['SiliconFlow', 'OpenAI', 'OpenAI-Compatible', 'Anthropic'];
 const PAGE_SIZE = 20;
 const CHANNEL_FIELDS = ['type', 'name', 'base_url', 'key', 'models', 'model_mapping', 'priority', 'weight'];
 
