@@ -182,12 +182,9 @@ net::awaitable<Attempt::Outcome> Attempt::relay_translated(upstream::Response& r
             outcome.client_gone = true;
             co_return outcome;
         }
-        const auto outcome_kind = upstream::outcome_of_read(ec);
-        ctx_.metrics.record_attempt(outcome_kind);
-        outcome.kind = FailureKind::kTransient;  // nothing reached the client: another channel may answer
-        outcome.error = outcome_kind == core::AttemptOutcome::kTimeout
-                            ? core::Error::gateway_timeout("Timed out reading the upstream's answer.", ec.message())
-                            : core::Error::bad_gateway("The upstream connection broke in its answer.", ec.message());
+        // Nothing reached the client: another channel may answer, as after pipe_body's first read.
+        outcome.kind = FailureKind::kTransient;
+        outcome.error = broke_midway(ec, ctx_.metrics, exchange_.request_id(), "answer").error;
         co_return outcome;
     }
     outcome.answered = true;

@@ -17,6 +17,7 @@ constexpr RequiredField kImages[] = {{"prompt", kString}};
 constexpr RequiredField kSpeech[] = {{"input", kString}};
 constexpr RequiredField kAudioFile[] = {{"file", kString}};  // a form part
 constexpr RequiredField kMessages[] = {{"messages", kNonEmptyArray}, {"max_tokens", kCount}};
+constexpr RequiredField kCountTokens[] = {{"messages", kNonEmptyArray}};
 
 using core::WireProtocol;
 
@@ -32,7 +33,12 @@ constexpr std::array kEndpoints{
     Endpoint{"/v1/audio/translations", Route::kAudio, true, false, false, kAudioFile, false},
 };
 
+constexpr Endpoint kCountTokensEndpoint{"/v1/messages/count_tokens", Route::kCountTokens, false, false, false,
+                                        kCountTokens, false, WireProtocol::kAnthropic, false};
+
 }  // namespace
+
+const Endpoint& count_tokens_endpoint() { return kCountTokensEndpoint; }
 
 std::span<const Endpoint> endpoints() { return kEndpoints; }
 

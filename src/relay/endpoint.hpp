@@ -45,6 +45,9 @@ inline bool serves(const Endpoint& endpoint, core::WireProtocol protocol) {
     return endpoint.protocol == protocol || endpoint.translated;
 }
 
+/// POST /v1/messages/count_tokens: checked by the same inspection as a relayed endpoint, but
+/// answered here (it is not in endpoints(), so never relayed).
+const Endpoint& count_tokens_endpoint();
 /// Every relayed POST endpoint.
 std::span<const Endpoint> endpoints();
 /// The endpoint for `path` (exact), or null.

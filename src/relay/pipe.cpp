@@ -19,8 +19,15 @@ constexpr std::size_t kStreamBuffer = 4096;  // first size of a stream's frame b
 constexpr std::size_t kMaxFrame = 4u << 20;  // one SSE event larger than this is passed on raw
 constexpr std::size_t kBodyPiece = 16384;    // one read of a body that is not events
 
-// A failure midway through an answer: counted, logged, and returned.
-// `what`: "stream" or "answer", for the client's message.
+// Keeps nexus_open_streams right whichever way a stream ends.
+struct OpenStream {
+    explicit OpenStream(core::Metrics& m) : metrics(m) { metrics.stream_opened(); }
+    ~OpenStream() { metrics.stream_closed(); }
+    core::Metrics& metrics;
+};
+
+}  // namespace
+
 upstream::CallFailure broke_midway(const error_code& ec, core::Metrics& metrics, std::string_view request_id,
                                    const std::string& what) {
     const auto outcome = upstream::outcome_of_read(ec);
@@ -34,15 +41,6 @@ upstream::CallFailure broke_midway(const error_code& ec, core::Metrics& metrics,
             : core::Error::bad_gateway("The upstream connection broke in the middle of the " + what + "."),
         outcome};
 }
-
-// Keeps nexus_open_streams right whichever way a stream ends.
-struct OpenStream {
-    explicit OpenStream(core::Metrics& m) : metrics(m) { metrics.stream_opened(); }
-    ~OpenStream() { metrics.stream_closed(); }
-    core::Metrics& metrics;
-};
-
-}  // namespace
 
 void UsageFilter::on_event(std::string_view data, std::string&) {
     if (data == "[DONE]") return;

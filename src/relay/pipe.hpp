@@ -56,6 +56,11 @@ private:
     std::int64_t events_ = 0;
 };
 
+/// A read of an upstream's answer that failed with `ec` (`what`: "stream" or "answer", for the
+/// client's message): counted as an attempt outcome, logged, and returned as the failure.
+upstream::CallFailure broke_midway(const error_code& ec, core::Metrics& metrics, std::string_view request_id,
+                                   const std::string& what);
+
 /// How piping an upstream's answer to the client ended.
 struct PipeResult {
     bool sent = false;        ///< bytes reached the client: no other channel may be tried

@@ -198,6 +198,7 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     Attempt::Outcome outcome;
     std::optional<json::object> parsed;  // the client's body, when a translation needs it
     anthropic::ToolNames tool_names;
+    std::optional<std::int64_t> input_estimate;  // of an Anthropic request, for a translated answer
     while (tried.size() < config_.max_attempts && !cancel->cancelled() && Clock::now() < deadline) {
         const auto* channel = snap->pick(info.model, passed, rng_, Clock::now());
         if (channel == nullptr) break;
@@ -226,7 +227,8 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
                             translated || mapped ? std::string_view(*rewritten) : std::string_view(request.body()),
                             translated, &tool_names};
         if (translated && endpoint.protocol == WireProtocol::kAnthropic) {
-            sent.input_estimate = anthropic::estimate_input_tokens(*parsed);
+            if (!input_estimate) input_estimate = anthropic::estimate_input_tokens(*parsed);
+            sent.input_estimate = *input_estimate;
         }
         Attempt attempt({client_, calls_, metrics_, config_}, exchange, endpoint, info, *channel, sent, *cancel);
         outcome = co_await attempt.run();
@@ -262,32 +264,16 @@ net::awaitable<void> Relay::count_tokens(http::Exchange& exchange) {
     const auto* token = co_await authenticate(exchange, *snap, WireProtocol::kAnthropic);
     if (token == nullptr) co_return;
     if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
-    json::error_code ec;
-    const auto doc = json::parse(exchange.request().body(), ec, {}, core::json_parse_options());
-    if (ec || !doc.is_object()) {
-        co_await exchange.send_error(core::Error::bad_request(
-            "The request body is not valid JSON. Send a JSON object with \"model\" and \"messages\".", {}, "invalid_json"));
+    auto& request = exchange.request();
+    const auto inspected = inspect_request(count_tokens_endpoint(), request.body(), request[bhttp::field::content_type]);
+    if (!inspected) {
+        co_await exchange.send_error(inspected.error());
         co_return;
     }
-    const auto& request = doc.get_object();
-    const auto* model = request.if_contains("model");
-    const auto* messages = request.if_contains("messages");
-    if (model == nullptr || !model->is_string() || model->get_string().empty()) {
-        co_await exchange.send_error(core::Error::bad_request("\"model\" must be a non-empty string.", "model"));
-        co_return;
-    }
-    if (auto e = check_model_length(model->get_string())) {
-        co_await exchange.send_error(*e);
-        co_return;
-    }
-    if (messages == nullptr || !messages->is_array()) {
-        co_await exchange.send_error(core::Error::bad_request("\"messages\" must be an array.", "messages"));
-        co_return;
-    }
-    exchange.record().model = model->get_string();
-    co_await exchange.send(bhttp::status::ok,
-                           "{\"input_tokens\":" + std::to_string(anthropic::estimate_input_tokens(request)) + "}",
-                           "application/json");
+    exchange.record().model = inspected->model;
+    std::optional<json::object> parsed;
+    const auto tokens = anthropic::estimate_input_tokens(parsed_body(parsed, request.body()));
+    co_await exchange.send(bhttp::status::ok, "{\"input_tokens\":" + std::to_string(tokens) + "}", "application/json");
 }
 
 void Relay::record_usage(http::Exchange& exchange, const snapshot::TokenView& token, const RequestInfo& info,
