@@ -311,12 +311,18 @@ struct MockUpstream::Impl {
         co_return !lec;
     }
 
-    // An event stream of `frames` (each a whole event), `interval_ms` apart. Returns whether
-    // all of it was written.
+    // How an event stream ends after its frames.
+    enum class Ending { kWhole, kDie, kStall };
+
+    // An event stream of `frames` (each a whole event), `interval_ms` apart; it ends with the
+    // last chunk, or (kDie) the caller drops the connection without it, or (kStall) it goes
+    // silent. Returns whether all of it was written (the connection may then be kept alive).
     template <class Stream>
-    net::awaitable<bool> send_frames(Stream& stream, const std::vector<std::string>& frames, int interval_ms) {
+    net::awaitable<bool> send_frames(Stream& stream, const std::vector<std::string>& frames, int interval_ms,
+                                     Ending ending = Ending::kWhole) {
         http::response<http::empty_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+        res.set("x-siliconcloud-trace-id", "trace-stream");
         res.chunked(true);
         http::response_serializer<http::empty_body> sr{res};
         auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
@@ -330,58 +336,30 @@ struct MockUpstream::Impl {
             }
             owner.frames_sent_.fetch_add(1);
         }
+        if (ending == Ending::kStall) co_await pause(3'600'000);
+        if (ending != Ending::kWhole) co_return false;
         auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
         co_return !lec;
     }
 
-    // Returns whether the whole stream was written (the connection may then be kept alive).
+    // A chat or text completion stream in SiliconFlow's shape, with the endings the scenarios ask for.
     template <class Stream>
     net::awaitable<bool> send_stream(Stream& stream, const Asked& a, bool text) {
-        http::response<http::empty_body> res{http::status::ok, 11};
-        res.set(http::field::content_type, "text/event-stream; charset=utf-8");
-        res.set("x-siliconcloud-trace-id", "trace-stream");
-        res.chunked(true);
-        http::response_serializer<http::empty_body> sr{res};
-        auto [hec, hn] = co_await http::async_write_header(stream, sr, nothrow);
-        if (hec) co_return false;
         const bool die = a.model == "mock-die-mid-stream";
         const bool stall = a.model == "mock-stall-stream";
         const int count = (die || stall) ? 2 : a.frames;
-        for (int i = 0; i < count; ++i) {
-            if (a.interval_ms > 0 && i > 0) co_await pause(a.interval_ms);
-            const std::string frame = "data: " + mock::chunk_json(a.model, i, count, text) + "\n\n";
-            auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(frame)), nothrow);
-            if (ec) {
-                owner.aborted_streams_.fetch_add(1);
-                co_return false;
-            }
-            owner.frames_sent_.fetch_add(1);
-        }
-        if (die) co_return false;  // the caller closes the socket without the last chunk
-        if (stall) {
-            co_await pause(3'600'000);
-            co_return false;
-        }
-        if (a.interval_ms > 0) co_await pause(a.interval_ms);
+        std::vector<std::string> frames;
+        for (int i = 0; i < count; ++i) frames.push_back("data: " + mock::chunk_json(a.model, i, count, text) + "\n\n");
+        if (die || stall) co_return co_await send_frames(stream, frames, a.interval_ms, die ? Ending::kDie : Ending::kStall);
         if (a.model == "mock-usage-chunk") {
             // An upstream that sends OpenAI's usage-only chunk itself.
-            const std::string usage_frame =
+            frames.emplace_back(
                 R"(data: {"id":"0123456789abcdef0123456789abcdef","object":"chat.completion.chunk","created":1700000000,)"
                 R"("model":"mock-usage-chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}})"
-                "\n\n";
-            auto [uec, un] = co_await net::async_write(stream, http::make_chunk(net::buffer(usage_frame)), nothrow);
-            if (uec) co_return false;
+                "\n\n");
         }
-        if (a.model != "mock-no-done") {
-            static const std::string done = "data: [DONE]\n\n";
-            auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(done)), nothrow);
-            if (ec) {
-                owner.aborted_streams_.fetch_add(1);
-                co_return false;
-            }
-        }
-        auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(), nothrow);
-        co_return !lec;
+        if (a.model != "mock-no-done") frames.emplace_back("data: [DONE]\n\n");
+        co_return co_await send_frames(stream, frames, a.interval_ms);
     }
 
     net::awaitable<void> accept_loop() {
