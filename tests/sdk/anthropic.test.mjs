@@ -5,12 +5,9 @@
 // way). Claude clients need only the base URL and a nexus token.
 //
 // Run by `make test` through ctest, which sets NEXUS_BIN and NEXUS_MOCK_BIN.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start } from '../support/spawn.mjs';
+import { startRelay } from '../support/spawn.mjs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
@@ -18,66 +15,34 @@ const ADMIN_KEY = 'sdk-admin-key-0123456789abcdef';
 const UPSTREAM_KEY = 'sk-mock-sdk-upstream-key-0123';
 const TOKEN = 'sk-nexus-sdk-claude-token-0123456789';
 
-const children = [];
-let dataDir;
+let relay;
 let root;
 
-async function admin(method, route, body, status = 201) {
-  const res = await fetch(`${root}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : undefined;
-}
-
 before(async () => {
-  const nexusBin = process.env.NEXUS_BIN;
-  const mockBin = process.env.NEXUS_MOCK_BIN;
-  assert.ok(nexusBin && mockBin, 'NEXUS_BIN and NEXUS_MOCK_BIN must name the binaries');
-  const mockPort = await start(children, mockBin, ['--key', UPSTREAM_KEY], {}, 'stdout', /port (\d+)/);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'nexus-sdk-claude-'));
-  const port = await start(
-    children,
-    nexusBin,
-    [],
-    {
-      NEXUS_PORT: '0',
-      NEXUS_HOST: '127.0.0.1',
-      NEXUS_DATA_DIR: dataDir,
-      NEXUS_ADMIN_KEY: ADMIN_KEY,
-      NEXUS_THREADS: '2',
-      NEXUS_ACCESS_LOG: 'false',
-      NEXUS_CHANNEL_COOLDOWN_SECONDS: '0',
-      NEXUS_STREAM_PING_SECONDS: '0.5',
-    },
-    'stderr',
-    /listening on [^\s]+:(\d+) /,
-  );
-  root = `http://127.0.0.1:${port}`;
-  const base_url = `http://127.0.0.1:${mockPort}`;
-  await admin('POST', '/api/channel', {
+  relay = await startRelay({
+    upstreamKey: UPSTREAM_KEY,
+    adminKey: ADMIN_KEY,
+    env: { NEXUS_CHANNEL_COOLDOWN_SECONDS: '0', NEXUS_STREAM_PING_SECONDS: '0.5' },
+  });
+  root = relay.root;
+  const base_url = relay.upstream;
+  await relay.admin('POST', '/api/channel', {
     type: 'SiliconFlow', name: 'mock SiliconFlow', key: UPSTREAM_KEY, base_url,
     models: ['Qwen/Qwen2.5-7B-Instruct', 'mock-tool-call', 'mock-rate-limit', 'mock-unknown-model', 'mock-pause-stream',
       'claude-sonnet-4-5'],
     // Claude Code asks for Claude models: served here by a SiliconFlow model.
     model_mapping: { 'claude-sonnet-4-5': 'Qwen/Qwen2.5-7B-Instruct' },
   });
-  await admin('POST', '/api/channel', {
+  await relay.admin('POST', '/api/channel', {
     type: 'Anthropic', name: 'mock Anthropic', key: UPSTREAM_KEY, base_url,
     models: ['claude-native', 'claude-tools', 'claude-long-prompt', 'claude-overloaded'],
     model_mapping: { 'claude-tools': 'mock-tool-call', 'claude-long-prompt': 'mock-bad-request',
       'claude-overloaded': 'mock-overloaded' },
   });
-  await admin('POST', '/api/token', { name: 'claude', key: TOKEN });
+  await relay.admin('POST', '/api/token', { name: 'claude', key: TOKEN });
 });
 
-after(() => {
-  for (const child of children) child.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => relay?.stop());
 
 const claude = (options = {}) => new Anthropic({ apiKey: TOKEN, baseURL: root, maxRetries: 0, timeout: 20000, ...options });
 const messages = [{ role: 'user', content: 'hi' }];

@@ -3,69 +3,37 @@
 // SDK unchanged: only baseURL and the API key (a nexus token) differ.
 //
 // Run by `make test` through ctest, which sets NEXUS_BIN and NEXUS_MOCK_BIN.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start } from '../support/spawn.mjs';
+import { startRelay } from '../support/spawn.mjs';
 import OpenAI from 'openai';
 
 const ADMIN_KEY = 'sdk-admin-key-0123456789abcdef';
 const UPSTREAM_KEY = 'sk-mock-sdk-upstream-key-0123';
 const TOKEN = 'sk-nexus-sdk-test-token-0123456789';
 
-const children = [];
-let dataDir;
+let relay;
 let baseURL;
-
-
-async function admin(method, route, body, status = 201) {
-  const res = await fetch(`${baseURL.replace(/\/v1$/, '')}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  assert.equal(res.status, status, await res.text());
-}
+const admin = (...args) => relay.admin(...args);
 
 before(async () => {
-  const nexusBin = process.env.NEXUS_BIN;
-  const mockBin = process.env.NEXUS_MOCK_BIN;
-  assert.ok(nexusBin && mockBin, 'NEXUS_BIN and NEXUS_MOCK_BIN must name the binaries');
-  const mockPort = await start(children, mockBin, ['--key', UPSTREAM_KEY], {}, 'stdout', /port (\d+)/);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'nexus-sdk-'));
-  const port = await start(
-    children,
-    nexusBin,
-    [],
-    {
-      NEXUS_PORT: '0',
-      NEXUS_HOST: '127.0.0.1',
-      NEXUS_DATA_DIR: dataDir,
-      NEXUS_ADMIN_KEY: ADMIN_KEY,
-      NEXUS_THREADS: '2',
-      NEXUS_ACCESS_LOG: 'false',
-      // The failure scenarios below must not rest the one channel for the tests after them.
-      NEXUS_CHANNEL_COOLDOWN_SECONDS: '0',
-    },
-    'stderr',
-    /listening on [^\s]+:(\d+) /,
-  );
-  baseURL = `http://127.0.0.1:${port}/v1`;
+  relay = await startRelay({
+    upstreamKey: UPSTREAM_KEY,
+    adminKey: ADMIN_KEY,
+    // The failure scenarios below must not rest the one channel for the tests after them.
+    env: { NEXUS_CHANNEL_COOLDOWN_SECONDS: '0' },
+  });
+  baseURL = `${relay.root}/v1`;
   await admin('POST', '/api/channel', {
     type: 'SiliconFlow',
     name: 'mock SiliconFlow',
     key: UPSTREAM_KEY,
-    base_url: `http://127.0.0.1:${mockPort}`,
+    base_url: relay.upstream,
   });
   await admin('POST', '/api/token', { name: 'sdk', key: TOKEN });
 });
 
-after(() => {
-  for (const child of children) child.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => relay?.stop());
 
 // No retries: each scenario's first answer is the one under test.
 const client = () => new OpenAI({ apiKey: TOKEN, baseURL, maxRetries: 0, timeout: 20000 });
