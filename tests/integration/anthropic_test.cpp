@@ -148,10 +148,58 @@ TEST_F(AnthropicRelay, CountTokensNeedsATokenIgnoresTheQueryAndAnswersInAnthropi
     EXPECT_GT(json::parse(counted.body).at("input_tokens").as_int64(), 0);
     const auto bearer = api_call(port(), "POST", "/v1/messages/count_tokens", body, as(kToken));
     EXPECT_EQ(bearer.body, counted.body);
-    const auto bad = api_call(port(), "POST", "/v1/messages/count_tokens", R"({"model":"m"})", claude());
-    EXPECT_EQ(bad.status, 400);
-    EXPECT_EQ(json::parse(bad.body).at("error").at("type"), "invalid_request_error");
+    // The same checks as a relayed call, in Anthropic's shape.
+    const std::pair<std::string, std::string> bad_bodies[] = {
+        {R"({"model":"m"})", "Missing required parameter: 'messages'."},
+        {R"({"model":"m","messages":[]})", "'messages' must hold at least one element."},
+        {R"({"messages":[{"role":"user","content":"x"}]})", "Missing required parameter: 'model'."},
+        {R"({"model":"m","messages":)", "The request body is not valid JSON. Send a JSON object with \"model\"."},
+        {"[1,2]", ""},
+    };
+    for (const auto& [body_text, message] : bad_bodies) {
+        const auto bad = api_call(port(), "POST", "/v1/messages/count_tokens", body_text, claude());
+        EXPECT_EQ(bad.status, 400) << body_text;
+        const auto doc = json::parse(bad.body);
+        EXPECT_EQ(doc.at("type"), "error") << body_text;
+        EXPECT_EQ(doc.at("error").at("type"), "invalid_request_error") << body_text;
+        if (!message.empty()) {
+            EXPECT_EQ(doc.at("error").at("message").as_string(), message) << body_text;
+        }
+    }
     EXPECT_EQ(mock_.requests().size(), 0u);  // counted here, no upstream asked
+}
+
+TEST_F(AnthropicRelay, AClientThatLeavesASilentStreamAfterAPingCancelsTheUpstream) {
+    start({{"NEXUS_STREAM_PING_SECONDS", "0.2"}});
+    add_channel(port(), openai_channel(R"(["mock-pause-stream"])", mock_.base_url()));
+    add_token_with(kToken);
+    bool pinged = false;
+    const auto res = stream_post(port(), "/v1/messages", messages_body("mock-pause-stream", true), claude(),
+                                 [&](const StreamEvent& e) {
+                                     pinged = e.data.find("\"ping\"") != std::string::npos;
+                                     return !pinged;  // leave just after a ping: the next one is armed
+                                 });
+    EXPECT_TRUE(pinged) << res.raw;
+    EXPECT_TRUE(mock_.wait_for_aborted_streams(1, 5s)) << "the upstream kept streaming to a client that left";
+    // The server goes on: the next call is served whole.
+    const auto next = stream_post(port(), "/v1/messages", messages_body("mock-pause-stream", true), claude());
+    EXPECT_EQ(anthropic_stream_violation(next.raw), std::nullopt) << next.raw;
+}
+
+TEST_F(AnthropicRelay, AnAnthropicChannelWhoseKeyIsRejectedIsDisabledAndTheFailureRelayed) {
+    const auto id = add_channel(port(), R"({"type":"Anthropic","name":"claude","key":"sk-wrong-key-0123","base_url":")" +
+                                            mock_.base_url() + R"(","models":["claude-x"]})");
+    add_token_with(kToken);
+    const auto openai = post_chat(port(), R"({"model":"claude-x","messages":[{"role":"user","content":"hi"}]})", as(kToken));
+    EXPECT_EQ(openai.status, 401) << openai.body;
+    EXPECT_EQ(error_of(openai.body).at("type"), "authentication_error");
+    EXPECT_NE(message_of(openai.body).find("invalid x-api-key"), std::string::npos) << openai.body;
+    // The probe (the model list, with the key as x-api-key) confirmed the key is at fault.
+    EXPECT_EQ(channel_with_status(id, 3).at("status"), 3);
+    EXPECT_GE(mock_.count("/v1/models"), 1u);
+    const auto claude_call = api_call(port(), "POST", "/v1/messages", messages_body("claude-x", false), claude());
+    EXPECT_EQ(claude_call.status, 500) << claude_call.body;  // no channel left
+    EXPECT_EQ(json::parse(claude_call.body).at("type"), "error");
 }
 
 TEST_F(AnthropicRelay, AnEndpointWithoutATranslationNeverReachesAChannelOfTheOtherApi) {
