@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include "store/sqlite/sqlite_file.hpp"
 #include "store/sqlite/statement.hpp"
@@ -13,14 +14,32 @@
 
 namespace nexus::store::sqlite {
 
+namespace {
+
+// SQLite's own locking and memory accounting are not needed: every statement on a connection runs
+// under Connection::mutex, and nothing reads SQLite's memory statistics. Each cost a mutex round
+// trip per allocation and per API call, a tenth of a usage row's cost (bench/PROFILE.md).
+void configure_sqlite_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // Refused (SQLITE_MISUSE) when SQLite is already initialised, as in a test that opened a
+        // file first: then it keeps its defaults, which are correct, only slower.
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    });
+}
+
+}  // namespace
+
 SqliteBackend::SqliteBackend(const std::string& path) {
+    configure_sqlite_once();
     // Create the file owner-only: SQLite gives its -wal and -shm files the same mode.
     if (!std::filesystem::exists(path)) {
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) ::close(fd);
     }
     auto*& db = connection_.db;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    // NOMUTEX: the connection is only used under connection_.mutex (or by the constructor alone).
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
         const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close(db);
@@ -45,7 +64,10 @@ SqliteBackend::SqliteBackend(const std::string& path) {
     audit_ = make_audit_rows(connection_);
 }
 
-SqliteBackend::~SqliteBackend() { sqlite3_close(connection_.db); }
+SqliteBackend::~SqliteBackend() {
+    usage_.reset();  // it keeps prepared statements, which must be finalised before the close
+    sqlite3_close(connection_.db);
+}
 
 bool SqliteBackend::holds_secrets(const std::string& path) {
     if (!std::filesystem::exists(path)) return false;
