@@ -237,6 +237,70 @@ TYPED_TEST(StoreTest, UsageRecordsBatchFilterAndPrune) {
     EXPECT_EQ(store->list_usage({}).total, 2);
 }
 
+// A batch larger than one multi-row insert (and not a multiple of it): every row lands once,
+// in order, with every field where it belongs.
+TYPED_TEST(StoreTest, ALargeBatchKeepsEveryRowAndEveryField) {
+    auto store = this->backend_.open();
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < 75; ++i) {
+        UsageRecord r;
+        r.created_time = 2000 + i;
+        r.request_id = "req-" + std::to_string(i);
+        r.token_id = 100 + i;
+        r.user_id = 200 + i;
+        r.channel_id = 300 + i;
+        r.model = "model-" + std::to_string(i);
+        r.stream = i % 2 == 0;
+        r.status = 200 + i;
+        r.latency_ms = 400 + i;
+        r.ttfb_ms = 500 + i;
+        r.attempts = 1 + i;
+        r.prompt_tokens = 600 + i;
+        r.completion_tokens = 700 + i;
+        r.total_tokens = 800 + i;
+        r.cached_tokens = 900 + i;
+        r.quota = 1000 + i;
+        r.price = {1100 + i, 1200 + i, 1300 + i, 1400 + i};
+        r.estimated = i % 3 == 0;
+        batch.push_back(r);
+    }
+    store->insert_usage(batch);
+    UsageQuery q;
+    q.page_size = 100;
+    const auto page = store->list_usage(q);
+    ASSERT_EQ(page.total, 75);
+    ASSERT_EQ(page.items.size(), 75u);
+    for (int i = 0; i < 75; ++i) {
+        const auto& want = batch[static_cast<std::size_t>(i)];
+        const auto& got = page.items[static_cast<std::size_t>(74 - i)];  // newest first
+        SCOPED_TRACE(want.request_id);
+        EXPECT_EQ(got.created_time, want.created_time);
+        EXPECT_EQ(got.request_id, want.request_id);
+        EXPECT_EQ(got.token_id, want.token_id);
+        EXPECT_EQ(got.user_id, want.user_id);
+        EXPECT_EQ(got.channel_id, want.channel_id);
+        EXPECT_EQ(got.model, want.model);
+        EXPECT_EQ(got.stream, want.stream);
+        EXPECT_EQ(got.status, want.status);
+        EXPECT_EQ(got.latency_ms, want.latency_ms);
+        EXPECT_EQ(got.ttfb_ms, want.ttfb_ms);
+        EXPECT_EQ(got.attempts, want.attempts);
+        EXPECT_EQ(got.prompt_tokens, want.prompt_tokens);
+        EXPECT_EQ(got.completion_tokens, want.completion_tokens);
+        EXPECT_EQ(got.total_tokens, want.total_tokens);
+        EXPECT_EQ(got.cached_tokens, want.cached_tokens);
+        EXPECT_EQ(got.quota, want.quota);
+        EXPECT_EQ(got.price.input, want.price.input);
+        EXPECT_EQ(got.price.output, want.price.output);
+        EXPECT_EQ(got.price.cached_input, want.price.cached_input);
+        EXPECT_EQ(got.price.per_request, want.price.per_request);
+        EXPECT_EQ(got.estimated, want.estimated);
+    }
+    // A second batch goes through the statements kept from the first.
+    store->insert_usage(std::vector<UsageRecord>(batch.begin(), batch.begin() + 40));
+    EXPECT_EQ(store->list_usage({}).total, 115);
+}
+
 TYPED_TEST(StoreTest, ChannelStatusAndTestAndTokenAccess) {
     auto store = this->backend_.open();
     std::atomic<int> changes{0};

@@ -1,6 +1,8 @@
 // The SQLite backend's ledger: usage_logs (with the tokens' quota they account for) and prices.
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "store/sqlite/sqlite_backend.hpp"
@@ -53,6 +55,41 @@ std::int64_t percentile(std::vector<std::int64_t>& values, int p) {
     return *at;
 }
 
+constexpr std::size_t kInsertColumns = 21;
+constexpr std::size_t kRowsPerInsert = 32;  // 672 parameters, well inside SQLite's 32,766
+
+std::string insert_sql(std::size_t rows) {
+    std::string sql =
+        "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, "
+        "ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens, cached_tokens, quota, price_input, "
+        "price_output, price_cached_input, price_per_request, estimated, user_id) VALUES ";
+    for (std::size_t r = 0; r < rows; ++r) {
+        sql += r == 0 ? "(" : ",(";
+        for (std::size_t c = 0; c < kInsertColumns; ++c) sql += c == 0 ? "?" : ",?";
+        sql += ')';
+    }
+    return sql;
+}
+
+// Binds records[at, at + count) to `s`, a statement of insert_sql(count), and runs it.
+void insert_rows(Statement& s, const std::vector<UsageRecord>& records, std::size_t at, std::size_t count) {
+    sqlite3_reset(s.handle());
+    int i = 1;
+    for (std::size_t n = 0; n < count; ++n) {
+        const auto& r = records[at + n];
+        s.bind(i, r.created_time).bind(i + 1, r.request_id).bind(i + 2, r.token_id).bind(i + 3, r.channel_id);
+        s.bind(i + 4, r.model).bind(i + 5, static_cast<std::int64_t>(r.stream));
+        s.bind(i + 6, static_cast<std::int64_t>(r.status)).bind(i + 7, r.latency_ms).bind(i + 8, r.ttfb_ms);
+        s.bind(i + 9, static_cast<std::int64_t>(r.attempts)).bind(i + 10, r.prompt_tokens);
+        s.bind(i + 11, r.completion_tokens).bind(i + 12, r.total_tokens).bind(i + 13, r.cached_tokens);
+        s.bind(i + 14, r.quota).bind(i + 15, r.price.input).bind(i + 16, r.price.output);
+        s.bind(i + 17, r.price.cached_input).bind(i + 18, r.price.per_request);
+        s.bind(i + 19, static_cast<std::int64_t>(r.estimated)).bind(i + 20, r.user_id);
+        i += static_cast<int>(kInsertColumns);
+    }
+    s.step();
+}
+
 class Usage final : public UsageRows {
 public:
     explicit Usage(Connection& c) : c_(c) {}
@@ -61,25 +98,22 @@ public:
         std::lock_guard lock(c_.mutex);
         Transaction tx(c_.db, Transaction::Sync::kNormal);
         {
-            Statement s(c_.db,
-                        "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, "
-                        "latency_ms, ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens, cached_tokens, "
-                        "quota, price_input, price_output, price_cached_input, price_per_request, estimated, user_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            // Rows go in kRowsPerInsert at a time, through one statement prepared once: a row's
+            // cost is then its B-tree inserts, not a statement's start, bindings and end.
+            std::size_t at = 0;
+            for (; records.size() - at >= kRowsPerInsert; at += kRowsPerInsert) {
+                if (!many_) many_.emplace(c_.db, insert_sql(kRowsPerInsert));
+                insert_rows(*many_, records, at, kRowsPerInsert);
+            }
+            for (; at < records.size(); ++at) {
+                if (!one_) one_.emplace(c_.db, insert_sql(1));
+                insert_rows(*one_, records, at, 1);
+            }
             // One update per channel and per token per batch, not per record.
             std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
             std::unordered_map<std::int64_t, std::int64_t> quota_by_token;
             std::unordered_map<std::int64_t, std::int64_t> quota_by_user;
             for (const auto& r : records) {
-                sqlite3_reset(s.handle());
-                s.bind(1, r.created_time).bind(2, r.request_id).bind(3, r.token_id).bind(4, r.channel_id).bind(5, r.model);
-                s.bind(6, static_cast<std::int64_t>(r.stream)).bind(7, static_cast<std::int64_t>(r.status));
-                s.bind(8, r.latency_ms).bind(9, r.ttfb_ms).bind(10, static_cast<std::int64_t>(r.attempts));
-                s.bind(11, r.prompt_tokens).bind(12, r.completion_tokens).bind(13, r.total_tokens);
-                s.bind(14, r.cached_tokens).bind(15, r.quota).bind(16, r.price.input).bind(17, r.price.output);
-                s.bind(18, r.price.cached_input).bind(19, r.price.per_request);
-                s.bind(20, static_cast<std::int64_t>(r.estimated)).bind(21, r.user_id);
-                s.step();
                 if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
                 if (r.quota > 0) quota_by_token[r.token_id] += r.quota;
                 if (r.quota > 0 && r.user_id > 0) quota_by_user[r.user_id] += r.quota;
@@ -177,6 +211,9 @@ public:
 
 private:
     Connection& c_;
+    // Prepared on first use and kept, under c_.mutex like every use of the connection.
+    std::optional<Statement> many_;
+    std::optional<Statement> one_;
 };
 
 constexpr const char* kPriceColumns = "model, input, output, cached_input, per_request, updated_time";
