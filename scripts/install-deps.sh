@@ -13,6 +13,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libargon2-dev
+  libmimalloc-dev
   curl
 )
 # The web console is built with Node.js and npm (Vite); the machine's own node (20) is used when
