@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 
+#include "core/io_now.hpp"
 #include "core/wire.hpp"
 
 #include <cstdio>
@@ -113,8 +114,14 @@ net::awaitable<bool> Exchange::read_body(std::uint64_t limit) {
             co_return false;
         }
     }
-    stream_.expires_after(config_.body_timeout);
-    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser_, use_nothrow);
+    // The body of a small request came with its head: parse it from the buffer, without a wait.
+    error_code ec;
+    if (core::parse_buffered(parser_, buffer_, [](const auto& p) { return p.is_done(); }, ec) ==
+        core::Parsed::kNeedMore) {
+        stream_.expires_after(config_.body_timeout);
+        auto [rec, n] = co_await bhttp::async_read(stream_, buffer_, parser_, use_nothrow);
+        ec = rec;
+    }
     if (ec) {
         co_await refuse(ec, "body");
         co_return false;
@@ -260,8 +267,15 @@ net::awaitable<bool> Exchange::write(const Buffers& buffers) {
             co_return false;
         }
     }
-    stream_.expires_after(config_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
+    // Most answers fit in the socket's send buffer at once; only the rest waits under the deadline.
+    error_code ec;
+    auto n = core::write_now(stream_.socket(), buffers, ec);
+    if (!ec && n < beast::buffer_bytes(buffers)) {
+        stream_.expires_after(config_.write_timeout);
+        auto [aec, an] = co_await net::async_write(stream_, core::rest_of(buffers, n), use_nothrow);
+        ec = aec;
+        n += an;
+    }
     bytes_out_ += n;
     if (heartbeat_) heartbeat_->last_write = Clock::now();
     if (ec) broken_ = true;

@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "core/io_now.hpp"
 #include "core/json.hpp"
 #include "core/logging.hpp"
 #include "core/request_id.hpp"
@@ -141,6 +143,8 @@ net::awaitable<void> Listener::run_session(tcp::socket socket) {
     Session session(*this, std::move(socket));
     error_code ignored;
     session.stream.socket().set_option(tcp::no_delay(true), ignored);
+    // Synchronous writes return at once instead of waiting (see core/io_now.hpp).
+    session.stream.socket().non_blocking(true, ignored);
 
     for (bool first = true;; first = false) {
         if (!co_await serve_one(session, first)) break;
@@ -161,6 +165,9 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     // fresh connection's request may be on its way, and it is owed one answer.
     session.idle = !first;
     if (buffer.size() == 0) {
+        // The answer just went out: while other connections have work, let it run before this
+        // one tries its socket (a recv that finds nothing) for a request that cannot be there yet.
+        if (!first && sessions_.size() > 1) co_await net::post(ioc_, net::use_awaitable);
         stream.expires_after(first ? config_.header_timeout : config_.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
         if (ec) co_return false;  // closed, timed out, or closed by drain()
@@ -173,8 +180,14 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     RequestParser parser;
     parser.header_limit(config_.max_header_bytes);
     parser.body_limit(config_.max_body_bytes);
-    stream.expires_after(config_.header_timeout);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    // Usually the whole head came in the first read: parse it from the buffer, without a wait.
+    error_code hec;
+    if (core::parse_buffered(parser, buffer, [](const auto& p) { return p.is_header_done(); }, hec) ==
+        core::Parsed::kNeedMore) {
+        stream.expires_after(config_.header_timeout);
+        auto [rec, rn] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+        hec = rec;
+    }
 
     const Request& request = parser.get();
     std::string request_id;

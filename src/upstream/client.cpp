@@ -1,6 +1,7 @@
 #include "upstream/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <openssl/ssl.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/io_now.hpp"
 #include "core/wire.hpp"
 
 namespace nexus::upstream {
@@ -121,6 +123,16 @@ net::awaitable<std::pair<error_code, std::size_t>> Response::read_some(std::span
     body.data = into.data();
     body.size = into.size();
     body.more = true;
+    // Bytes that came with the head (often the whole body) are parsed without a wait.
+    if (conn.buffer_.size() > 0) {
+        error_code ec;
+        const auto used = parser.put(conn.buffer_.data(), ec);
+        conn.buffer_.consume(used);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec != bhttp::error::need_more && (used > 0 || ec || parser.is_done())) {
+            co_return std::pair{ec, into.size() - body.size};
+        }
+    }
     conn.tcp().expires_after(step_timeout(deadlines_.idle, deadlines_.request));
     auto [ec, n] = co_await conn.visit(
         [&](auto& s) { return bhttp::async_read_some(s, conn.buffer_, parser, use_nothrow); });
@@ -161,6 +173,11 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
     const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(request.body.data(), request.body.size())};
 
     const auto started = Clock::now();
+    ++calls_;
+    const struct Done {
+        std::size_t& calls;
+        ~Done() { --calls; }
+    } done{calls_};
     for (int round = 0;; ++round) {
         auto acquired = co_await acquire(origin, deadlines, round == 0, cancel);
         if (!acquired.connection) co_return Result{std::nullopt, std::move(acquired.failure)};
@@ -175,7 +192,18 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
         }
 
         conn.tcp().expires_after(step_timeout(deadlines.header, deadlines.request));
-        auto [wec, wn] = co_await conn.visit([&](auto& s) { return net::async_write(s, message, use_nothrow); });
+        // A plain connection usually takes the whole request at once; only the rest waits.
+        error_code wec;
+        const auto written = conn.tls_ ? 0 : core::write_now(conn.tcp().socket(), message, wec);
+        if (!wec && written < beast::buffer_bytes(message)) {
+            auto [e, n] = co_await conn.visit(
+                [&](auto& s) { return net::async_write(s, core::rest_of(message, written), use_nothrow); });
+            wec = e;
+        } else if (!wec && calls_ > 1) {
+            // The answer cannot be there yet: while other calls have work, let it run first, so
+            // the read below does not try the socket (a recv that finds nothing) too early.
+            co_await net::post(executor_, net::use_awaitable);
+        }
         conn.parser_.emplace();
         conn.parser_->header_limit(kMaxHeader);
         conn.parser_->body_limit(boost::none);
@@ -351,6 +379,8 @@ net::awaitable<Client::Acquired> Client::connect(const Origin& origin, const Dea
                                                     origin.key + ": " + cec.message())));
     }
     tcp_stream.socket().set_option(tcp::no_delay(true), ec);
+    // Synchronous writes return at once instead of waiting (see core/io_now.hpp).
+    if (!origin.tls) tcp_stream.socket().non_blocking(true, ec);
 
     if (origin.tls) {
         auto& stream = *connection->tls_;

@@ -196,6 +196,7 @@ private:
     Resolver resolver_;
     std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
     std::unique_ptr<net::steady_timer> sweep_timer_;
+    std::size_t calls_ = 0;  ///< call()s in progress on this client's thread
 };
 
 }  // namespace nexus::upstream

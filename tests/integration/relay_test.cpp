@@ -127,6 +127,45 @@ TEST_F(Relay, NonStreamAnswersArePipedAsTheyArrive) {
     EXPECT_EQ(logs[0].at("completion_tokens"), 11);
 }
 
+// Two calls sent in one write on one connection: the first call's body is parsed from the bytes
+// read with its head, and the second call's bytes stay for the next request.
+TEST_F(Relay, PipelinedCallsOnOneConnectionAreAnsweredInOrder) {
+    RawConnection c(port());
+    const auto first = chat_body("Qwen/Qwen2.5-7B-Instruct");
+    const auto second = chat_body("mock-slow-body");
+    ASSERT_TRUE(c.send(raw_chat_request(first) + raw_chat_request(second, "Connection: close\r\n")));
+    const auto answer = c.read_until_close(10s);
+    ASSERT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer.substr(0, 300);
+    const auto second_at = answer.find("HTTP/1.1 200 OK\r\n", 1);
+    ASSERT_NE(second_at, std::string::npos) << "the second call was not answered";
+    EXPECT_NE(answer.substr(0, second_at).find("Hello from mock"), std::string::npos);
+    EXPECT_EQ(answer.substr(0, second_at).find("padding"), std::string::npos);
+    EXPECT_NE(answer.find(std::string(40'000, 'p'), second_at), std::string::npos) << "the second answer is not whole";
+    const auto seen = mock_.requests();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].body, first);
+    EXPECT_EQ(seen[1].body, second);
+}
+
+// An answer larger than a socket takes at once, to a client that reads only later: what the
+// socket did not take is written when it can, and the client gets every byte.
+TEST_F(Relay, AnAnswerLargerThanTheSocketTakesReachesASlowReaderWhole) {
+    RawConnection c(port(), 4096);
+    ASSERT_TRUE(c.send(raw_chat_request(chat_body("mock-big-answer"), "Connection: close\r\n")));
+    std::this_thread::sleep_for(500ms);  // the relay has the answer and the client is not reading
+    const auto answer = c.read_until_close(20s);
+    const auto head_end = answer.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << answer.substr(0, 300);
+    ASSERT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer.substr(0, 300);
+    const auto body = answer.substr(head_end + 4);
+    const auto length_at = answer.find("Content-Length: ");
+    ASSERT_LT(length_at, head_end);
+    EXPECT_EQ(std::stoull(answer.substr(length_at + 16)), body.size());
+    const auto doc = boost::json::parse(body);
+    EXPECT_EQ(doc.at("padding").as_string().size(), 16u << 20);
+    EXPECT_EQ(doc.at("usage").at("total_tokens"), 18);
+}
+
 TEST_F(Relay, ClientDisconnectMidStreamCancelsTheUpstreamCall) {
     const auto res = stream_chat(port(), chat_body("m", true, 50, 50), {},
                                  [](const StreamEvent&) { return false; });

@@ -69,7 +69,9 @@ StreamResult stream_post(std::uint16_t port, const std::string& target, const st
 /// A raw TCP connection for malformed and slow clients.
 class RawConnection {
 public:
-    explicit RawConnection(std::uint16_t port);
+    /// `receive_buffer` (bytes, 0: the system's) sets SO_RCVBUF before connecting: a small one
+    /// makes the server's writes fill up while the test is not reading.
+    explicit RawConnection(std::uint16_t port, int receive_buffer = 0);
     ~RawConnection();
     /// Sends bytes; false when the peer has closed.
     bool send(const std::string& bytes);

@@ -143,10 +143,11 @@ struct MockUpstream::Impl {
             co_await pause(100);
         } else if (m == "mock-huge-header") {
             co_await write_text(stream, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'b') + "\r\nContent-Length: 2\r\n\r\n{}");
-        } else if (m == "mock-slow-body") {
-            // Not a fault: a large completion whose second half comes half a second after the first.
+        } else if (m == "mock-slow-body" || m == "mock-big-answer") {
+            // Not a fault: a large completion whose second half comes half a second after the
+            // first; or, big-answer, 16 MiB at once: more than a socket takes without a reader.
             auto doc = json::parse(mock::chat_completion(m).body()).as_object();
-            doc["padding"] = std::string(40'000, 'p');
+            doc["padding"] = std::string(m == "mock-big-answer" ? 16u << 20 : 40'000u, 'p');
             doc.erase("usage");
             doc["usage"] = json::object{{"prompt_tokens", 7}, {"completion_tokens", 11}, {"total_tokens", 18}};
             const auto text = json::serialize(doc);
