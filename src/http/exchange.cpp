@@ -4,10 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
-#include <sys/socket.h>
 
 #include <array>
-#include <cerrno>
 
 #include "core/io_now.hpp"
 #include "core/wire.hpp"
@@ -181,6 +179,7 @@ std::optional<std::string_view> bearer_token(const Request& request) {
 struct Exchange::ClientWatch::State {
     bool done = false;
     std::function<void()> on_gone;
+    char peek = 0;
 };
 
 Exchange::ClientWatch::ClientWatch(std::shared_ptr<State> state, net::ip::tcp::socket& socket)
@@ -198,17 +197,20 @@ Exchange::ClientWatch Exchange::watch_client(std::function<void()> on_gone) {
     auto state = std::make_shared<ClientWatch::State>();
     state->on_gone = std::move(on_gone);
     auto& socket = stream_.socket();
-    // A plain completion handler, not a coroutine: this runs for every relayed call.
-    socket.async_wait(net::ip::tcp::socket::wait_read, [state, &socket](error_code ec) {
-        // After `done` the socket may be gone: touch nothing.
-        if (state->done || ec) return;
-        char byte;
-        const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            state->done = true;
-            state->on_gone();
-        }
-    });
+    // A plain completion handler, not a coroutine: this runs for every relayed call. A one-byte
+    // peek, not async_wait: Asio tries a read at once (one recv that finds nothing), where a wait
+    // re-arms the descriptor with an epoll_ctl call every time. Peeked bytes stay in the socket.
+    socket.async_receive(net::buffer(&state->peek, 1), net::socket_base::message_peek,
+                         [state](error_code ec, std::size_t) {
+                             // After `done` the socket may be gone: touch nothing.
+                             if (state->done || ec == net::error::operation_aborted) return;
+                             // Bytes (the next pipelined request): the client is there. An end of
+                             // stream or a reset: it is gone.
+                             if (ec) {
+                                 state->done = true;
+                                 state->on_gone();
+                             }
+                         });
     return ClientWatch(std::move(state), socket);
 }
 
