@@ -17,10 +17,13 @@ namespace nexus::http {
 using core::append_field;
 
 Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
-                   std::string request_id, Clock::time_point start, const config::Config& config, bool keep_alive)
+                   std::string request_id, Clock::time_point start, const config::Config& config, bool keep_alive,
+                   PeerWatch& peers, PeerWatch::Peer& peer)
     : stream_(stream),
       buffer_(buffer),
       parser_(parser),
+      peers_(peers),
+      peer_(peer),
       request_id_(std::move(request_id)),
       start_(start),
       config_(config),
@@ -176,42 +179,18 @@ std::optional<std::string_view> bearer_token(const Request& request) {
     return auth.substr(kBearer.size());
 }
 
-struct Exchange::ClientWatch::State {
-    bool done = false;
-    std::function<void()> on_gone;
-    char peek = 0;
-};
-
-Exchange::ClientWatch::ClientWatch(std::shared_ptr<State> state, net::ip::tcp::socket& socket)
-    : state_(std::move(state)), socket_(&socket) {}
-
 Exchange::ClientWatch::~ClientWatch() {
-    if (!state_ || state_->done) return;
-    state_->done = true;
-    // Wake the watcher so it ends now; nothing else is pending on the socket at this point.
-    error_code ignored;
-    socket_->cancel(ignored);
+    if (!watcher_) return;  // moved from
+    watcher_->done = true;
+    if (peer_->watcher == watcher_) peer_->watcher.reset();
 }
 
 Exchange::ClientWatch Exchange::watch_client(std::function<void()> on_gone) {
-    auto state = std::make_shared<ClientWatch::State>();
-    state->on_gone = std::move(on_gone);
-    auto& socket = stream_.socket();
-    // A plain completion handler, not a coroutine: this runs for every relayed call. A one-byte
-    // peek, not async_wait: Asio tries a read at once (one recv that finds nothing), where a wait
-    // re-arms the descriptor with an epoll_ctl call every time. Peeked bytes stay in the socket.
-    socket.async_receive(net::buffer(&state->peek, 1), net::socket_base::message_peek,
-                         [state](error_code ec, std::size_t) {
-                             // After `done` the socket may be gone: touch nothing.
-                             if (state->done || ec == net::error::operation_aborted) return;
-                             // Bytes (the next pipelined request): the client is there. An end of
-                             // stream or a reset: it is gone.
-                             if (ec) {
-                                 state->done = true;
-                                 state->on_gone();
-                             }
-                         });
-    return ClientWatch(std::move(state), socket);
+    // No system call: the connection is in the thread's PeerWatch set from its first request on.
+    auto watcher = std::make_shared<PeerWatch::Watcher>();
+    watcher->on_gone = std::move(on_gone);
+    peers_.watch(peer_, watcher);
+    return ClientWatch(std::move(watcher), peer_);
 }
 
 net::awaitable<bool> Exchange::send(bhttp::response<bhttp::string_body> response) {

@@ -17,6 +17,7 @@
 #include "core/asio.hpp"
 #include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "http/peer_watch.hpp"
 
 namespace nexus::http {
 
@@ -61,8 +62,10 @@ struct ErrorStyle {
 /// gone (or too slow); the handler then stops, and the connection is closed.
 class Exchange {
 public:
+    /// `peer` is the connection's place in the thread's `peers` (watch_client()).
     Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser, std::string request_id,
-             Clock::time_point start, const config::Config& config, bool keep_alive);
+             Clock::time_point start, const config::Config& config, bool keep_alive, PeerWatch& peers,
+             PeerWatch::Peer& peer);
     ~Exchange();
     Exchange(const Exchange&) = delete;
     Exchange& operator=(const Exchange&) = delete;
@@ -140,10 +143,10 @@ public:
 
     private:
         friend class Exchange;
-        struct State;
-        ClientWatch(std::shared_ptr<State> state, net::ip::tcp::socket& socket);
-        std::shared_ptr<State> state_;
-        net::ip::tcp::socket* socket_;
+        ClientWatch(std::shared_ptr<PeerWatch::Watcher> watcher, PeerWatch::Peer& peer)
+            : watcher_(std::move(watcher)), peer_(&peer) {}
+        std::shared_ptr<PeerWatch::Watcher> watcher_;
+        PeerWatch::Peer* peer_;
     };
     [[nodiscard]] ClientWatch watch_client(std::function<void()> on_gone);
 
@@ -194,6 +197,8 @@ private:
     beast::tcp_stream& stream_;
     beast::flat_buffer& buffer_;
     RequestParser& parser_;
+    PeerWatch& peers_;
+    PeerWatch::Peer& peer_;
     std::string request_id_;
     Clock::time_point start_;
     const config::Config& config_;

@@ -30,6 +30,7 @@ struct Listener::Session {
         owner.active_.fetch_add(1, std::memory_order_acq_rel);
     }
     ~Session() {
+        owner.peers_.remove(peer);
         owner.sessions_.erase(this);
         owner.active_.fetch_sub(1, std::memory_order_acq_rel);
         owner.limit_.release();
@@ -38,6 +39,7 @@ struct Listener::Session {
     Session& operator=(const Session&) = delete;
 
     Listener& owner;
+    PeerWatch::Peer peer;  // before the stream: the socket closes (leaving the set) first
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     bool idle = true;  ///< between requests: drain() may close it at once
@@ -70,7 +72,13 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 
 Listener::Listener(net::io_context& ioc, const config::Config& config, const Router& router, core::Metrics& metrics,
                    ConnectionLimit& limit)
-    : ioc_(ioc), config_(config), router_(router), metrics_(metrics), limit_(limit), acceptor_(std::in_place, ioc) {}
+    : ioc_(ioc),
+      config_(config),
+      router_(router),
+      metrics_(metrics),
+      limit_(limit),
+      acceptor_(std::in_place, ioc),
+      peers_(ioc) {}
 
 Listener::~Listener() { assert(sessions_.empty() && "a session outlived its listener"); }
 
@@ -145,6 +153,7 @@ net::awaitable<void> Listener::run_session(tcp::socket socket) {
     session.stream.socket().set_option(tcp::no_delay(true), ignored);
     // Synchronous writes return at once instead of waiting (see core/io_now.hpp).
     session.stream.socket().non_blocking(true, ignored);
+    peers_.add(session.peer, session.stream.socket().native_handle());
 
     for (bool first = true;; first = false) {
         if (!co_await serve_one(session, first)) break;
@@ -198,7 +207,7 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
         request_id = core::make_request_id();
     }
     Exchange exchange(stream, buffer, parser, std::move(request_id), start, config_,
-                      !hec && request.keep_alive() && !draining_);
+                      !hec && request.keep_alive() && !draining_, peers_, session.peer);
     const auto method = hec ? std::string_view("-") : std::string_view(request.method_string());
     const auto target = hec ? std::string_view("-") : std::string_view(request.target());
 

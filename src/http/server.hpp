@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http/exchange.hpp"
+#include "http/peer_watch.hpp"
 #include "http/router.hpp"
 
 namespace nexus::http {
@@ -58,7 +59,10 @@ public:
     /// Connection: close (new connections are still served, one request each, until close()).
     void drain();
     /// Closes and destroys the acceptor, which must not outlive the io_context (shutdown).
-    void close() { acceptor_.reset(); }
+    void close() {
+        acceptor_.reset();
+        peers_.close();
+    }
     /// Open client connections; safe from any thread.
     std::size_t active_sessions() const { return active_.load(std::memory_order_acquire); }
 
@@ -77,6 +81,7 @@ private:
     core::Metrics& metrics_;
     ConnectionLimit& limit_;
     std::optional<net::ip::tcp::acceptor> acceptor_;
+    PeerWatch peers_;
     std::unordered_set<Session*> sessions_;
     std::atomic<std::size_t> active_{0};
     bool draining_ = false;
