@@ -26,66 +26,58 @@ void put(beast::flat_buffer& buffer, std::string_view bytes) {
 const auto header_done = [](const auto& p) { return p.is_header_done(); };
 const auto message_done = [](const auto& p) { return p.is_done(); };
 
-TEST(ParseBuffered, AHeadInTwoPiecesNeedsMoreThenIsDoneAndConsumesNothingEarly) {
+// A request parser with its read buffer, fed `bytes` as a socket read would.
+struct Parsing {
+    template <class Done>
+    Parsed feed(std::string_view bytes, Done done) {
+        put(buffer, bytes);
+        return parse_buffered(parser, buffer, done, ec);
+    }
     bhttp::request_parser<bhttp::string_body> parser;
     beast::flat_buffer buffer;
     error_code ec;
-    put(buffer, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n");
-    EXPECT_EQ(parse_buffered(parser, buffer, header_done, ec), Parsed::kNeedMore);
-    EXPECT_FALSE(ec);
-    EXPECT_FALSE(parser.is_header_done());
-    put(buffer, "Content-Length: 2\r\n\r\n{}");
-    EXPECT_EQ(parse_buffered(parser, buffer, header_done, ec), Parsed::kDone);
+};
+
+TEST(ParseBuffered, AHeadInTwoPiecesNeedsMoreThenIsDoneAndConsumesNothingEarly) {
+    Parsing p;
+    EXPECT_EQ(p.feed("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n", header_done), Parsed::kNeedMore);
+    EXPECT_FALSE(p.ec);
+    EXPECT_FALSE(p.parser.is_header_done());
+    EXPECT_EQ(p.feed("Content-Length: 2\r\n\r\n{}", header_done), Parsed::kDone);
     // Nothing of the first piece was lost: the line and both fields are there.
-    EXPECT_EQ(parser.get().target(), "/v1/chat/completions");
-    EXPECT_EQ(parser.get()[bhttp::field::host], "x");
-    EXPECT_EQ(parser.content_length().value_or(0), 2u);
-    EXPECT_FALSE(parser.is_done());
-    EXPECT_EQ(parse_buffered(parser, buffer, message_done, ec), Parsed::kDone);
-    EXPECT_EQ(parser.get().body(), "{}");
-    EXPECT_EQ(buffer.size(), 0u);
+    EXPECT_EQ(p.parser.get().target(), "/v1/chat/completions");
+    EXPECT_EQ(p.parser.get()[bhttp::field::host], "x");
+    EXPECT_EQ(p.parser.content_length().value_or(0), 2u);
+    EXPECT_FALSE(p.parser.is_done());
+    EXPECT_EQ(p.feed("", message_done), Parsed::kDone);
+    EXPECT_EQ(p.parser.get().body(), "{}");
+    EXPECT_EQ(p.buffer.size(), 0u);
 }
 
 TEST(ParseBuffered, TheNextPipelinedRequestStaysInTheBuffer) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    beast::flat_buffer buffer;
-    error_code ec;
+    Parsing p;
     const std::string next = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    put(buffer, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + next);
-    EXPECT_EQ(parse_buffered(parser, buffer, message_done, ec), Parsed::kDone);
-    EXPECT_EQ(parser.get().body(), "abc");
-    EXPECT_EQ(beast::buffers_to_string(buffer.data()), next);
+    EXPECT_EQ(p.feed("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + next, message_done),
+              Parsed::kDone);
+    EXPECT_EQ(p.parser.get().body(), "abc");
+    EXPECT_EQ(beast::buffers_to_string(p.buffer.data()), next);
 }
 
 TEST(ParseBuffered, APartialBodyNeedsMoreAndKeepsWhatItParsed) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    beast::flat_buffer buffer;
-    error_code ec;
-    put(buffer, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc");
-    EXPECT_EQ(parse_buffered(parser, buffer, message_done, ec), Parsed::kNeedMore);
-    put(buffer, "def");
-    EXPECT_EQ(parse_buffered(parser, buffer, message_done, ec), Parsed::kDone);
-    EXPECT_EQ(parser.get().body(), "abcdef");
+    Parsing p;
+    EXPECT_EQ(p.feed("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc", message_done), Parsed::kNeedMore);
+    EXPECT_EQ(p.feed("def", message_done), Parsed::kDone);
+    EXPECT_EQ(p.parser.get().body(), "abcdef");
 }
 
 TEST(ParseBuffered, BadBytesAndLimitsFailWithTheParsersError) {
-    {
-        bhttp::request_parser<bhttp::string_body> parser;
-        beast::flat_buffer buffer;
-        error_code ec;
-        put(buffer, "NOT HTTP AT ALL\r\n\r\n");
-        EXPECT_EQ(parse_buffered(parser, buffer, header_done, ec), Parsed::kFailed);
-        EXPECT_TRUE(ec);
-    }
-    {
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(2);
-        beast::flat_buffer buffer;
-        error_code ec;
-        put(buffer, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-        EXPECT_EQ(parse_buffered(parser, buffer, message_done, ec), Parsed::kFailed);
-        EXPECT_EQ(ec, bhttp::error::body_limit);
-    }
+    Parsing garbage;
+    EXPECT_EQ(garbage.feed("NOT HTTP AT ALL\r\n\r\n", header_done), Parsed::kFailed);
+    EXPECT_TRUE(garbage.ec);
+    Parsing large;
+    large.parser.body_limit(2);
+    EXPECT_EQ(large.feed("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", message_done), Parsed::kFailed);
+    EXPECT_EQ(large.ec, bhttp::error::body_limit);
 }
 
 // A connected pair of loopback TCP sockets.

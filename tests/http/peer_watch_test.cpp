@@ -37,12 +37,19 @@ std::shared_ptr<PeerWatch::Watcher> watcher(int& told) {
     return w;
 }
 
-TEST(PeerWatch, AClientLeavingWhileWatchedIsToldOnce) {
+// One connection in a thread's set.
+class PeerWatchTest : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(peers.add(peer, c.server.native_handle())); }
+    void TearDown() override { peers.remove(peer); }
+
     net::io_context ioc;
-    PeerWatch peers(ioc);
-    Connection c(ioc);
+    PeerWatch peers{ioc};
+    Connection c{ioc};
     PeerWatch::Peer peer;
-    ASSERT_TRUE(peers.add(peer, c.server.native_handle()));
+};
+
+TEST_F(PeerWatchTest, AClientLeavingWhileWatchedIsToldOnce) {
     int told = 0;
     const auto w = watcher(told);
     peers.watch(peer, w);
@@ -52,15 +59,9 @@ TEST(PeerWatch, AClientLeavingWhileWatchedIsToldOnce) {
     settle(ioc);
     EXPECT_EQ(told, 1);
     EXPECT_TRUE(w->done);
-    peers.remove(peer);
 }
 
-TEST(PeerWatch, AClientThatLeftBeforeTheWatchBeganIsToldAtOnce) {
-    net::io_context ioc;
-    PeerWatch peers(ioc);
-    Connection c(ioc);
-    PeerWatch::Peer peer;
-    ASSERT_TRUE(peers.add(peer, c.server.native_handle()));
+TEST_F(PeerWatchTest, AClientThatLeftBeforeTheWatchBeganIsToldAtOnce) {
     c.client.close();
     settle(ioc);  // the set reports the end while nobody watches
     EXPECT_TRUE(peer.ended);
@@ -68,22 +69,15 @@ TEST(PeerWatch, AClientThatLeftBeforeTheWatchBeganIsToldAtOnce) {
     peers.watch(peer, watcher(told));
     settle(ioc);
     EXPECT_EQ(told, 1) << "the end came before the watch and no report follows it";
-    peers.remove(peer);
 }
 
-TEST(PeerWatch, APipelinedRequestBeforeTheEndIsNotADeparture) {
-    net::io_context ioc;
-    PeerWatch peers(ioc);
-    Connection c(ioc);
-    PeerWatch::Peer peer;
-    ASSERT_TRUE(peers.add(peer, c.server.native_handle()));
+TEST_F(PeerWatchTest, APipelinedRequestBeforeTheEndIsNotADeparture) {
     int told = 0;
     peers.watch(peer, watcher(told));
     net::write(c.client, net::buffer(std::string_view("GET / HTTP/1.1\r\n\r\n")));
     c.client.shutdown(tcp::socket::shutdown_send);  // sent its last request, still reading
     settle(ioc);
     EXPECT_EQ(told, 0);
-    peers.remove(peer);
 }
 
 TEST(PeerWatch, ACallThatStoppedWatchingOrAForgottenPeerHearsNothing) {
