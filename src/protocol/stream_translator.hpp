@@ -24,11 +24,16 @@ public:
     virtual void fail(const core::Error& error, std::string& out) = 0;
     /// The client's stream is whole (or ended on an error): nothing more goes to it, not even
     /// a keep-alive.
-    virtual bool ended() const = 0;
+    bool ended() const { return ended_; }
     /// What the answer used, as far as it got.
-    virtual TokenCounts counts() const = 0;
+    TokenCounts counts() const { return counts_; }
     /// The answer's deltas sent (about one token each: an estimate when no usage came).
-    virtual std::int64_t events() const = 0;
+    std::int64_t events() const { return events_; }
+
+protected:
+    TokenCounts counts_;
+    std::int64_t events_ = 0;
+    bool ended_ = false;
 };
 
 }  // namespace nexus::protocol

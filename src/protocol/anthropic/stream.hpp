@@ -30,9 +30,6 @@ public:
     void on_event(std::string_view data, std::string& out) override;
     void finish(std::string& out) override;
     void fail(const core::Error& error, std::string& out) override;
-    bool ended() const override { return ended_; }
-    TokenCounts counts() const override { return counts_; }
-    std::int64_t events() const override { return events_; }
 
 private:
     enum class Block : std::uint8_t { kNone, kText, kThinking, kTool };
@@ -44,15 +41,12 @@ private:
     std::string id_;
     std::string model_;
     const ToolNames& names_;
-    TokenCounts counts_;
     std::int64_t input_estimate_;
-    std::int64_t events_ = 0;
     Block open_ = Block::kNone;
     std::int64_t next_index_ = 0;   ///< the index the next block gets
     std::int64_t tool_index_ = -1;  ///< the OpenAI tool index of the open tool_use block
     std::string stop_reason_;       ///< set when a finish_reason came
     bool started_ = false;
-    bool ended_ = false;
 };
 
 /// An Anthropic Messages stream as an OpenAI chat completion stream: message_start → a first
@@ -67,9 +61,6 @@ public:
     void on_event(std::string_view data, std::string& out) override;
     void finish(std::string& out) override;
     void fail(const core::Error& error, std::string& out) override;
-    bool ended() const override { return ended_; }
-    TokenCounts counts() const override { return counts_; }
-    std::int64_t events() const override { return events_; }
 
 private:
     void chunk(boost::json::object delta, std::string_view finish_reason, std::string& out);
@@ -81,12 +72,9 @@ private:
     std::string id_;
     std::string model_;
     boost::json::object usage_;           ///< Anthropic's usage, merged as events bring it
-    TokenCounts counts_;
-    std::int64_t events_ = 0;
     std::vector<std::int64_t> tool_of_block_;  ///< content block index → OpenAI tool index (-1: not a tool)
     std::int64_t tools_ = 0;
     bool finished_ = false;  ///< a finish_reason chunk went out
-    bool ended_ = false;
 };
 
 /// Reads the usage of an Anthropic stream relayed as it is (message_start's usage, then
