@@ -1,11 +1,13 @@
 #include "http/peer_watch.hpp"
 
 #include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace nexus::http {
@@ -24,6 +26,8 @@ bool PeerWatch::add(Peer& peer, int fd) {
     event.events = EPOLLRDHUP | EPOLLET;
     event.data.u64 = peer.id;
     if (!set_ || ::epoll_ctl(set_->native_handle(), EPOLL_CTL_ADD, fd, &event) != 0) {
+        // Not silent: this connection's calls go on, but one whose client leaves runs to its end.
+        if (set_) spdlog::warn("a client connection could not join the client watch: {}", std::strerror(errno));
         peer.id = 0;
         return false;
     }
