@@ -112,6 +112,11 @@ TEST_F(TokenLimits, OurRateHeadersReplaceTheUpstreams) {
 // tpm reserves the call's bound (its body's bytes and max_tokens) and settles to what it used,
 // so small calls keep fitting long after their bounds would have filled the window.
 TEST_F(TokenLimits, TpmReservesTheBoundAndSettlesToTheRealCount) {
+    // One I/O thread: a call settles on its own thread just after its answer's last byte went
+    // out, so with two the next call could be admitted on the other thread in between, still
+    // seeing the previous call's bound instead of its count (a refusal on the safe side, which
+    // made this count flaky under load). The channel is in the database and survives the restart.
+    start({{"NEXUS_THREADS", "1"}});
     const std::int64_t tpm = 300;
     add_token_with("sk-nexus-tpm", R"("tpm":300)");
     const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":10})";
