@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -292,8 +293,10 @@ int run(const config::Config& config) {
     const auto max_connections =
         config.max_connections ? config.max_connections : config::default_max_connections(descriptors);
 
-    // Storage: the database (this process alone serves it) and the master key, then the admin key.
-    const store::DatabaseLock lock(store::database_path(config));
+    // Storage: the database and the master key, then the admin key. A SQLite file is served by this
+    // process alone; a PostgreSQL database by every node that names it.
+    std::optional<store::DatabaseLock> lock;
+    if (!store::uses_postgres(config)) lock.emplace(store::database_path(config));
     const auto store_owner = store::open(config);
     auto& store = *store_owner;
     Shared shared(config, store, max_connections);

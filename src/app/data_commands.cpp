@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "admin/admin_api.hpp"
 #include "app/command_line.hpp"
@@ -14,6 +15,7 @@
 #include "store/database_lock.hpp"
 #include "store/master_key.hpp"
 #include "store/open.hpp"
+#include "store/postgres/postgres_backend.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/sqlite_file.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -80,6 +82,15 @@ std::string required_flag(const CommandLine& line, std::string_view name, const 
 }
 
 // An audit row for what was done from the shell.
+// backup and restore copy the SQLite file; PostgreSQL has its own tools for that.
+void refuse_postgres(const config::Config& config, const char* command) {
+    if (store::uses_postgres(config)) {
+        throw std::runtime_error(std::string(command) +
+                                 " works on the SQLite file; with NEXUS_DATABASE_URL use PostgreSQL's pg_dump and "
+                                 "pg_restore");
+    }
+}
+
 void audit(store::Store& store, std::string action) {
     store::AuditEntry entry;
     entry.time = core::unix_seconds();
@@ -95,6 +106,7 @@ int backup_command(int argc, char** argv) {
     return run_command("backup", [&] {
         const auto line = parse_command_line(argc, argv, {{"--to", true}}, kBackupUsage);
         const auto target = required_flag(line, "--to", kBackupUsage);
+        refuse_postgres(line.config, "backup");
         const auto db = store::database_path(line.config);
         if (fs::exists(target)) throw std::runtime_error(target + " exists; give the backup a new file name");
         const auto key = store::find_master_key(line.config.secret, line.config.data_dir);
@@ -130,6 +142,7 @@ int restore_command(int argc, char** argv) {
         const auto line = parse_command_line(argc, argv, {{"--from", true}}, kRestoreUsage);
         const auto source = required_flag(line, "--from", kRestoreUsage);
         const auto& config = line.config;
+        refuse_postgres(config, "restore");
         const auto db = store::database_path(config);
 
         // 1. The backup: whole, not from a newer nexus-api, sealed with the key we have.
@@ -209,6 +222,17 @@ int rotate_secret_command(int argc, char** argv) {
         if (!in_file && given == line.flags.end()) {
             throw std::runtime_error("NEXUS_SECRET is set: give the new key with --new-secret, then put it in NEXUS_SECRET");
         }
+        if (store::uses_postgres(config)) {
+            // Every node must be stopped first: a node still running would seal with the old key.
+            const auto next = config::parse_secret("--new-secret", given->second);
+            if (next == config.secret) throw std::runtime_error("the new key is the current one; nothing was changed");
+            store::postgres::PostgresStore store(config.database_url, core::SecretBox(config.secret));
+            const auto count = store.rotate_master_key(core::SecretBox(next));
+            audit(store, "rotate-secret");
+            std::cout << "re-sealed " << count << " secret(s) under the new master key (fingerprint "
+                      << store::key_fingerprint(next) << "); set NEXUS_SECRET to it on every node before they start\n";
+            return 0;
+        }
         const auto db = store::database_path(config);
         const store::DatabaseLock lock(db);
         if (!fs::exists(db)) throw std::runtime_error("there is no database at " + db);
@@ -265,9 +289,12 @@ int admin_key_command(int argc, char** argv) {
         if (!line.config.admin_key.empty()) {
             throw std::runtime_error("NEXUS_ADMIN_KEY is set, and every start stores its hash: change the variable instead");
         }
-        const auto db = store::database_path(line.config);
-        const store::DatabaseLock lock(db);
-        if (!fs::exists(db)) throw std::runtime_error("there is no database at " + db);
+        std::optional<store::DatabaseLock> lock;
+        if (!store::uses_postgres(line.config)) {
+            const auto db = store::database_path(line.config);
+            lock.emplace(db);
+            if (!fs::exists(db)) throw std::runtime_error("there is no database at " + db);
+        }
         const auto store = store::open(line.config);
         const auto key = admin::reset_admin_key(*store);
         audit(*store, "admin-key-reset");

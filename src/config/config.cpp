@@ -215,10 +215,17 @@ const std::vector<Option>& options() {
          [](Config& c, auto n, auto v) {
              if (v.empty()) throw ConfigError(std::string(n) + ": must not be empty");
              if (v.starts_with("postgres://") || v.starts_with("postgresql://")) {
-                 throw ConfigError(std::string(n) +
-                                   ": PostgreSQL is not available in this build yet; give a SQLite file path");
+                 throw ConfigError(std::string(n) + ": is the SQLite file; give a PostgreSQL URL in NEXUS_DATABASE_URL");
              }
              c.db = std::string(v);
+         }},
+        {"NEXUS_DATABASE_URL", "--database-url", "(unset: the SQLite file)",
+         "PostgreSQL to keep everything in, shared by several nodes: postgresql://user:password@host:port/db",
+         [](Config& c, auto n, auto v) {
+             if (!v.starts_with("postgres://") && !v.starts_with("postgresql://")) {
+                 throw ConfigError(std::string(n) + ": must be a postgresql:// URL");
+             }
+             c.database_url = std::string(v);
          }},
         {"NEXUS_SECRET", "--secret", "generated into <data dir>/secret.key",
          "master key for secrets at rest: 32 bytes as 64 hex characters or base64",
@@ -334,6 +341,13 @@ Config load(int argc, const char* const* argv, const EnvLookup& env) {
         if (flags[i]->count() == 0) continue;
         const auto& o = options()[i];
         o.apply(config, std::string(o.flag) + " (" + o.env + ")", values[i]);
+    }
+    if (!config.database_url.empty()) {
+        if (!config.db.empty()) throw ConfigError("NEXUS_DB and NEXUS_DATABASE_URL: set one database, not both");
+        // A key file lives in one node's data directory; nodes sharing a database must share the key.
+        if (config.secret.empty()) {
+            throw ConfigError("NEXUS_DATABASE_URL: needs NEXUS_SECRET, the master key every node of the database shares");
+        }
     }
     return config;
 }

@@ -60,6 +60,7 @@ struct Config {
 
     // Storage and secrets
     std::string db;         ///< SQLite file; empty: <data_dir>/nexus.db
+    std::string database_url;  ///< PostgreSQL (postgresql://…); empty: SQLite
     std::string secret;     ///< decoded 32-byte master key; empty: <data_dir>/secret.key
     std::string admin_key;  ///< empty: the stored hash, or a generated key on first start
 

@@ -4,12 +4,16 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/request_id.hpp"
+
 namespace nexus::relay {
 
 namespace {
 
 // One batch on its way into the database: written on the database thread, tried again after
-// each delay when the database refuses it, then dropped and counted.
+// each delay when the database refuses it, then dropped and counted. Its id makes a retry after a
+// failure of unknown outcome (a commit whose answer was lost) write it once; once it is written,
+// a retry only repeats what failed after it (the tokens' access times).
 struct Batch : std::enable_shared_from_this<Batch> {
     Batch(store::Store& s, net::any_io_executor db, core::Metrics& m, std::atomic<std::size_t>& b,
           const UsageSink::Outcome& o, std::vector<std::chrono::milliseconds> delays)
@@ -17,8 +21,11 @@ struct Batch : std::enable_shared_from_this<Batch> {
 
     void write() {
         try {
-            store.insert_usage(records);
-            if (outcome) outcome(records, true);
+            if (!written) {
+                store.insert_usage(records, id);
+                written = true;
+                if (outcome) outcome(records, true);
+            }
             store.touch_tokens(touches);
         } catch (const std::exception& e) {
             if (attempt < retry_delays.size()) {
@@ -29,10 +36,14 @@ struct Batch : std::enable_shared_from_this<Batch> {
                 });
                 return;
             }
-            spdlog::error("writing {} usage record(s) failed {} times; dropped: {}", records.size(), attempt + 1,
-                          e.what());
-            metrics.usage_records_dropped(records.size());
-            if (outcome) outcome(records, false);
+            if (written) {
+                spdlog::error("the access times of {} token(s) were not written: {}", touches.size(), e.what());
+            } else {
+                spdlog::error("writing {} usage record(s) failed {} times; dropped: {}", records.size(), attempt + 1,
+                              e.what());
+                metrics.usage_records_dropped(records.size());
+                if (outcome) outcome(records, false);
+            }
         }
         backlog.fetch_sub(records.size(), std::memory_order_acq_rel);
     }
@@ -44,6 +55,8 @@ struct Batch : std::enable_shared_from_this<Batch> {
     UsageSink::Outcome outcome;
     std::vector<std::chrono::milliseconds> retry_delays;
     std::size_t attempt = 0;
+    const std::string id = core::make_request_id();
+    bool written = false;
     std::vector<store::UsageRecord> records;
     std::vector<std::pair<std::int64_t, std::int64_t>> touches;
 };

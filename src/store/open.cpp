@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "store/master_key.hpp"
+#include "store/postgres/postgres_backend.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace nexus::store {
@@ -12,6 +13,10 @@ std::string database_path(const config::Config& config) {
 }
 
 std::unique_ptr<Store> open(const config::Config& config) {
+    if (uses_postgres(config)) {
+        if (config.secret.empty()) throw std::runtime_error("a PostgreSQL database needs NEXUS_SECRET");
+        return std::make_unique<postgres::PostgresStore>(config.database_url, core::SecretBox(config.secret));
+    }
     // The data directory holds the database and the master key: owner only.
     std::filesystem::create_directories(config.data_dir);
     std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,

@@ -85,13 +85,15 @@ public:
     /// Writes a batch in one transaction: the rows, each call's cost added to its token's and
     /// its owner's used_quota and taken from their remain_quota (unless unlimited), and its
     /// tokens added to each channel's used_tokens. So the rows are the ledger of the quota.
-    virtual void insert(const std::vector<UsageRecord>& records) = 0;
+    /// A batch whose `batch_id` (non-empty) was written before is not written again: the caller
+    /// may try a batch again after a failure whose outcome it cannot know.
+    virtual void insert(const std::vector<UsageRecord>& records, std::string_view batch_id) = 0;
     virtual Page<UsageRecord> list(const UsageQuery& query) = 0;
     /// The records created in [start, end] (unix seconds), summed by `group`, in key order.
     /// `user_id`: that owner's records only.
     virtual std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end,
                                                 std::optional<std::int64_t> user_id) = 0;
-    /// Deletes records older than `before` (unix seconds); how many.
+    /// Deletes records (and batch ids) older than `before` (unix seconds); how many records.
     virtual std::int64_t prune(std::int64_t before) = 0;
 };
 
@@ -156,6 +158,8 @@ public:
     virtual ~SettingRows() = default;
     virtual std::optional<std::string> get(std::string_view name) = 0;
     virtual void put(std::string_view name, std::string_view value) = 0;
+    /// Writes `value` only when `name` has none yet (so that of nodes starting together, one wins).
+    virtual void put_new(std::string_view name, std::string_view value) = 0;
 };
 
 /// A storage backend: its tables.

@@ -86,6 +86,8 @@ Store::Store(std::unique_ptr<Backend> backend, core::SecretBox secrets)
 // key does not open it, and start-up stops before anything is written.
 void Store::check_master_key() {
     auto& settings = backend_->settings();
+    // A new database takes this key's check, unless another node sharing it wrote one first.
+    if (!settings.get(kMasterKeyCheckSetting)) settings.put_new(kMasterKeyCheckSetting, secrets_.seal(kMasterKeyCheckText));
     if (const auto sealed = settings.get(kMasterKeyCheckSetting)) {
         const auto opened = secrets_.open(*sealed);
         if (!opened || *opened != kMasterKeyCheckText) {
@@ -95,7 +97,7 @@ void Store::check_master_key() {
         }
         return;
     }
-    settings.put(kMasterKeyCheckSetting, secrets_.seal(kMasterKeyCheckText));
+    throw std::runtime_error("the database lost its master-key check as it was written");
 }
 
 std::int64_t Store::rotate_master_key(core::SecretBox next) {
@@ -220,8 +222,8 @@ bool Store::record_channel_test(std::int64_t id, std::int64_t response_time_ms) 
     return backend_->channels().record_test(id, response_time_ms, core::unix_seconds());
 }
 
-void Store::insert_usage(const std::vector<UsageRecord>& records) {
-    if (!records.empty()) backend_->usage().insert(records);
+void Store::insert_usage(const std::vector<UsageRecord>& records, std::string_view batch_id) {
+    if (!records.empty()) backend_->usage().insert(records, batch_id);
 }
 
 Page<UsageRecord> Store::list_usage(const UsageQuery& query) { return backend_->usage().list(query); }

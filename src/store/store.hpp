@@ -57,8 +57,9 @@ public:
     bool record_channel_test(std::int64_t id, std::int64_t response_time_ms);
 
     /// Writes a batch of usage records in one transaction and adds their tokens to each
-    /// channel's used_tokens. Does not notify.
-    void insert_usage(const std::vector<UsageRecord>& records);
+    /// channel's used_tokens. Does not notify. A batch with a `batch_id` already written is skipped,
+    /// so a batch may be tried again after a failure whose outcome is unknown.
+    void insert_usage(const std::vector<UsageRecord>& records, std::string_view batch_id = {});
     Page<UsageRecord> list_usage(const UsageQuery& query);
     /// Deletes usage records older than `before` (unix seconds); returns how many.
     std::int64_t prune_usage(std::int64_t before);

@@ -92,6 +92,22 @@ TEST(Config, TableListsEveryOptionOnce) {
     EXPECT_TRUE(envs.contains("NEXUS_MAX_BODY_BYTES"));
 }
 
+// PostgreSQL is one URL; nodes that share it must share the master key, so it cannot come from one
+// node's key file; and one server has one database.
+TEST(Config, ADatabaseUrlNeedsTheSharedSecretAndIsTheOnlyDatabase) {
+    const std::string secret(64, 'a');
+    const auto config = load_with({{"NEXUS_DATABASE_URL", "postgresql://u:p@db:5432/nexus"}, {"NEXUS_SECRET", secret}});
+    EXPECT_EQ(config.database_url, "postgresql://u:p@db:5432/nexus");
+    EXPECT_NE(error_of({{"NEXUS_DATABASE_URL", "postgresql://u:p@db/nexus"}}).find("NEXUS_SECRET"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_DATABASE_URL", "mysql://u:p@db/nexus"}, {"NEXUS_SECRET", secret}})
+                  .find("NEXUS_DATABASE_URL"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_DATABASE_URL", "postgres://db/nexus"}, {"NEXUS_SECRET", secret}, {"NEXUS_DB", "x.db"}})
+                  .find("not both"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_DB", "postgresql://db/nexus"}}).find("NEXUS_DATABASE_URL"), std::string::npos);
+}
+
 TEST(Config, AffinityCountIsPositive) { EXPECT_GE(affinity_cpu_count(), 1u); }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The store contract. Every backend runs this suite: SQLite now; PostgreSQL adds a factory.
+// The store contract. Every backend runs this suite: SQLite and PostgreSQL (tests/store/backends.hpp).
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "core/crypto.hpp"
 #include "store/open.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/backends.hpp"
 #include "store/sync_counter.hpp"
 #include "support/nexus_process.hpp"
 
@@ -20,29 +21,7 @@ namespace {
 
 using testing::TempDir;
 
-// Each backend opens through the one factory the server uses, store::open(config).
-class SqliteBackend {
-public:
-    SqliteBackend() : key_(core::random_bytes(32)) {}
-    std::unique_ptr<Store> open() {
-        config::Config config;
-        config.data_dir = dir_.path();
-        config.secret = key_;
-        return store::open(config);
-    }
-    std::string path() const { return dir_.file("nexus.db"); }
-    const std::string& key() const { return key_; }
-    /// Every byte the backend keeps on disk.
-    std::string raw_bytes() const {
-        std::string all;
-        for (const auto& e : std::filesystem::directory_iterator(dir_.path())) all += testing::read_file(e.path());
-        return all;
-    }
-
-private:
-    TempDir dir_;
-    std::string key_;
-};
+using test::SqliteBackend;
 
 template <class Backend>
 class StoreTest : public ::testing::Test {
@@ -50,8 +29,7 @@ protected:
     Backend backend_;
 };
 
-using Backends = ::testing::Types<SqliteBackend>;
-TYPED_TEST_SUITE(StoreTest, Backends);
+TYPED_TEST_SUITE(StoreTest, test::Backends, test::BackendNames);
 
 Channel sample_channel(std::string name = "main", std::string key = "sk-abcdefghijklmnopqrstuvwxyz") {
     Channel c;
@@ -426,6 +404,7 @@ TEST(SqliteStore, MigratesV2UsageLogsKeepingTheirRows) {
     // Back to what version 2 made.
     const char* to_v2 = R"sql(
         DELETE FROM schema_version WHERE version >= 3;
+        DROP TABLE usage_batches;
         DROP TABLE users;
         DROP TABLE sessions;
         DROP TABLE audit_logs;

@@ -6,7 +6,7 @@
 namespace nexus::store::sqlite {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 inline constexpr const char* kMigrations[] = {
     R"sql(
@@ -160,6 +160,11 @@ CREATE TABLE audit_logs (
 CREATE INDEX audit_logs_time ON audit_logs (time);
 CREATE INDEX tokens_user ON tokens (user_id);
 ALTER TABLE usage_logs ADD COLUMN user_id INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // v6: the ids of the usage batches written, so that a batch tried again after a failure whose
+    // outcome was unclear is written once (rows and quota alike). Pruned with the rows.
+    R"sql(
+CREATE TABLE usage_batches (id TEXT PRIMARY KEY, created_time INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

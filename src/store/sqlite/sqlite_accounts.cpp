@@ -1,4 +1,5 @@
 // The SQLite backend's accounts: users, their sessions, and the audit log of /api writes.
+#include "store/columns.hpp"
 #include "store/sqlite/sqlite_backend.hpp"
 #include "store/sqlite/statement.hpp"
 
@@ -8,26 +9,8 @@ namespace {
 
 using Connection = SqliteBackend::Connection;
 
-constexpr const char* kUserColumns =
-    "id, username, display_name, role, status, grp, remain_quota, used_quota, created_time, last_login_time, "
-    "password_hash, totp_enabled";
-
-User user_from(const Statement& s) {
-    User u;
-    u.id = s.integer(0);
-    u.username = s.text(1);
-    u.display_name = s.text(2);
-    u.role = s.text(3);
-    u.status = static_cast<int>(s.integer(4));
-    u.group = s.text(5);
-    u.remain_quota = s.integer(6);
-    u.used_quota = s.integer(7);
-    u.created_time = s.integer(8);
-    u.last_login_time = s.integer(9);
-    u.password_hash = s.text(10);
-    u.totp_enabled = s.integer(11) != 0;
-    return u;
-}
+constexpr const char* kUserColumns = columns::kUser;
+constexpr auto user_from = columns::user_from<Statement>;
 
 class Users final : public UserRows {
 public:
@@ -142,7 +125,7 @@ private:
     Connection& c_;
 };
 
-constexpr const char* kSessionColumns = "id_hash, user_id, csrf_token, created_time, seen_time";
+constexpr const char* kSessionColumns = columns::kSession;
 
 class Sessions final : public SessionRows {
 public:
@@ -159,7 +142,7 @@ public:
         Statement s(c_.db, std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id_hash = ?");
         s.bind(1, id_hash);
         if (!s.step()) return std::nullopt;
-        return Session{s.text(0), s.integer(1), s.text(2), s.integer(3), s.integer(4)};
+        return columns::session_from(s);
     }
     void touch(std::string_view id_hash, std::int64_t time) override {
         std::lock_guard lock(c_.mutex);
@@ -189,7 +172,7 @@ private:
     Connection& c_;
 };
 
-constexpr const char* kAuditColumns = "id, time, actor_id, actor_name, action, object_type, object_id, fields, ip";
+constexpr const char* kAuditColumns = columns::kAudit;
 
 class Audit final : public AuditRows {
 public:
@@ -213,11 +196,7 @@ public:
         if (q.start_time) f.add("time >= ?", {*q.start_time});
         if (q.end_time) f.add("time <= ?", {*q.end_time});
         return select_page<AuditRow>(c_.db, kAuditColumns, "audit_logs", f, "id DESC", q.page, q.page_size,
-                                     [](const Statement& s) {
-                                         return AuditRow{AuditEntry{s.integer(0), s.integer(1), s.integer(2), s.text(3),
-                                                                    s.text(4), s.text(5), s.text(6), {}, s.text(8)},
-                                                         s.text(7)};
-                                     });
+                                     columns::audit_from<Statement>);
     }
 
 private:

@@ -1,5 +1,6 @@
 // The SQLite backend's tables: channels, tokens, settings (usage_logs and prices: sqlite_usage.cpp).
 
+#include "store/columns.hpp"
 #include "store/sqlite/sqlite_backend.hpp"
 #include "store/sqlite/statement.hpp"
 
@@ -9,59 +10,10 @@ namespace {
 
 using Connection = SqliteBackend::Connection;
 
-constexpr const char* kChannelColumns =
-    "id, type, name, key_preview, base_url, models, model_mapping, priority, weight, status, status_reason, "
-    "status_time, created_time, updated_time, test_time, response_time_ms, used_tokens, key_encrypted";
-
-ChannelRow channel_from(const Statement& s) {
-    ChannelRow row;
-    auto& c = row.channel;
-    c.id = s.integer(0);
-    c.type = s.text(1);
-    c.name = s.text(2);
-    c.key_preview = s.text(3);
-    c.base_url = s.text(4);
-    row.models = s.text(5);
-    row.model_mapping = s.text(6);
-    c.priority = s.integer(7);
-    c.weight = s.integer(8);
-    c.status = static_cast<int>(s.integer(9));
-    c.status_reason = s.text(10);
-    c.status_time = s.integer(11);
-    c.created_time = s.integer(12);
-    c.updated_time = s.integer(13);
-    c.test_time = s.integer(14);
-    c.response_time_ms = s.integer(15);
-    c.used_tokens = s.integer(16);
-    row.key_sealed = s.text(17);
-    return row;
-}
-
-constexpr const char* kTokenColumns =
-    "id, name, key_hash, key_preview, status, user_id, created_time, accessed_time, expired_time, remain_quota, "
-    "used_quota, models, allow_ips, rpm, tpm, max_concurrency";
-
-TokenRow token_from(const Statement& s) {
-    TokenRow row;
-    auto& t = row.token;
-    t.id = s.integer(0);
-    t.name = s.text(1);
-    t.key_hash = s.text(2);
-    t.key_preview = s.text(3);
-    t.status = static_cast<int>(s.integer(4));
-    t.user_id = s.integer(5);
-    t.created_time = s.integer(6);
-    t.accessed_time = s.integer(7);
-    t.expired_time = s.integer(8);
-    t.remain_quota = s.integer(9);
-    t.used_quota = s.integer(10);
-    row.models = s.text(11);
-    row.allow_ips = s.text(12);
-    t.rpm = s.integer(13);
-    t.tpm = s.integer(14);
-    t.max_concurrency = s.integer(15);
-    return row;
-}
+constexpr const char* kChannelColumns = columns::kChannel;
+constexpr const char* kTokenColumns = columns::kToken;
+constexpr auto channel_from = columns::channel_from<Statement>;
+constexpr auto token_from = columns::token_from<Statement>;
 
 // A list page of `table`: the ListQuery's filters (status, a part of the name, the owner), by id.
 template <class Row, class Read>
@@ -246,6 +198,11 @@ public:
         std::lock_guard lock(c_.mutex);
         Statement s(c_.db,
                     "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+        s.bind(1, name).bind(2, value).step();
+    }
+    void put_new(std::string_view name, std::string_view value) override {
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING");
         s.bind(1, name).bind(2, value).step();
     }
 

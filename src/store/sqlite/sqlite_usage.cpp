@@ -1,10 +1,9 @@
 // The SQLite backend's ledger: usage_logs (with the tokens' quota they account for) and prices.
-#include <algorithm>
-#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
+#include "store/columns.hpp"
+#include "store/ledger.hpp"
 #include "store/sqlite/sqlite_backend.hpp"
 #include "store/sqlite/statement.hpp"
 
@@ -14,55 +13,14 @@ namespace {
 
 using Connection = SqliteBackend::Connection;
 
-constexpr const char* kUsageColumns =
-    "id, created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, ttfb_ms, attempts, "
-    "prompt_tokens, completion_tokens, total_tokens, cached_tokens, quota, price_input, price_output, "
-    "price_cached_input, price_per_request, estimated, user_id";
-
-UsageRecord usage_from(const Statement& s) {
-    UsageRecord r;
-    r.id = s.integer(0);
-    r.created_time = s.integer(1);
-    r.request_id = s.text(2);
-    r.token_id = s.integer(3);
-    r.channel_id = s.integer(4);
-    r.model = s.text(5);
-    r.stream = s.integer(6) != 0;
-    r.status = static_cast<int>(s.integer(7));
-    r.latency_ms = s.integer(8);
-    r.ttfb_ms = s.integer(9);
-    r.attempts = static_cast<int>(s.integer(10));
-    r.prompt_tokens = s.integer(11);
-    r.completion_tokens = s.integer(12);
-    r.total_tokens = s.integer(13);
-    r.cached_tokens = s.integer(14);
-    r.quota = s.integer(15);
-    r.price.input = s.integer(16);
-    r.price.output = s.integer(17);
-    r.price.cached_input = s.integer(18);
-    r.price.per_request = s.integer(19);
-    r.estimated = s.integer(20) != 0;
-    r.user_id = s.integer(21);
-    return r;
-}
-
-// The nearest-rank percentile `p` (0..100) of `values`, which it reorders.
-std::int64_t percentile(std::vector<std::int64_t>& values, int p) {
-    if (values.empty()) return 0;
-    const auto rank = (values.size() * static_cast<std::size_t>(p) + 99) / 100;  // ceil(p% of n), ≥ 1
-    const auto at = values.begin() + static_cast<std::ptrdiff_t>(std::max<std::size_t>(rank, 1) - 1);
-    std::nth_element(values.begin(), at, values.end());
-    return *at;
-}
+constexpr const char* kUsageColumns = columns::kUsage;
+constexpr auto usage_from = columns::usage_from<Statement>;
 
 constexpr std::size_t kInsertColumns = 21;
 constexpr std::size_t kRowsPerInsert = 32;  // 672 parameters, well inside SQLite's 32,766
 
 std::string insert_sql(std::size_t rows) {
-    std::string sql =
-        "INSERT INTO usage_logs (created_time, request_id, token_id, channel_id, model, stream, status, latency_ms, "
-        "ttfb_ms, attempts, prompt_tokens, completion_tokens, total_tokens, cached_tokens, quota, price_input, "
-        "price_output, price_cached_input, price_per_request, estimated, user_id) VALUES ";
+    std::string sql = std::string("INSERT INTO usage_logs (") + columns::kUsageInsert + ") VALUES ";
     for (std::size_t r = 0; r < rows; ++r) {
         sql += r == 0 ? "(" : ",(";
         for (std::size_t c = 0; c < kInsertColumns; ++c) sql += c == 0 ? "?" : ",?";
@@ -94,10 +52,15 @@ class Usage final : public UsageRows {
 public:
     explicit Usage(Connection& c) : c_(c) {}
 
-    void insert(const std::vector<UsageRecord>& records) override {
+    void insert(const std::vector<UsageRecord>& records, std::string_view batch_id) override {
         std::lock_guard lock(c_.mutex);
         Transaction tx(c_.db, Transaction::Sync::kNormal);
         {
+            if (!batch_id.empty()) {
+                Statement batch(c_.db, "INSERT INTO usage_batches (id, created_time) VALUES (?, ?) ON CONFLICT DO NOTHING");
+                batch.bind(1, batch_id).bind(2, records.front().created_time).step();
+                if (sqlite3_changes(c_.db) == 0) return;  // written before: the rollback changes nothing
+            }
             // Rows go in kRowsPerInsert at a time, through one statement prepared once: a row's
             // cost is then its B-tree inserts, not a statement's start, bindings and end.
             std::size_t at = 0;
@@ -109,31 +72,23 @@ public:
                 if (!one_) one_.emplace(c_.db, insert_sql(1));
                 insert_rows(*one_, records, at, 1);
             }
-            // One update per channel and per token per batch, not per record.
-            std::unordered_map<std::int64_t, std::int64_t> used_by_channel;
-            std::unordered_map<std::int64_t, std::int64_t> quota_by_token;
-            std::unordered_map<std::int64_t, std::int64_t> quota_by_user;
-            for (const auto& r : records) {
-                if (r.channel_id > 0 && r.total_tokens > 0) used_by_channel[r.channel_id] += r.total_tokens;
-                if (r.quota > 0) quota_by_token[r.token_id] += r.quota;
-                if (r.quota > 0 && r.user_id > 0) quota_by_user[r.user_id] += r.quota;
-            }
+            const auto sums = ledger::sums_of(records);
             Statement used(c_.db, "UPDATE channels SET used_tokens = used_tokens + ? WHERE id = ?");
-            for (const auto& [channel_id, tokens] : used_by_channel) {
+            for (const auto& [channel_id, tokens] : sums.tokens_by_channel) {
                 sqlite3_reset(used.handle());
                 used.bind(1, tokens).bind(2, channel_id).step();
             }
             Statement spent(c_.db,
                             "UPDATE tokens SET used_quota = used_quota + ?1, remain_quota = CASE WHEN remain_quota < 0 "
                             "THEN remain_quota ELSE remain_quota - ?1 END WHERE id = ?2");
-            for (const auto& [token_id, quota] : quota_by_token) {
+            for (const auto& [token_id, quota] : sums.quota_by_token) {
                 sqlite3_reset(spent.handle());
                 spent.bind(1, quota).bind(2, token_id).step();
             }
             Statement owed(c_.db,
                            "UPDATE users SET used_quota = used_quota + ?1, remain_quota = CASE WHEN remain_quota < 0 "
                            "THEN remain_quota ELSE remain_quota - ?1 END WHERE id = ?2");
-            for (const auto& [user_id, quota] : quota_by_user) {
+            for (const auto& [user_id, quota] : sums.quota_by_user) {
                 sqlite3_reset(owed.handle());
                 owed.bind(1, quota).bind(2, user_id).step();
             }
@@ -156,57 +111,29 @@ public:
 
     std::vector<UsageSummary> summarize(UsageGroup group, std::int64_t start, std::int64_t end,
                                         std::optional<std::int64_t> user_id) override {
-        const char* key = "token_id";
-        switch (group) {
-            case UsageGroup::kHour: key = "created_time - created_time % 3600"; break;
-            case UsageGroup::kDay: key = "created_time - created_time % 86400"; break;
-            case UsageGroup::kModel: key = "model"; break;
-            case UsageGroup::kToken: key = "token_id"; break;
-            case UsageGroup::kChannel: key = "channel_id"; break;
+        ledger::Summary summary(group);
+        std::lock_guard lock(c_.mutex);
+        Statement s(c_.db, std::string("SELECT ").append(ledger::group_key(group)) + ", " + ledger::kSummaryColumns +
+                               " FROM usage_logs WHERE created_time >= ? AND created_time <= ?" +
+                               (user_id ? " AND user_id = ?" : ""));
+        s.bind(1, start).bind(2, end);
+        if (user_id) s.bind(3, *user_id);
+        while (s.step()) {
+            const bool text = summary.text_keys();
+            summary.add(text ? 0 : s.integer(0), text ? s.text(0) : std::string(), s.integer(1), s.integer(2),
+                        s.integer(3), s.integer(4), s.integer(5));
         }
-        struct Group {
-            UsageSummary sums;
-            std::vector<std::int64_t> latencies;
-        };
-        // Keyed by number or by text (kModel); std::map keeps them in key order.
-        std::map<std::pair<std::int64_t, std::string>, Group> groups;
-        {
-            std::lock_guard lock(c_.mutex);
-            Statement s(c_.db, std::string("SELECT ") + key +
-                                   ", status, prompt_tokens, completion_tokens, quota, latency_ms FROM usage_logs "
-                                   "WHERE created_time >= ? AND created_time <= ?" +
-                                   (user_id ? " AND user_id = ?" : ""));
-            s.bind(1, start).bind(2, end);
-            if (user_id) s.bind(3, *user_id);
-            while (s.step()) {
-                const bool text = group == UsageGroup::kModel;
-                auto& g = groups[{text ? 0 : s.integer(0), text ? s.text(0) : std::string()}];
-                const auto status = s.integer(1);
-                g.sums.calls += 1;
-                g.sums.errors += (status < 200 || status > 299) ? 1 : 0;
-                g.sums.prompt_tokens += s.integer(2);
-                g.sums.completion_tokens += s.integer(3);
-                g.sums.quota += s.integer(4);
-                g.latencies.push_back(s.integer(5));
-            }
-        }
-        std::vector<UsageSummary> out;
-        out.reserve(groups.size());
-        for (auto& [k, g] : groups) {
-            g.sums.key_number = k.first;
-            g.sums.key_text = k.second;
-            g.sums.latency_p50_ms = percentile(g.latencies, 50);
-            g.sums.latency_p99_ms = percentile(g.latencies, 99);
-            out.push_back(std::move(g.sums));
-        }
-        return out;
+        return summary.finish();
     }
 
     std::int64_t prune(std::int64_t before) override {
         std::lock_guard lock(c_.mutex);
         Statement s(c_.db, "DELETE FROM usage_logs WHERE created_time < ?");
         s.bind(1, before).step();
-        return sqlite3_changes(c_.db);
+        const auto rows = sqlite3_changes(c_.db);
+        Statement batches(c_.db, "DELETE FROM usage_batches WHERE created_time < ?");
+        batches.bind(1, before).step();
+        return rows;
     }
 
 private:
@@ -216,18 +143,9 @@ private:
     std::optional<Statement> one_;
 };
 
-constexpr const char* kPriceColumns = "model, input, output, cached_input, per_request, updated_time";
+constexpr const char* kPriceColumns = columns::kPrice;
 
-ModelPrice price_from(const Statement& s) {
-    ModelPrice p;
-    p.model = s.text(0);
-    p.price.input = s.integer(1);
-    p.price.output = s.integer(2);
-    p.price.cached_input = s.integer(3);
-    p.price.per_request = s.integer(4);
-    p.updated_time = s.integer(5);
-    return p;
-}
+constexpr auto price_from = columns::price_from<Statement>;
 
 class Prices final : public PriceRows {
 public:

@@ -1,0 +1,118 @@
+#include "store/postgres/connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace nexus::store::postgres {
+
+namespace {
+
+// What a failed statement says, without its DETAIL (which repeats the values of a broken key) or
+// anything else that could hold a parameter: the server's primary message and its SQLSTATE.
+std::string describe(const PGresult* result, PGconn* conn) {
+    const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    std::string message = primary ? primary : PQerrorMessage(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return "database: " + message + (state ? std::string(" (SQLSTATE ") + state + ")" : std::string());
+}
+
+}  // namespace
+
+Result::~Result() { PQclear(result_); }
+
+int Result::rows() const { return PQntuples(result_); }
+
+std::int64_t Result::affected() const {
+    const char* n = PQcmdTuples(result_);
+    std::int64_t v = 0;
+    std::from_chars(n, n + std::char_traits<char>::length(n), v);
+    return v;
+}
+
+std::int64_t Result::Row::integer(int column) const {
+    const char* s = PQgetvalue(result_.result_, row_, column);
+    const auto length = PQgetlength(result_.result_, row_, column);
+    std::int64_t v = 0;
+    if (std::from_chars(s, s + length, v).ec != std::errc()) {
+        throw std::runtime_error("database: column " + std::to_string(column) + " is not an integer");
+    }
+    return v;
+}
+
+std::string Result::Row::text(int column) const {
+    return std::string(PQgetvalue(result_.result_, row_, column),
+                       static_cast<std::size_t>(PQgetlength(result_.result_, row_, column)));
+}
+
+Connection::Connection(std::string url) : url_(std::move(url)) { connect(); }
+
+Connection::~Connection() { PQfinish(conn_); }
+
+void Connection::connect() {
+    PQfinish(conn_);
+    // Our defaults first: the URL, expanded in dbname's place, overrides any of them it names.
+    const char* const keywords[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                    "keepalives_count", "application_name", "options", "dbname", nullptr};
+    const char* const values[] = {"5", "1", "10", "5", "3", "nexus-api", "-c statement_timeout=30000",
+                                  url_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keywords, values, 1);
+    if (conn_ == nullptr) throw std::runtime_error("database: cannot connect: out of memory");
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        std::string message = PQerrorMessage(conn_);
+        while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+        throw std::runtime_error("database: cannot connect to PostgreSQL: " + message);
+    }
+    // Notices (a CREATE … IF NOT EXISTS that found the table) are not for our log.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+}
+
+void Connection::ensure_connected() {
+    if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) return;
+    if (transactions_ > 0) throw std::runtime_error("database: the connection to PostgreSQL was lost");
+    connect();
+}
+
+Result Connection::exec(std::string_view sql, const Params& params) {
+    ensure_connected();
+    const auto& values = params.values();
+    std::vector<const char*> pointers;
+    pointers.reserve(values.size());
+    for (const auto& v : values) pointers.push_back(v.c_str());
+    const std::string text(sql);
+    Result result(PQexecParams(conn_, text.c_str(), static_cast<int>(pointers.size()), nullptr, pointers.data(),
+                               nullptr, nullptr, 0));
+    const auto status = PQresultStatus(result.result_);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+    const char* state = PQresultErrorField(result.result_, PG_DIAG_SQLSTATE);
+    if (state != nullptr && std::string_view(state) == "23505") throw Conflict(describe(result.result_, conn_));
+    throw std::runtime_error(describe(result.result_, conn_));
+}
+
+void Connection::exec_script(const char* sql) {
+    ensure_connected();
+    Result result(PQexec(conn_, sql));
+    const auto status = PQresultStatus(result.result_);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(describe(result.result_, conn_));
+}
+
+Transaction::Transaction(Connection& connection, bool durable) : connection_(connection) {
+    connection_.exec_script(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off");
+    ++connection_.transactions_;
+}
+
+Transaction::~Transaction() {
+    if (done_) return;
+    --connection_.transactions_;
+    if (PQstatus(connection_.conn_) == CONNECTION_OK) PQclear(PQexec(connection_.conn_, "ROLLBACK"));
+}
+
+void Transaction::commit() {
+    done_ = true;
+    --connection_.transactions_;
+    connection_.exec_script("COMMIT");
+}
+
+}  // namespace nexus::store::postgres
