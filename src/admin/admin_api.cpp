@@ -127,6 +127,11 @@ net::awaitable<AdminApi::Reply> AdminApi::on_db(std::function<Reply()> work) {
         [&]() -> net::awaitable<Reply> {
             try {
                 co_return work();
+            } catch (const store::Unavailable& ex) {
+                spdlog::error("admin: database unavailable: {}", ex.what());
+                co_return error_reply(
+                    Error::unavailable("The database cannot be reached; nothing was changed. Try again shortly.",
+                                       "database_unavailable", 5));
             } catch (const std::exception& ex) {
                 spdlog::error("admin: database failure: {}", ex.what());
                 co_return error_reply(Error::internal("The database failed; nothing was changed."));

@@ -21,6 +21,7 @@
 #include "accounts/bootstrap.hpp"
 #include "admin/admin_api.hpp"
 #include "app/command_line.hpp"
+#include "app/housekeeping.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/logging.hpp"
@@ -64,6 +65,31 @@ struct Shared {
     std::atomic<std::size_t> usage_backlog{0};  // usage records handed to the database thread, not yet written
     admission::LocalAdmission admission{config};  // limits and quota, in memory on this node
     std::atomic<bool> draining{false};
+    std::atomic<bool> rebuild_queued{false};
+    net::steady_timer rebuild_retry{db};
+
+    // Queues a rebuild on the database thread (from another thread); a burst of calls makes one.
+    void rebuild_soon() {
+        if (rebuild_queued.exchange(true)) return;
+        net::post(db, [this] {
+            rebuild_queued = false;
+            rebuild_or_retry();
+        });
+    }
+    // Rebuilds the view after a change (database thread). When the database fails meanwhile the
+    // relay keeps the view it has, and the rebuild is tried again each second until it works.
+    void rebuild_or_retry() {
+        try {
+            rebuild_snapshot();
+        } catch (const std::exception& e) {
+            spdlog::warn("the relay's view was not reloaded after a change (trying again in 1 s): {}", e.what());
+            if (draining) return;
+            rebuild_retry.expires_after(std::chrono::seconds(1));
+            rebuild_retry.async_wait([this](error_code ec) {
+                if (!ec) rebuild_soon();
+            });
+        }
+    }
 
     // Rebuilds the relay's view from the store; runs on the database thread.
     void rebuild_snapshot() {
@@ -123,7 +149,8 @@ struct Worker {
           ioc(*ioc_owner),
           client(ioc.get_executor(), s.tls, s.config, metrics),
           usage(s.store, s.db.get_executor(), metrics, s.usage_backlog,
-                [&s](const std::vector<store::UsageRecord>& records, bool written) { s.usage_settled(records, written); }),
+                [&s](const std::vector<store::UsageRecord>& records, bool written) { s.usage_settled(records, written); },
+                relay::UsageSink::Options{.backlog_limit = s.config.usage_buffer}),
           relay(client, metrics, s.snapshots, s.admission, usage,
                 [&s](std::int64_t id, std::string reason) { s.disable_channel(id, std::move(reason)); }, s.config),
           admin(s.store, s.db.get_executor(), s.throttles,
@@ -254,36 +281,6 @@ void add_routes(Worker& w, Shared& s, const std::vector<const core::Metrics*>& a
     }
 }
 
-// SILICONFLOW_API_KEY with an empty database: the first channel, so the quick start needs nothing else.
-void seed_channel(store::Store& store, const config::Config& config) {
-    if (config.siliconflow_api_key.empty() || store.list_channels({}).total > 0) return;
-    store::Channel c;
-    c.type = "SiliconFlow";
-    c.name = "SiliconFlow (from SILICONFLOW_API_KEY)";
-    c.key = config.siliconflow_api_key;
-    c.base_url = config.siliconflow_base_url;
-    store.insert_channel(c);
-    spdlog::info("created channel 1 from SILICONFLOW_API_KEY ({})", config.siliconflow_base_url);
-}
-
-// Deletes what has outlived its use: sessions that ended unseen, usage records past their retention.
-void prune_old_rows(store::Store& store, const config::Config& config) {
-    const auto now = core::unix_seconds();
-    try {
-        const auto n = store.prune_sessions(now - config.session_max_seconds, now - config.session_idle_seconds);
-        if (n > 0) spdlog::info("deleted {} ended session(s)", n);
-    } catch (const std::exception& e) {
-        spdlog::error("pruning sessions failed: {}", e.what());
-    }
-    if (config.log_retention_days == 0) return;
-    try {
-        const auto n = store.prune_usage(now - static_cast<std::int64_t>(config.log_retention_days) * 86400);
-        if (n > 0) spdlog::info("deleted {} usage record(s) older than {} days", n, config.log_retention_days);
-    } catch (const std::exception& e) {
-        spdlog::error("pruning usage records failed: {}", e.what());
-    }
-}
-
 }  // namespace
 
 int run(const config::Config& config) {
@@ -312,8 +309,10 @@ int run(const config::Config& config) {
     seed_channel(store, config);
     prune_old_rows(store, config);
     shared.rebuild_snapshot();
-    // Every committed write on this node rebuilds the relay's view at once (on the database thread).
-    store.on_change([&shared] { shared.rebuild_snapshot(); });
+    // Every committed write rebuilds the relay's view at once (on the database thread): this node's,
+    // and another node's sharing the database (PostgreSQL) as soon as it is heard of.
+    store.on_change([&shared] { shared.rebuild_or_retry(); });
+    auto other_nodes = store.watch_other_nodes([&shared] { shared.rebuild_soon(); }, config.change_poll);
 
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<const core::Metrics*> all_metrics;
@@ -407,8 +406,10 @@ int run(const config::Config& config) {
     }
     for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
 
-    // The I/O threads are done: hand over what they still hold, and let the database thread
-    // write it before exiting.
+    // The I/O threads are done: stop hearing of other nodes' changes, hand over what the threads
+    // still hold, and let the database thread write it before exiting.
+    other_nodes.reset();
+    net::post(shared.db, [&shared] { shared.rebuild_retry.cancel(); });
     for (auto& w : workers) w->usage.flush();
     shared.db.join();
     spdlog::info("nexus-api stopped");

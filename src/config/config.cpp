@@ -227,6 +227,12 @@ const std::vector<Option>& options() {
              }
              c.database_url = std::string(v);
          }},
+        {"NEXUS_USAGE_BUFFER", "--usage-buffer", "200000",
+         "usage records held in memory while the database is behind or cannot be reached; past it they are dropped and counted",
+         [](Config& c, auto n, auto v) { c.usage_buffer = parse_int<std::size_t>(n, v, 1000, 100'000'000); }},
+        {"NEXUS_CHANGE_POLL_SECONDS", "--change-poll", "5",
+         "with PostgreSQL: other nodes' changes arrive at once (LISTEN/NOTIFY); this poll catches one that was missed",
+         [](Config& c, auto n, auto v) { c.change_poll = parse_seconds(n, v, 0.1); }},
         {"NEXUS_SECRET", "--secret", "generated into <data dir>/secret.key",
          "master key for secrets at rest: 32 bytes as 64 hex characters or base64",
          [](Config& c, auto n, auto v) { c.secret = parse_secret(n, v); }},

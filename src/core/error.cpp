@@ -68,6 +68,12 @@ Error Error::overloaded(std::string message, std::string detail) {
     return make(503, "api_error", "overloaded", std::move(message), {}, std::move(detail));
 }
 
+Error Error::unavailable(std::string message, std::string code, int retry_after_seconds) {
+    auto e = make(503, "api_error", std::move(code), std::move(message), {}, {});
+    e.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+    return e;
+}
+
 std::string to_json(const Error& error) {
     std::string out;
     out.reserve(96 + error.message.size());

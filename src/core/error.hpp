@@ -43,6 +43,9 @@ struct Error {
     /// 503 `overloaded`: this server is out of a resource of its own (connections, descriptors);
     /// no channel is to blame and none is tried.
     static Error overloaded(std::string message, std::string detail = {});
+    /// 503 with Retry-After: `retry_after_seconds`: something this server depends on (its
+    /// database) cannot be reached for now.
+    static Error unavailable(std::string message, std::string code, int retry_after_seconds);
 };
 
 /// Renders `{"error":{"message","type","param","code"}}`, OpenAI's error shape.

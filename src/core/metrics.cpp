@@ -105,6 +105,11 @@ std::string Metrics::render(std::span<const Metrics* const> all) {
     out += "# TYPE nexus_usage_records_dropped_total counter\n";
     out += fmt::format("nexus_usage_records_dropped_total {}\n",
                        sum([](const Metrics& m) -> const Counter& { return m.usage_dropped_; }));
+    std::int64_t waiting = 0;
+    for (const auto* m : all) waiting += m->usage_waiting_.load(std::memory_order_relaxed);
+    out += "# HELP nexus_usage_records_waiting Usage records not yet written: on their way, or held while the database cannot be reached.\n";
+    out += "# TYPE nexus_usage_records_waiting gauge\n";
+    out += fmt::format("nexus_usage_records_waiting {}\n", waiting);
     out += "# HELP nexus_overloaded_total Connections and calls refused (503 overloaded) because this server ran out of a resource.\n";
     out += "# TYPE nexus_overloaded_total counter\n";
     for (std::size_t o = 0; o < static_cast<std::size_t>(Overload::kCount); ++o) {

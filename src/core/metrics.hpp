@@ -63,9 +63,10 @@ public:
     void record_attempt(AttemptOutcome outcome);
     void stream_opened() { open_streams_.fetch_add(1, std::memory_order_relaxed); }
     void stream_closed() { open_streams_.fetch_sub(1, std::memory_order_relaxed); }
-    /// A usage record was dropped because the database fell too far behind.
     /// Usage records given up: the database fell too far behind, or refused them again and again.
     void usage_records_dropped(std::uint64_t n) { usage_dropped_.fetch_add(n, std::memory_order_relaxed); }
+    /// Usage records handed to the database thread (n > 0) or done with there, written or given up (n < 0).
+    void usage_records_waiting(std::int64_t n) { usage_waiting_.fetch_add(n, std::memory_order_relaxed); }
     /// A connection or a call was refused because we ran out of `what`.
     void overloaded(Overload what) { overloaded_[static_cast<std::size_t>(what)].fetch_add(1, std::memory_order_relaxed); }
 
@@ -84,6 +85,7 @@ private:
     std::array<Counter, static_cast<std::size_t>(AttemptOutcome::kCount)> attempts_{};
     std::atomic<std::int64_t> open_streams_{0};
     Counter usage_dropped_{0};
+    std::atomic<std::int64_t> usage_waiting_{0};
     std::array<Counter, static_cast<std::size_t>(Overload::kCount)> overloaded_{};
 };
 

@@ -4,6 +4,9 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "core/clock.hpp"
 #include "core/request_id.hpp"
 
 namespace nexus::relay {
@@ -27,6 +30,15 @@ struct Batch : std::enable_shared_from_this<Batch> {
                 if (outcome) outcome(records, true);
             }
             store.touch_tokens(touches);
+        } catch (const store::Unavailable& e) {
+            // The database cannot be reached (PostgreSQL down): the batch is kept, within the
+            // backlog limit that new batches are checked against, and tried again until it returns.
+            log_unavailable(e.what());
+            timer.expires_after(std::min(kUnavailableRetryMax, kUnavailableRetryMin * (1 << std::min(unavailable++, 5))));
+            timer.async_wait([self = shared_from_this()](error_code ec) {
+                if (!ec) self->write();
+            });
+            return;
         } catch (const std::exception& e) {
             if (attempt < retry_delays.size()) {
                 spdlog::warn("writing {} usage record(s) failed, trying again: {}", records.size(), e.what());
@@ -46,7 +58,21 @@ struct Batch : std::enable_shared_from_this<Batch> {
             }
         }
         backlog.fetch_sub(records.size(), std::memory_order_acq_rel);
+        metrics.usage_records_waiting(-static_cast<std::int64_t>(records.size()));
     }
+
+    // One line every 10 s at most, however many batches wait.
+    static void log_unavailable(const char* what) {
+        static std::atomic<std::int64_t> last{0};
+        const auto now = core::unix_seconds();
+        auto seen = last.load();
+        if (now - seen >= 10 && last.compare_exchange_strong(seen, now)) {
+            spdlog::warn("usage records wait for the database, which cannot be reached: {}", what);
+        }
+    }
+
+    static constexpr std::chrono::milliseconds kUnavailableRetryMin{250};
+    static constexpr std::chrono::milliseconds kUnavailableRetryMax{5'000};
 
     store::Store& store;
     net::steady_timer timer;  // on the database thread
@@ -55,6 +81,7 @@ struct Batch : std::enable_shared_from_this<Batch> {
     UsageSink::Outcome outcome;
     std::vector<std::chrono::milliseconds> retry_delays;
     std::size_t attempt = 0;
+    int unavailable = 0;  // tries that found the database unreachable
     const std::string id = core::make_request_id();
     bool written = false;
     std::vector<store::UsageRecord> records;
@@ -111,6 +138,7 @@ void UsageSink::flush() {
         pending_.clear();
     }
     auto batch = std::make_shared<Batch>(store_, db_, metrics_, backlog_, outcome_, options_.retry_delays);
+    metrics_.usage_records_waiting(static_cast<std::int64_t>(pending_.size()));
     batch->records = std::move(pending_);
     batch->touches = std::move(touches);
     pending_.clear();

@@ -6,6 +6,7 @@
 // a backend is only the database. Calls block on the database; a backend serialises what it
 // must, and is used from the database thread. Failures throw std::runtime_error, a broken
 // uniqueness rule throws Conflict.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,12 @@ namespace nexus::store {
 
 /// Thrown for a write that breaks a uniqueness rule (a token key already in use).
 struct Conflict : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Thrown when the database cannot be reached (a PostgreSQL server down or unreachable, a
+/// connection lost mid-transaction): nothing was changed, and trying again later may work.
+struct Unavailable : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
@@ -162,6 +169,12 @@ public:
     virtual void put_new(std::string_view name, std::string_view value) = 0;
 };
 
+/// Watches for what other nodes sharing the database commit; stops when destroyed.
+class ChangeWatch {
+public:
+    virtual ~ChangeWatch() = default;
+};
+
 /// A storage backend: its tables.
 class Backend {
 public:
@@ -179,6 +192,15 @@ public:
     /// master-key check) through `reseal` and writes the results back, all in one transaction:
     /// when `reseal` throws or the process dies half-way, nothing is changed. Returns how many.
     virtual std::int64_t reseal(const std::function<std::string(const std::string&)>& reseal) = 0;
+
+    /// Calls `changed` (from a thread of its own) soon after another node commits a change to
+    /// channels, tokens, users or prices, and whenever one may have been missed; nullptr for a
+    /// backend only this process uses.
+    virtual std::unique_ptr<ChangeWatch> watch(std::function<void()> changed, std::chrono::milliseconds poll_every) {
+        (void)changed;
+        (void)poll_every;
+        return nullptr;
+    }
 };
 
 }  // namespace nexus::store

@@ -122,6 +122,13 @@ public:
 
     /// Registers `listener`, called after every committed write to channels, tokens, users or prices.
     void on_change(std::function<void()> listener);
+    /// Calls `changed` (from a thread of its own) when other nodes sharing the database commit
+    /// such a write, at once where the backend can tell (PostgreSQL's LISTEN/NOTIFY), else by a
+    /// version read every `poll_every`. Watches until the result is destroyed; nullptr when the
+    /// database is this process's alone (SQLite).
+    std::unique_ptr<ChangeWatch> watch_other_nodes(std::function<void()> changed, std::chrono::milliseconds poll_every) {
+        return backend_->watch(std::move(changed), poll_every);
+    }
 
 private:
     void check_master_key();

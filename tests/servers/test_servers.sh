@@ -15,10 +15,11 @@ action=${1:?start or stop}
 state=${2:?state directory}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
-free_port() {  # a loopback port nobody listens on
-  local port
+free_port() {  # a loopback port nobody uses, below the kernel's range for outgoing connections
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
   for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (low - 10000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
   done
   return 1
@@ -52,7 +53,7 @@ start() {
   as_owner "$pg_bin/initdb" -D "$pg_dir/data" -U nexus --pwfile="$pg_dir/pwfile" --auth-local=trust \
     --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$pg_dir/initdb.log" 2>&1 ||
     { cat "$pg_dir/initdb.log" >&2; exit 1; }
-  for attempt in 1 2 3; do
+  for attempt in 1 2 3 4 5; do
     port=$(free_port)
     # The tests' data is thrown away: no fsync, so a store test costs what its queries cost.
     if as_owner "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 60 start \
@@ -60,7 +61,7 @@ start() {
           -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null; then
       break
     fi
-    [[ $attempt == 3 ]] && { cat "$pg_dir/postgres.log" >&2; exit 1; }
+    [[ $attempt == 5 ]] && { cat "$pg_dir/postgres.log" >&2; exit 1; }
   done
   echo "NEXUS_TEST_DATABASE_URL=postgresql://nexus:$password@127.0.0.1:$port/postgres" >"$state/env"
   echo "test_servers: PostgreSQL on 127.0.0.1:$port ($pg_dir)"

@@ -52,7 +52,7 @@ TestDatabase::~TestDatabase() {
 
 std::string TestDatabase::query(const std::string& sql) const {
     store::postgres::Connection c(url_);
-    const auto result = c.exec(sql);
+    const auto result = c.exec_script(sql.c_str());
     return result.rows() > 0 ? result.at(0).text(0) : std::string();
 }
 

@@ -18,7 +18,8 @@ public:
     TestDatabase& operator=(const TestDatabase&) = delete;
     /// postgresql://… of this database.
     const std::string& url() const { return url_; }
-    /// Runs `sql` on this database, as the tests' superuser; the first column of the first row, if any.
+    /// Runs `sql` (statements separated by ';') on this database, as the tests' superuser, on a
+    /// connection of its own; the first column of the last statement's first row, if any.
     std::string query(const std::string& sql) const;
 
 private:

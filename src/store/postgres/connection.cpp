@@ -2,10 +2,25 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
 namespace nexus::store::postgres {
+
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (const char ch : text) {
+        const bool space = ch == '\n' || ch == '\t' || ch == ' ';
+        if (!space) {
+            out += ch;
+        } else if (!out.empty() && out.back() != ' ') {
+            out += ' ';
+        }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
 
 namespace {
 
@@ -14,9 +29,8 @@ namespace {
 std::string describe(const PGresult* result, PGconn* conn) {
     const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
     const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-    std::string message = primary ? primary : PQerrorMessage(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    return "database: " + message + (state ? std::string(" (SQLSTATE ") + state + ")" : std::string());
+    return "database: " + one_line(primary ? primary : PQerrorMessage(conn)) +
+           (state ? std::string(" (SQLSTATE ") + state + ")" : std::string());
 }
 
 }  // namespace
@@ -60,19 +74,24 @@ void Connection::connect() {
                                   url_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keywords, values, 1);
     if (conn_ == nullptr) throw std::runtime_error("database: cannot connect: out of memory");
-    if (PQstatus(conn_) != CONNECTION_OK) {
-        std::string message = PQerrorMessage(conn_);
-        while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-        throw std::runtime_error("database: cannot connect to PostgreSQL: " + message);
-    }
+    if (PQstatus(conn_) != CONNECTION_OK) throw Unavailable("database: cannot connect to PostgreSQL: " + one_line(PQerrorMessage(conn_)));
     // Notices (a CREATE … IF NOT EXISTS that found the table) are not for our log.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
 }
 
 void Connection::ensure_connected() {
     if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) return;
-    if (transactions_ > 0) throw std::runtime_error("database: the connection to PostgreSQL was lost");
-    connect();
+    if (transactions_ > 0) throw Unavailable("database: the connection to PostgreSQL was lost");
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_connect_) throw Unavailable("database: PostgreSQL cannot be reached; the next try is in a moment");
+    try {
+        connect();
+        connect_backoff_ = std::chrono::milliseconds(0);
+    } catch (const Unavailable&) {
+        connect_backoff_ = std::clamp(connect_backoff_ * 2, std::chrono::milliseconds(1'000), std::chrono::milliseconds(10'000));
+        next_connect_ = now + connect_backoff_;
+        throw;
+    }
 }
 
 Result Connection::exec(std::string_view sql, const Params& params) {
@@ -88,14 +107,17 @@ Result Connection::exec(std::string_view sql, const Params& params) {
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
     const char* state = PQresultErrorField(result.result_, PG_DIAG_SQLSTATE);
     if (state != nullptr && std::string_view(state) == "23505") throw Conflict(describe(result.result_, conn_));
+    if (PQstatus(conn_) != CONNECTION_OK) throw Unavailable(describe(result.result_, conn_));
     throw std::runtime_error(describe(result.result_, conn_));
 }
 
-void Connection::exec_script(const char* sql) {
+Result Connection::exec_script(const char* sql) {
     ensure_connected();
     Result result(PQexec(conn_, sql));
     const auto status = PQresultStatus(result.result_);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(describe(result.result_, conn_));
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+    if (PQstatus(conn_) != CONNECTION_OK) throw Unavailable(describe(result.result_, conn_));
+    throw std::runtime_error(describe(result.result_, conn_));
 }
 
 Transaction::Transaction(Connection& connection, bool durable) : connection_(connection) {

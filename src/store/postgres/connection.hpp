@@ -2,6 +2,7 @@
 // The PostgreSQL backend's own helpers over libpq: one connection that reconnects, statements
 // with their parameters as text, results read like a SQLite statement (integer(c), text(c)), and
 // transactions.
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -69,7 +70,9 @@ private:
 /// under `mutex`, which the row objects take. A connection found broken is opened again on the
 /// next statement outside a transaction; within one, the error reaches the caller (the whole
 /// transaction is then undone by the server). Connecting waits at most 5 s unless the URL says
-/// otherwise; every statement at most 30 s (statement_timeout).
+/// otherwise; every statement at most 30 s (statement_timeout). A server that cannot be reached
+/// throws Unavailable; after a failed connection the next try waits 1 s, then up to 10 s, failing
+/// at once meanwhile, so that the database thread's other work does not queue behind timeouts.
 class Connection {
 public:
     explicit Connection(std::string url);
@@ -80,8 +83,8 @@ public:
     /// Runs `sql` with `params`. Throws Conflict for a broken uniqueness rule (SQLSTATE 23505),
     /// std::runtime_error for any other failure; neither message holds a parameter's value.
     Result exec(std::string_view sql, const Params& params = {});
-    /// Runs `sql` (one or more statements, no parameters).
-    void exec_script(const char* sql);
+    /// Runs `sql` (one or more statements, no parameters); the last one's result.
+    Result exec_script(const char* sql);
 
     std::mutex mutex;
 
@@ -93,7 +96,12 @@ private:
     std::string url_;
     pg_conn* conn_ = nullptr;
     int transactions_ = 0;
+    std::chrono::steady_clock::time_point next_connect_{};
+    std::chrono::milliseconds connect_backoff_{0};
 };
+
+/// libpq's text (an error message of several lines) as one line.
+std::string one_line(std::string_view text);
 
 /// A transaction, rolled back unless commit() is reached. `durable` false: the commit does not
 /// wait for the server's disk (synchronous_commit off), as usage batches; a crash of the server

@@ -130,6 +130,35 @@ CREATE TABLE audit_logs (
   ip TEXT NOT NULL
 );
 CREATE INDEX audit_logs_time ON audit_logs (time);
+
+-- What the relays of every node hold in memory (channels, tokens, users, prices) is announced on
+-- change: the version goes up and its new value is NOTIFYed on nexus_changes, within the writing
+-- transaction, so a node hears of a change once it is committed and never before. A usage batch
+-- (used_quota, used_tokens), a token's access time, a login or a channel test are not changes of
+-- that view and announce nothing.
+CREATE TABLE change_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+INSERT INTO change_version (id, version) VALUES (1, 0);
+CREATE FUNCTION nexus_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  v BIGINT;
+BEGIN
+  UPDATE change_version SET version = version + 1 WHERE id = 1 RETURNING version INTO v;
+  PERFORM pg_notify('nexus_changes', v::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER channels_changed AFTER INSERT OR DELETE OR UPDATE OF type, name, key_encrypted, base_url, models,
+  model_mapping, priority, weight, status ON channels FOR EACH STATEMENT EXECUTE FUNCTION nexus_changed();
+CREATE TRIGGER tokens_added_or_removed AFTER INSERT OR DELETE ON tokens
+  FOR EACH STATEMENT EXECUTE FUNCTION nexus_changed();
+CREATE TRIGGER tokens_changed AFTER UPDATE OF name, status, user_id, expired_time, remain_quota, models, allow_ips,
+  rpm, tpm, max_concurrency ON tokens FOR EACH ROW WHEN (OLD.used_quota = NEW.used_quota)
+  EXECUTE FUNCTION nexus_changed();
+CREATE TRIGGER users_added_or_removed AFTER INSERT OR DELETE ON users
+  FOR EACH STATEMENT EXECUTE FUNCTION nexus_changed();
+CREATE TRIGGER users_changed AFTER UPDATE OF role, status, grp, remain_quota ON users FOR EACH ROW
+  WHEN (OLD.used_quota = NEW.used_quota) EXECUTE FUNCTION nexus_changed();
+CREATE TRIGGER prices_changed AFTER INSERT OR DELETE OR UPDATE ON prices
+  FOR EACH STATEMENT EXECUTE FUNCTION nexus_changed();
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

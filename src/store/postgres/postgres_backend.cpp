@@ -2,11 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/postgres/change_feed.hpp"
 #include "store/postgres/migrations.hpp"
 
 namespace nexus::store::postgres {
 
-PostgresBackend::PostgresBackend(const std::string& url) : connection_(url) {
+PostgresBackend::PostgresBackend(const std::string& url) : url_(url), connection_(url) {
     migrate();
     channels_ = make_channel_rows(connection_);
     tokens_ = make_token_rows(connection_);
@@ -19,6 +20,10 @@ PostgresBackend::PostgresBackend(const std::string& url) : connection_(url) {
 }
 
 PostgresBackend::~PostgresBackend() = default;
+
+std::unique_ptr<ChangeWatch> PostgresBackend::watch(std::function<void()> changed, std::chrono::milliseconds poll_every) {
+    return std::make_unique<ChangeFeed>(url_, std::move(changed), poll_every);
+}
 
 void PostgresBackend::migrate() {
     std::lock_guard lock(connection_.mutex);

@@ -30,10 +30,13 @@ public:
     SessionRows& sessions() override { return *sessions_; }
     AuditRows& audit() override { return *audit_; }
     std::int64_t reseal(const std::function<std::string(const std::string&)>& reseal) override;
+    /// A ChangeFeed on a connection of its own.
+    std::unique_ptr<ChangeWatch> watch(std::function<void()> changed, std::chrono::milliseconds poll_every) override;
 
 private:
     void migrate();
 
+    std::string url_;
     Connection connection_;
     std::unique_ptr<ChannelRows> channels_;
     std::unique_ptr<TokenRows> tokens_;
