@@ -11,6 +11,8 @@
 #   nexus-limited  the same process, called with a token that has a quota, rpm and tpm, owned by a
 #            user with a quota of his own (all set too high ever to refuse), on a priced model:
 #            what admission and billing at both levels add
+#   nexus-pg-limited  nexus-api on PostgreSQL (a private cluster, pinned to CPU 1 like the
+#            upstreams), one I/O thread, called with a limited token as nexus-limited is
 #   portkey  Portkey's gateway from npm (bench/portkey, pinned), --headless, provider openai
 # Non-stream upstream: an nginx answering a fixed SiliconFlow-shaped completion (one worker).
 # Stream upstream: tests/support's mock (nexus-mock-upstream) with paced, numbered frames.
@@ -22,7 +24,8 @@
 #   concurrent streams (512 → 10,000) held with no lost or reordered frame, with memory per
 #   open stream (peak RSS over idle RSS, divided by the streams open at once).
 # Then the same non-stream throughput on two cores: nginx with two workers and nexus-api with two
-# I/O threads, unpinned (the load generator and the upstream share the cores with them).
+# I/O threads, unpinned (the load generator and the upstream share the cores with them), and two
+# nexus-api nodes on one PostgreSQL behind an nginx load balancer (one worker, keep-alive).
 # A full run writes bench/RESULTS.md and bench/results.png; --smoke runs seconds of each step
 # and writes only to bench/out/.
 set -euo pipefail
@@ -41,7 +44,7 @@ else
   seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-3} steps=${BENCH_STREAM_STEPS:-"512 1024 2048 4096 8192 10000"}
   frames=20 interval=250 ramp_ms=3000
 fi
-targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited portkey"}
+targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited nexus-pg-limited portkey"}
 # A relay holds two descriptors per stream (client and upstream). The ramp's last step is the
 # most streams the descriptor limit lets every target hold: 10,000 where the limit allows it.
 nofile=$(ulimit -Hn)
@@ -117,8 +120,43 @@ NEXUS_PORT=18093 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=2 NEXUS_ACCESS_LOG=false NEX
   NEXUS_ADMIN_KEY=$admin_key "$nexus" 2>"$work/nexus2.log" &
 nexus2_pid=$!
 
+# PostgreSQL for nexus-pg-limited and the two nodes: a private cluster (the tests' own script), on
+# CPU 1 with the upstreams, stopped with everything else when the script ends.
+servers="$root/tests/servers/test_servers.sh"
+taskset -c $load_cpu "$servers" start "$work/pg" >/dev/null
+trap '"$servers" stop "$work/pg"; kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+pg_admin=$(sed -n 's/^NEXUS_TEST_DATABASE_URL=//p' "$work/pg/env")
+psql -q "$pg_admin" -c "CREATE DATABASE bench_one" -c "CREATE DATABASE bench_nodes"
+secret=$(openssl rand -hex 32)
+NEXUS_PORT=18087 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data-pg" \
+  NEXUS_DATABASE_URL="${pg_admin%/*}/bench_one" NEXUS_SECRET=$secret NEXUS_ADMIN_KEY=$admin_key \
+  taskset -c $relay_cpu "$nexus" 2>"$work/nexus-pg.log" &
+nexus_pg_pid=$!
+nodes_pids=""
+for n in 1 2; do
+  NEXUS_PORT=$((18093 + n)) NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data-node$n" \
+    NEXUS_DATABASE_URL="${pg_admin%/*}/bench_nodes" NEXUS_SECRET=$secret NEXUS_ADMIN_KEY=$admin_key \
+    "$nexus" 2>"$work/node$n.log" &
+  nodes_pids+="$! "
+  sleep 1  # the first node creates the schema; the second finds it (both would also wait on its lock)
+done
+mkdir -p "$work/lb"
+cat >"$work/lb/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $work/lb/nginx.pid; error_log $work/lb/error.log;
+worker_rlimit_nofile $nofile_conf;
+events { worker_connections $nofile_conf; }
+http { access_log off; client_body_temp_path $work/lb; proxy_temp_path $work/lb;
+  upstream nodes { server 127.0.0.1:18094; server 127.0.0.1:18095; keepalive 64; }
+  server { listen 127.0.0.1:18097 backlog=4096; keepalive_requests 1000000;
+    location / { proxy_pass http://nodes; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_buffering off; } } }
+CONF
+nginx -p "$work/lb" -c "$work/lb/nginx.conf" &
+
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-for p in 18081 18082 18083 18084 18085 18086 18092 18093; do wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }; done
+for p in 18081 18082 18083 18084 18085 18086 18087 18092 18093 18094 18095 18097; do
+  wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }
+done
 
 admin() { curl -sf -XPOST "http://127.0.0.1:${admin_port:-18083}$1" -H "Authorization: Bearer $admin_key" -d "$2" >/dev/null; }
 admin_port=18093 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
@@ -130,9 +168,18 @@ admin /api/user '{"username":"bench","password":"bench-password","remain_quota":
 admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","user_id":2,"remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
 curl -sf -XPUT "http://127.0.0.1:18083/api/price/Qwen/Qwen2.5-7B-Instruct" -H "Authorization: Bearer $admin_key" \
   -d '{"input":2000000,"output":8000000}' >/dev/null
+admin_port=18087 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
+admin_port=18087 admin /api/user '{"username":"bench","password":"bench-password","remain_quota":1000000000000000}'
+admin_port=18087 admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","user_id":2,"remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
+curl -sf -XPUT "http://127.0.0.1:18087/api/price/Qwen/Qwen2.5-7B-Instruct" -H "Authorization: Bearer $admin_key" \
+  -d '{"input":2000000,"output":8000000}' >/dev/null
+# The two nodes: written on one, in force on both (LISTEN/NOTIFY).
+admin_port=18094 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
+admin_port=18094 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
 
 # Per target: port, pids whose CPU and memory count, extra request headers.
-declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085 [nginx-2]=18092 [nexus-2]=18093)
+declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [nexus-pg-limited]=18087 [portkey]=18085
+  [nginx-2]=18092 [nexus-2]=18093 [nodes-2]=18097)
 declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
 pids_of() {
   case $1 in
@@ -141,6 +188,8 @@ pids_of() {
     nginx-2) echo "$(cat "$work/proxy2/nginx.pid") $(pgrep -P "$(cat "$work/proxy2/nginx.pid")" | tr '\n' ' ')" ;;
     nexus|nexus-limited) echo "$nexus_pid" ;;
     nexus-2) echo "$nexus2_pid" ;;
+    nexus-pg-limited) echo "$nexus_pg_pid" ;;
+    nodes-2) echo "$nodes_pids $(cat "$work/lb/nginx.pid") $(pgrep -P "$(cat "$work/lb/nginx.pid")" | tr '\n' ' ')" ;;
     portkey) echo "$portkey_pid" ;;
   esac
 }
@@ -148,8 +197,8 @@ headers_of() {  # target [upstream port] → its request headers, one per line
   case $1 in
     portkey) printf '%s\n' "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:${2:-18081}/v1" \
                             "Authorization: Bearer sk-bench" ;;
-    nexus|nexus-2) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
-    nexus-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
+    nexus|nexus-2|nodes-2) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
+    nexus-limited|nexus-pg-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
     *) printf '%s\n' "Authorization: Bearer sk-bench" ;;  # the upstreams' own key
   esac
 }
@@ -206,7 +255,7 @@ for t in $targets; do loaded_kb[$t]=$(rss_kb "$t"); done
 # --- non-stream on two cores, unpinned ------------------------------------------------------------
 declare -A rps2 cpu2
 for ((r = 1; r <= rounds; r++)); do
-  for t in nginx-2 nexus-2; do
+  for t in nginx-2 nexus-2 nodes-2; do
     [[ $r == 1 ]] && wrk_script "$t"
     log "round $r/$rounds: $t (two cores, unpinned), 64 connections, ${seconds}s"
     before=$(cpu_ticks "$t")
@@ -231,7 +280,7 @@ declare -A held held_kb ramp_note
 for t in $targets; do
   held[$t]=0 held_kb[$t]="" ramp_note[$t]=""
   # The same process as nexus: its streams are nexus's row.
-  if [[ $t == nexus-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
+  if [[ $t == nexus-limited || $t == nexus-pg-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
   log "streams: $t, time to first frame"
   line=$(stream_run "$t" 200 3 10 2000)
   echo "$line" >"$out/$t-ttff.txt"
@@ -299,7 +348,7 @@ nginx2_rps=$(median <<<"${rps2[nginx-2]}")
 {
   echo "| two cores, unpinned | requests/s @64 | vs nginx (2 workers) | CPU µs/request |"
   echo "|---|---|---|---|"
-  for t in nginx-2 nexus-2; do
+  for t in nginx-2 nexus-2 nodes-2; do
     m_rps=$(median <<<"${rps2[$t]}")
     printf '| %s | %.0f | %s | %s |\n' "$t" "$m_rps" "$(awk -v a="$m_rps" -v b="$nginx2_rps" 'BEGIN {printf "%.2f", a / b}')" \
       "$(median <<<"${cpu2[$t]}")"
@@ -308,7 +357,7 @@ nginx2_rps=$(median <<<"${rps2[nginx-2]}")
 {
   echo "direct p50 µs @1: $direct_p50, p99: $direct_p99; direct first frame p50 µs: $direct_ttff"
   for t in $targets; do echo "$t rps: ${rps[$t]}| cpu: ${cpu[$t]}| p50: ${p50[$t]}| p99: ${p99[$t]}"; done
-  for t in nginx-2 nexus-2; do echo "$t rps: ${rps2[$t]}| cpu: ${cpu2[$t]}"; done
+  for t in nginx-2 nexus-2 nodes-2; do echo "$t rps: ${rps2[$t]}| cpu: ${cpu2[$t]}"; done
 } >"$out/raw.txt"
 
 # The chart: throughput, and added latency, per target.
@@ -356,6 +405,8 @@ if ((!smoke)); then
     echo
     echo "On two cores, unpinned: nginx with two workers (nginx-2) and nexus-api with two I/O threads (nexus-2), each in"
     echo "front of the same one-worker upstream; wrk (two threads) and the upstream share the two cores with them."
+    echo "nodes-2 is two nexus-api nodes (one I/O thread each) on one PostgreSQL behind an nginx load balancer (one worker,"
+    echo "keep-alive to the nodes): its CPU counts both nodes and the balancer, not PostgreSQL."
     echo
     cat "$out/table2.md"
     echo
@@ -363,6 +414,7 @@ if ((!smoke)); then
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
     echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
     echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm, owned by a user with a remain_quota (none ever reached), on a priced model: what admission and billing at both levels cost; its memory is nexus's."
+    echo "nexus-pg-limited is another nexus-api process, the same but on PostgreSQL (a private cluster on CPU $load_cpu with the upstreams); its CPU is the relay's alone, PostgreSQL's is not counted."
     echo
     echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
   } >"$root/bench/RESULTS.md.new"
