@@ -2,6 +2,7 @@
 // change made on one node is in force on the others at once, heard through LISTEN/NOTIFY, with a
 // version poll and a reload on reconnection behind it.
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 
 #include "core/crypto.hpp"
@@ -203,6 +204,36 @@ TEST_F(Nodes, MissedAnnouncementsAreCaughtUp) {
     EXPECT_NE(b->stderr_text().find("listening on PostgreSQL again"), std::string::npos) << b->stderr_text();
 }
 
+
+// One node is killed (kill -9) while both serve: the other serves on, and what was written on
+// the dead one (its channel, its tokens) stays in force there.
+TEST_F(Nodes, WhenANodeDiesTheOtherServesOn) {
+    auto a = ready_node();
+    auto b = ready_node();
+    add_channel(a->port(), channel_body("A", "sk-aaa", mock_.base_url()));
+    add_token(a->port(), "sk-nexus-survivor");
+    ASSERT_TRUE(until_status(b->port(), "sk-nexus-survivor", 200, Clock::now()));
+    std::atomic<bool> stop{false};
+    std::atomic<int> served{0};
+    std::atomic<int> failed{0};
+    std::thread load([&] {
+        while (!stop) {
+            (post_chat(b->port(), chat_body("m"), bearer("sk-nexus-survivor")).status == 200 ? served : failed)++;
+        }
+    });
+    std::this_thread::sleep_for(200ms);
+    a->signal(SIGKILL);
+    EXPECT_EQ(a->wait_exit(5s), -SIGKILL);
+    const int before = served.load();
+    std::this_thread::sleep_for(500ms);
+    stop = true;
+    load.join();
+    EXPECT_GT(served.load(), before) << "node B stopped serving when A died";
+    EXPECT_EQ(failed.load(), 0);
+    // An admin write on B still reaches the shared database.
+    EXPECT_EQ(admin_call(b->port(), "POST", "/api/token", R"({"name":"n","key":"sk-nexus-after-death"})").status, 201);
+    EXPECT_EQ(post_chat(b->port(), chat_body("m"), bearer("sk-nexus-after-death")).status, 200);
+}
 
 // The database goes away (it takes no connection, and the node's were ended): calls are still
 // served from the node's view, admin writes answer 503 with Retry-After, /readyz stays 200, and
