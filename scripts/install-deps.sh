@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh build   what `make build` and `make run` need (the default)
 #   scripts/install-deps.sh test    and what `make test` needs (GoogleTest, clang for the fuzzers,
 #                                   Chromium and CJK fonts for the console's browser suite, nginx
-#                                   and systemd-analyze for deploy/, PostgreSQL's server)
+#                                   and systemd-analyze for deploy/, PostgreSQL's and Redis's servers)
 #   scripts/install-deps.sh bench   and what `make bench` needs (wrk, gnuplot, sqlite3)
 # Idempotent: when every package is present it returns at once without touching apt.
 set -euo pipefail
@@ -13,7 +13,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libargon2-dev
-  libmimalloc-dev libpq-dev
+  libmimalloc-dev libpq-dev libhiredis-dev
   curl
 )
 # The web console is built with Node.js and npm (Vite); the machine's own node (20) is used when
@@ -29,8 +29,8 @@ if [[ $purpose == test || $purpose == bench ]]; then
   # deploy/ is checked with the real tools: nginx relays a stream, systemd-analyze verifies the unit.
   packages+=(nginx-light systemd)
   # The PostgreSQL backend is tested against a real server, a private cluster per test run
-  # (tests/servers/test_servers.sh).
-  packages+=(postgresql-15)
+  # (tests/servers/test_servers.sh); shared limits against real redis-servers the tests start.
+  packages+=(postgresql-15 redis-server)
 fi
 if [[ $purpose == bench ]]; then
   packages+=(wrk gnuplot-nox sqlite3)

@@ -20,14 +20,15 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         t["core"] = {"core"};
         t["config"] = {"core", "config"};
         for (const auto* m : {"http", "upstream", "store"}) t[m] = {"core", "config", m};
+        t["redis"] = {"core", "redis"};
         t["protocol"] = {"core", "protocol"};
         t["snapshot"] = {"core", "config", "store", "snapshot"};
         t["admission"] = {"core", "config", "store", "snapshot", "admission"};
         t["relay"] = {"core", "config", "http", "upstream", "store", "snapshot", "admission", "protocol", "relay"};
         t["accounts"] = {"core", "config", "store", "accounts"};
         t["admin"] = {"core", "config", "http", "store", "snapshot", "accounts", "admin"};
-        t["app"] = {"core",  "config",    "http",  "upstream", "store", "snapshot",
-                    "admission", "accounts", "protocol", "relay", "admin", "app"};
+        t["app"] = {"core",      "config",   "http",     "upstream", "store", "snapshot", "redis",
+                    "admission", "accounts", "protocol", "relay",    "admin", "app"};
         return t;
     }();
     return table;
