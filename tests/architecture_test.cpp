@@ -23,7 +23,7 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         t["redis"] = {"core", "redis"};
         t["protocol"] = {"core", "protocol"};
         t["snapshot"] = {"core", "config", "store", "snapshot"};
-        t["admission"] = {"core", "config", "store", "snapshot", "admission"};
+        t["admission"] = {"core", "config", "store", "snapshot", "redis", "admission"};
         t["relay"] = {"core", "config", "http", "upstream", "store", "snapshot", "admission", "protocol", "relay"};
         t["accounts"] = {"core", "config", "store", "accounts"};
         t["admin"] = {"core", "config", "http", "store", "snapshot", "accounts", "admin"};

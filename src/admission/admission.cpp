@@ -98,7 +98,22 @@ void append_rate_limit_fields(std::string& out, const TokenCounters::Limits& lim
     if (limits.tpm > 0) append_window(out, "tokens", limits.tpm, state.tokens_remaining, state.tokens_reset);
 }
 
-core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
+core::Error refusal(const Ask& ask, const TokenCounters::Limits& limits, const TokenCounters::Want& want,
+                    const TokenCounters::Admission& state) {
+    Error e = refusal_error(ask, limits, want, state);
+    // A refusal is rare: its fields go as the error's headers, one pair each.
+    std::string fields;
+    append_rate_limit_fields(fields, limits, state);
+    for (std::size_t at = 0; at < fields.size();) {
+        const auto colon = fields.find(": ", at);
+        const auto eol = fields.find("\r\n", colon);
+        e.headers.emplace_back(fields.substr(at, colon - at), fields.substr(colon + 2, eol - colon - 2));
+        at = eol + 2;
+    }
+    return e;
+}
+
+core::Result<Reservation> LocalAdmission::decide(const Ask& ask, std::int64_t share) const {
     const auto& token = *ask.token;
     const auto& model = *ask.model;
     if (!token.allows(model)) {
@@ -111,8 +126,14 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
                                 "model_price_not_set");
     }
     Reservation r;
+    r.token_id = token.id;
     r.counters = token.counters.get();
     r.limits = token.limits;
+    if (share > 1) {
+        for (auto* limit : {&r.limits.rpm, &r.limits.tpm, &r.limits.max_concurrency}) {
+            if (*limit > 0) *limit = std::max<std::int64_t>(1, *limit / share);
+        }
+    }
     r.price = price ? *price : core::Price{};
     // Bounded as costs are (a max_tokens of 2^63 − 1 must not overflow the sum).
     const auto prompt = std::clamp<std::int64_t>(ask.prompt_bound, 0, core::kMaxCostedTokens);
@@ -131,19 +152,10 @@ core::Result<Reservation> LocalAdmission::decide(const Ask& ask) const {
     const auto state = r.counters->admit(r.limits, r.want, TokenCounters::Clock::now());
     if (state.refusal != TokenCounters::Refusal::kNone) {
         if (r.owner != nullptr) r.owner->release(r.owner_want);
-        Error e = refusal_error(ask, r.limits, r.want, state);
-        // A refusal is rare: its fields go as the error's headers, one pair each.
-        std::string fields;
-        append_rate_limit_fields(fields, r.limits, state);
-        for (std::size_t at = 0; at < fields.size();) {
-            const auto colon = fields.find(": ", at);
-            const auto eol = fields.find("\r\n", colon);
-            e.headers.emplace_back(fields.substr(at, colon - at), fields.substr(colon + 2, eol - colon - 2));
-            at = eol + 2;
-        }
-        return e;
+        return refusal(ask, r.limits, r.want, state);
     }
     r.second = state.second;
+    r.state = state;
     r.rate_fields.reserve(256);
     append_rate_limit_fields(r.rate_fields, r.limits, state);
     return r;

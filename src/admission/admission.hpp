@@ -37,6 +37,13 @@ struct Reservation {
     std::int64_t second = 0;
     core::Price price;        ///< what the call is billed at
     std::string rate_fields;  ///< x-ratelimit-* fields for every answer to the call ("Name: value\r\n" each)
+    snapshot::TokenCounters::Admission state;  ///< this node's rate windows after the call was counted
+    /// Where the call is also counted in Redis (limits shared by several nodes): its concurrency
+    /// lease (empty: none) and the second its tokens were counted in.
+    bool shared = false;
+    std::int64_t token_id = 0;
+    std::string lease;
+    std::int64_t shared_second = 0;
 };
 
 /// What a call used. Nothing is billed unless `billed` (an upstream's answer reached the client).
@@ -81,12 +88,19 @@ public:
     std::int64_t settle(const Reservation& reservation, const Spent& spent) override;
     std::string rate_fields(const snapshot::TokenView& token) const override;
 
-    /// The decision, without the coroutine frame (what reserve() returns).
-    core::Result<Reservation> decide(const Ask& ask) const;
+    /// The decision, without the coroutine frame (what reserve() returns). With `share` > 1 the
+    /// token's rpm, tpm and max_concurrency are this node's share of them (each ÷ share, at
+    /// least 1): what a node holds to when the counters it shares with the others cannot be reached.
+    core::Result<Reservation> decide(const Ask& ask, std::int64_t share = 1) const;
 
 private:
     const config::Config& config_;
 };
+
+/// The answer to a call the token's limits refuse (429, with Retry-After and the x-ratelimit-*
+/// fields of `state`).
+core::Error refusal(const Ask& ask, const snapshot::TokenCounters::Limits& limits,
+                    const snapshot::TokenCounters::Want& want, const snapshot::TokenCounters::Admission& state);
 
 /// Appends the x-ratelimit-* fields ("Name: value\r\n" each) of a token with rpm and/or tpm, as
 /// OpenAI sends them: limit, remaining and reset (until the window is empty), for requests and

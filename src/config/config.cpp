@@ -227,6 +227,17 @@ const std::vector<Option>& options() {
              }
              c.database_url = std::string(v);
          }},
+        {"NEXUS_REDIS_URL", "--redis-url", "(unset: limits in each node's memory)",
+         "Redis for rpm, tpm and max_concurrency shared by every node: redis://[:password@]host:port/db, rediss:// for TLS",
+         [](Config& c, auto n, auto v) {
+             if (!v.starts_with("redis://") && !v.starts_with("rediss://")) {
+                 throw ConfigError(std::string(n) + ": must be a redis:// or rediss:// URL");
+             }
+             c.redis_url = std::string(v);
+         }},
+        {"NEXUS_REDIS_LEASE_SECONDS", "--redis-lease", "30",
+         "with Redis: a call's concurrency slot is a lease renewed every third of this; a node that dies frees its slots within it",
+         [](Config& c, auto n, auto v) { c.redis_lease = parse_seconds(n, v, 1.5); }},
         {"NEXUS_USAGE_BUFFER", "--usage-buffer", "200000",
          "usage records held in memory while the database is behind or cannot be reached; past it they are dropped and counted",
          [](Config& c, auto n, auto v) { c.usage_buffer = parse_int<std::size_t>(n, v, 1000, 100'000'000); }},
@@ -347,6 +358,9 @@ Config load(int argc, const char* const* argv, const EnvLookup& env) {
         if (flags[i]->count() == 0) continue;
         const auto& o = options()[i];
         o.apply(config, std::string(o.flag) + " (" + o.env + ")", values[i]);
+    }
+    if (!config.redis_url.empty() && config.database_url.empty()) {
+        throw ConfigError("NEXUS_REDIS_URL: shares limits between nodes, which share NEXUS_DATABASE_URL; set that too");
     }
     if (!config.database_url.empty()) {
         if (!config.db.empty()) throw ConfigError("NEXUS_DB and NEXUS_DATABASE_URL: set one database, not both");

@@ -110,6 +110,16 @@ std::string Metrics::render(std::span<const Metrics* const> all) {
     out += "# HELP nexus_usage_records_waiting Usage records not yet written: on their way, or held while the database cannot be reached.\n";
     out += "# TYPE nexus_usage_records_waiting gauge\n";
     out += fmt::format("nexus_usage_records_waiting {}\n", waiting);
+    int redis = -1;
+    for (const auto* m : all) {
+        const auto up = m->redis_up_.load(std::memory_order_relaxed);
+        if (up >= 0) redis = redis < 0 ? up : std::min(redis, up);
+    }
+    if (redis >= 0) {
+        out += "# HELP nexus_redis_up Whether every I/O thread's connection to Redis is up (limits shared by every node).\n";
+        out += "# TYPE nexus_redis_up gauge\n";
+        out += fmt::format("nexus_redis_up {}\n", redis);
+    }
     out += "# HELP nexus_overloaded_total Connections and calls refused (503 overloaded) because this server ran out of a resource.\n";
     out += "# TYPE nexus_overloaded_total counter\n";
     for (std::size_t o = 0; o < static_cast<std::size_t>(Overload::kCount); ++o) {

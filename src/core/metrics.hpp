@@ -67,6 +67,8 @@ public:
     void usage_records_dropped(std::uint64_t n) { usage_dropped_.fetch_add(n, std::memory_order_relaxed); }
     /// Usage records handed to the database thread (n > 0) or done with there, written or given up (n < 0).
     void usage_records_waiting(std::int64_t n) { usage_waiting_.fetch_add(n, std::memory_order_relaxed); }
+    /// Whether this thread's connection to Redis is up (NEXUS_REDIS_URL; unset: never called).
+    void set_redis_up(bool up) { redis_up_.store(up ? 1 : 0, std::memory_order_relaxed); }
     /// A connection or a call was refused because we ran out of `what`.
     void overloaded(Overload what) { overloaded_[static_cast<std::size_t>(what)].fetch_add(1, std::memory_order_relaxed); }
 
@@ -86,6 +88,7 @@ private:
     std::atomic<std::int64_t> open_streams_{0};
     Counter usage_dropped_{0};
     std::atomic<std::int64_t> usage_waiting_{0};
+    std::atomic<int> redis_up_{-1};  ///< -1: no Redis
     std::array<Counter, static_cast<std::size_t>(Overload::kCount)> overloaded_{};
 };
 

@@ -108,6 +108,22 @@ TEST(Config, ADatabaseUrlNeedsTheSharedSecretAndIsTheOnlyDatabase) {
     EXPECT_NE(error_of({{"NEXUS_DB", "postgresql://db/nexus"}}).find("NEXUS_DATABASE_URL"), std::string::npos);
 }
 
+// Redis shares limits between nodes, and nodes share a PostgreSQL database.
+TEST(Config, ARedisUrlIsForNodesThatShareADatabase) {
+    const std::string secret(64, 'a');
+    const auto config = load_with({{"NEXUS_DATABASE_URL", "postgresql://db/nexus"},
+                                   {"NEXUS_SECRET", secret},
+                                   {"NEXUS_REDIS_URL", "rediss://:pw@cache:6380/1"},
+                                   {"NEXUS_REDIS_LEASE_SECONDS", "10"}});
+    EXPECT_EQ(config.redis_url, "rediss://:pw@cache:6380/1");
+    EXPECT_EQ(config.redis_lease, std::chrono::seconds(10));
+    EXPECT_NE(error_of({{"NEXUS_REDIS_URL", "redis://cache"}}).find("NEXUS_DATABASE_URL"), std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_DATABASE_URL", "postgresql://db/nexus"}, {"NEXUS_SECRET", secret},
+                        {"NEXUS_REDIS_URL", "memcached://cache"}})
+                  .find("NEXUS_REDIS_URL"),
+              std::string::npos);
+}
+
 TEST(Config, AffinityCountIsPositive) { EXPECT_GE(affinity_cpu_count(), 1u); }
 
 }  // namespace
