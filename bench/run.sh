@@ -11,8 +11,9 @@
 #   nexus-limited  the same process, called with a token that has a quota, rpm and tpm, owned by a
 #            user with a quota of his own (all set too high ever to refuse), on a priced model:
 #            what admission and billing at both levels add
-#   nexus-pg-limited  nexus-api on PostgreSQL (a private cluster, pinned to CPU 1 like the
-#            upstreams), one I/O thread, called with a limited token as nexus-limited is
+#   pg-redis-limited  nexus-api on PostgreSQL (a private cluster) with its limits in Redis (a
+#            private redis-server), both pinned to CPU 1 like the upstreams; one I/O thread, called
+#            with a limited token as nexus-limited is: each call is one Redis round trip
 #   portkey  Portkey's gateway from npm (bench/portkey, pinned), --headless, provider openai
 # Non-stream upstream: an nginx answering a fixed SiliconFlow-shaped completion (one worker).
 # Stream upstream: tests/support's mock (nexus-mock-upstream) with paced, numbered frames.
@@ -44,7 +45,7 @@ else
   seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-3} steps=${BENCH_STREAM_STEPS:-"512 1024 2048 4096 8192 10000"}
   frames=20 interval=250 ramp_ms=3000
 fi
-targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited nexus-pg-limited portkey"}
+targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited pg-redis-limited portkey"}
 # A relay holds two descriptors per stream (client and upstream). The ramp's last step is the
 # most streams the descriptor limit lets every target hold: 10,000 where the limit allows it.
 nofile=$(ulimit -Hn)
@@ -120,7 +121,7 @@ NEXUS_PORT=18093 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=2 NEXUS_ACCESS_LOG=false NEX
   NEXUS_ADMIN_KEY=$admin_key "$nexus" 2>"$work/nexus2.log" &
 nexus2_pid=$!
 
-# PostgreSQL for nexus-pg-limited and the two nodes: a private cluster (the tests' own script), on
+# PostgreSQL for pg-redis-limited and the two nodes: a private cluster (the tests' own script), on
 # CPU 1 with the upstreams, stopped with everything else when the script ends.
 servers="$root/tests/servers/test_servers.sh"
 taskset -c $load_cpu "$servers" start "$work/pg" >/dev/null
@@ -128,13 +129,15 @@ trap '"$servers" stop "$work/pg"; kill $(jobs -p) 2>/dev/null || true; wait 2>/d
 pg_admin=$(sed -n 's/^NEXUS_TEST_DATABASE_URL=//p' "$work/pg/env")
 psql -q "$pg_admin" -c "CREATE DATABASE bench_one" -c "CREATE DATABASE bench_nodes"
 secret=$(openssl rand -hex 32)
-NEXUS_PORT=18087 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data-pg" \
+taskset -c $load_cpu redis-server --bind 127.0.0.1 --port 18088 --save "" --appendonly no --daemonize no \
+  --dir "$work" >"$work/redis.log" 2>&1 &
+NEXUS_REDIS_URL=redis://127.0.0.1:18088/0 NEXUS_PORT=18087 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data-pg" \
   NEXUS_DATABASE_URL="${pg_admin%/*}/bench_one" NEXUS_SECRET=$secret NEXUS_ADMIN_KEY=$admin_key \
   taskset -c $relay_cpu "$nexus" 2>"$work/nexus-pg.log" &
 nexus_pg_pid=$!
 nodes_pids=""
 for n in 1 2; do
-  NEXUS_PORT=$((18093 + n)) NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data-node$n" \
+  NEXUS_REDIS_URL=redis://127.0.0.1:18088/1 NEXUS_PORT=$((18093 + n)) NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data-node$n" \
     NEXUS_DATABASE_URL="${pg_admin%/*}/bench_nodes" NEXUS_SECRET=$secret NEXUS_ADMIN_KEY=$admin_key \
     "$nexus" 2>"$work/node$n.log" &
   nodes_pids+="$! "
@@ -154,7 +157,7 @@ CONF
 nginx -p "$work/lb" -c "$work/lb/nginx.conf" &
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-for p in 18081 18082 18083 18084 18085 18086 18087 18092 18093 18094 18095 18097; do
+for p in 18081 18082 18083 18084 18085 18086 18087 18088 18092 18093 18094 18095 18097; do
   wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }
 done
 
@@ -178,7 +181,7 @@ admin_port=18094 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":
 admin_port=18094 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
 
 # Per target: port, pids whose CPU and memory count, extra request headers.
-declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [nexus-pg-limited]=18087 [portkey]=18085
+declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [pg-redis-limited]=18087 [portkey]=18085
   [nginx-2]=18092 [nexus-2]=18093 [nodes-2]=18097)
 declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
 pids_of() {
@@ -188,7 +191,7 @@ pids_of() {
     nginx-2) echo "$(cat "$work/proxy2/nginx.pid") $(pgrep -P "$(cat "$work/proxy2/nginx.pid")" | tr '\n' ' ')" ;;
     nexus|nexus-limited) echo "$nexus_pid" ;;
     nexus-2) echo "$nexus2_pid" ;;
-    nexus-pg-limited) echo "$nexus_pg_pid" ;;
+    pg-redis-limited) echo "$nexus_pg_pid" ;;
     nodes-2) echo "$nodes_pids $(cat "$work/lb/nginx.pid") $(pgrep -P "$(cat "$work/lb/nginx.pid")" | tr '\n' ' ')" ;;
     portkey) echo "$portkey_pid" ;;
   esac
@@ -198,7 +201,7 @@ headers_of() {  # target [upstream port] → its request headers, one per line
     portkey) printf '%s\n' "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:${2:-18081}/v1" \
                             "Authorization: Bearer sk-bench" ;;
     nexus|nexus-2|nodes-2) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
-    nexus-limited|nexus-pg-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
+    nexus-limited|pg-redis-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
     *) printf '%s\n' "Authorization: Bearer sk-bench" ;;  # the upstreams' own key
   esac
 }
@@ -280,7 +283,7 @@ declare -A held held_kb ramp_note
 for t in $targets; do
   held[$t]=0 held_kb[$t]="" ramp_note[$t]=""
   # The same process as nexus: its streams are nexus's row.
-  if [[ $t == nexus-limited || $t == nexus-pg-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
+  if [[ $t == nexus-limited || $t == pg-redis-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
   log "streams: $t, time to first frame"
   line=$(stream_run "$t" 200 3 10 2000)
   echo "$line" >"$out/$t-ttff.txt"
@@ -405,8 +408,8 @@ if ((!smoke)); then
     echo
     echo "On two cores, unpinned: nginx with two workers (nginx-2) and nexus-api with two I/O threads (nexus-2), each in"
     echo "front of the same one-worker upstream; wrk (two threads) and the upstream share the two cores with them."
-    echo "nodes-2 is two nexus-api nodes (one I/O thread each) on one PostgreSQL behind an nginx load balancer (one worker,"
-    echo "keep-alive to the nodes): its CPU counts both nodes and the balancer, not PostgreSQL."
+    echo "nodes-2 is two nexus-api nodes (one I/O thread each) on one PostgreSQL and one Redis behind an nginx load balancer"
+    echo "(one worker, keep-alive to the nodes), called with a token without limits: its CPU counts both nodes and the balancer."
     echo
     cat "$out/table2.md"
     echo
@@ -414,7 +417,7 @@ if ((!smoke)); then
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
     echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
     echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm, owned by a user with a remain_quota (none ever reached), on a priced model: what admission and billing at both levels cost; its memory is nexus's."
-    echo "nexus-pg-limited is another nexus-api process, the same but on PostgreSQL (a private cluster on CPU $load_cpu with the upstreams); its CPU is the relay's alone, PostgreSQL's is not counted."
+    echo "pg-redis-limited is another nexus-api process, the same but on PostgreSQL with its rate limits in Redis (both private, on CPU $load_cpu with the upstreams): each call makes one Redis round trip; its CPU is the relay's alone, PostgreSQL's and Redis's are not counted."
     echo
     echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
   } >"$root/bench/RESULTS.md.new"
