@@ -98,6 +98,10 @@ void append_rate_limit_fields(std::string& out, const TokenCounters::Limits& lim
     if (limits.tpm > 0) append_window(out, "tokens", limits.tpm, state.tokens_remaining, state.tokens_reset);
 }
 
+core::Error quota_refusal(const Ask& ask, std::int64_t cost, bool owner) {
+    return quota_exceeded(*ask.model, cost, owner ? "this API key's owner has" : "this API key has");
+}
+
 core::Error refusal(const Ask& ask, const TokenCounters::Limits& limits, const TokenCounters::Want& want,
                     const TokenCounters::Admission& state) {
     Error e = refusal_error(ask, limits, want, state);

@@ -42,8 +42,15 @@ struct Reservation {
     /// lease (empty: none) and the second its tokens were counted in.
     bool shared = false;
     std::int64_t token_id = 0;
+    std::int64_t owner_id = 0;
     std::string lease;
     std::int64_t shared_second = 0;
+    /// The quota held in Redis for the token and its owner (−1: none there), with the epoch it
+    /// was held under.
+    std::int64_t shared_token_quota = -1;
+    std::int64_t token_epoch = 0;
+    std::int64_t shared_owner_quota = -1;
+    std::int64_t owner_epoch = 0;
 };
 
 /// What a call used. Nothing is billed unless `billed` (an upstream's answer reached the client).
@@ -101,6 +108,10 @@ private:
 /// fields of `state`).
 core::Error refusal(const Ask& ask, const snapshot::TokenCounters::Limits& limits,
                     const snapshot::TokenCounters::Want& want, const snapshot::TokenCounters::Admission& state);
+
+/// The answer to a call that does not fit in what the token (or, with `owner`, its owner) has
+/// left: 429 insufficient_quota, without Retry-After (waiting brings no quota back).
+core::Error quota_refusal(const Ask& ask, std::int64_t cost, bool owner);
 
 /// Appends the x-ratelimit-* fields ("Name: value\r\n" each) of a token with rpm and/or tpm, as
 /// OpenAI sends them: limit, remaining and reset (until the window is empty), for requests and

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,11 @@ struct Nodes {
     std::string id;
     std::atomic<std::int64_t> count{1};
     std::atomic<std::uint64_t> next_lease{0};  ///< leases are named id:n, n unique in the process
+    /// Views of the database loaded (snapshot rebuilds, counted by the app), and the count a quota
+    /// may start from again: after Redis comes back without what it held, a quota starts from a
+    /// view loaded since, not from an older one.
+    std::atomic<std::uint64_t> views_loaded{0};
+    std::atomic<std::uint64_t> view_needed{0};
 };
 
 /// Rate limits shared by every node, in Redis: a token's rpm, tpm and max_concurrency hold for
@@ -38,6 +44,13 @@ public:
     struct Options {
         std::chrono::milliseconds deadline{250};
         std::chrono::milliseconds lease{30'000};
+        /// Without Redis, a token (or owner) with a limited quota is served against this node's
+        /// view of it (true), or refused with 503 quota_unavailable (false, the default).
+        bool quota_without_redis = false;
+        /// Called (on the heartbeat thread) when the connection to Redis was made again: Redis may
+        /// have lost the quota it held, which then starts again from each node's view of the
+        /// database, to be loaded anew (Nodes::views_loaded).
+        std::function<void()> reconnected;
     };
     SharedAdmission(LocalAdmission& local, redis::Client& redis, Nodes& nodes, core::Metrics& metrics, Options options);
     ~SharedAdmission() override;
@@ -63,6 +76,7 @@ private:
     std::unordered_map<std::string, std::int64_t> leases_;  ///< this thread's calls' leases → token id
     enum class State { kStarting, kUp, kDown };
     State state_ = State::kStarting;
+    std::uint64_t connections_seen_ = 0;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::unique_ptr<net::steady_timer> timer_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

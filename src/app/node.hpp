@@ -96,6 +96,7 @@ struct Shared {
         snapshots.publish(std::make_shared<const snapshot::Snapshot>(store.channels_with_keys(), store.all_tokens(),
                                                                      store.all_prices(), previous.get(),
                                                                      store.all_users()));
+        nodes.views_loaded.fetch_add(1);
     }
 
     // A usage batch was written (database thread) or dropped: the tokens' and users' counters follow it.
@@ -153,7 +154,10 @@ struct Worker {
           redis(s.redis_url ? std::make_unique<redis::Client>(ioc.get_executor(), *s.redis_url, &s.tls) : nullptr),
           shared_admission(redis ? std::make_unique<admission::SharedAdmission>(
                                        s.admission, *redis, s.nodes, metrics,
-                                       admission::SharedAdmission::Options{.lease = s.config.redis_lease})
+                                       admission::SharedAdmission::Options{
+                                           .lease = s.config.redis_lease,
+                                           .quota_without_redis = s.config.quota_without_redis,
+                                           .reconnected = [&s] { s.rebuild_soon(); }})
                                  : nullptr),
           relay(client, metrics, s.snapshots,
                 shared_admission ? static_cast<admission::Admission&>(*shared_admission) : s.admission, usage,

@@ -238,6 +238,13 @@ const std::vector<Option>& options() {
         {"NEXUS_REDIS_LEASE_SECONDS", "--redis-lease", "30",
          "with Redis: a call's concurrency slot is a lease renewed every third of this; a node that dies frees its slots within it",
          [](Config& c, auto n, auto v) { c.redis_lease = parse_seconds(n, v, 1.5); }},
+        {"NEXUS_QUOTA_WITHOUT_REDIS", "--quota-without-redis", "deny",
+         "with Redis away: deny (a call against a limited quota is refused, 503 quota_unavailable) or local (checked "
+         "against this node's view, which other nodes' spending may overrun)",
+         [](Config& c, auto n, auto v) {
+             if (v != "deny" && v != "local") throw ConfigError(std::string(n) + ": must be deny or local, got " + quoted(v));
+             c.quota_without_redis = v == "local";
+         }},
         {"NEXUS_USAGE_BUFFER", "--usage-buffer", "200000",
          "usage records held in memory while the database is behind or cannot be reached; past it they are dropped and counted",
          [](Config& c, auto n, auto v) { c.usage_buffer = parse_int<std::size_t>(n, v, 1000, 100'000'000); }},

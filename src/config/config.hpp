@@ -63,6 +63,7 @@ struct Config {
     std::string database_url;  ///< PostgreSQL (postgresql://…); empty: SQLite
     std::string redis_url;  ///< redis:// or rediss://: rate limits shared by every node; empty: in memory
     Millis redis_lease{30'000};  ///< a dead node's concurrency slots come back within this
+    bool quota_without_redis = false;  ///< without Redis: limited quotas checked locally (true) or refused
     Millis change_poll{5'000};  ///< with PostgreSQL: how often the change version is read, behind LISTEN
     std::size_t usage_buffer = 200'000;  ///< usage records held for the database at most (then dropped, counted)
     std::string secret;     ///< decoded 32-byte master key; empty: <data_dir>/secret.key

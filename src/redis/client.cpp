@@ -145,6 +145,7 @@ net::awaitable<void> Client::run() {
         if (!*alive || stopped_) co_return;
         if (!ec) {
             up_ = true;
+            ++connections_;
             delay = kFirstRetry;
             if (reported) spdlog::info("redis: connected to {}:{} again", url_.host, url_.port);
             reported = false;

@@ -64,6 +64,9 @@ public:
     /// Whether the connection is up (AUTH and SELECT done).
     bool up() const { return up_; }
     const net::any_io_executor& executor() const { return executor_; }
+    /// How many times it has connected: a change means the connection was lost and made again
+    /// (Redis may have restarted, without what it held).
+    std::uint64_t connections() const { return connections_; }
 
     /// Sends `args` and waits for the reply, at most `deadline`. A Redis error reply is a Reply
     /// (is_error()); an error_code is for no reply: not connected, timed out, the connection lost.
@@ -94,6 +97,7 @@ private:
     bool writing_ = false;  ///< write_loop() runs
     bool up_ = false;
     bool stopped_ = false;
+    std::uint64_t connections_ = 0;
     std::deque<std::shared_ptr<Pending>> pending_;  ///< one per command sent, in order
     std::unique_ptr<net::steady_timer> backoff_;
     std::shared_ptr<bool> alive_;  ///< false once destroyed: the background coroutines check it

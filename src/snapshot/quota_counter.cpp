@@ -52,4 +52,9 @@ std::int64_t QuotaCounter::unwritten() const {
     return unwritten_;
 }
 
+std::int64_t QuotaCounter::settled_left() const {
+    std::lock_guard lock(mutex_);
+    return stored_ < 0 ? -1 : std::max<std::int64_t>(0, stored_ - unwritten_);
+}
+
 }  // namespace nexus::snapshot

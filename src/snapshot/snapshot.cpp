@@ -69,14 +69,14 @@ Snapshot::Snapshot(const std::vector<store::Channel>& channels, const std::vecto
     std::stable_sort(channels_.begin(), channels_.end(),
                      [](const ChannelView& a, const ChannelView& b) { return a.priority > b.priority; });
     for (const auto& u : users) {
-        OwnerView o{u.id, u.status == store::kUserEnabled, u.remain_quota >= 0, nullptr};
+        OwnerView o{u.id, u.status == store::kUserEnabled, u.remain_quota >= 0, nullptr, u.quota_epoch};
         const auto* kept = previous ? previous->owner_quota_of(u.id) : nullptr;
         o.quota = kept ? *kept : std::make_shared<QuotaCounter>();
         o.quota->set_stored(u.remain_quota);
         owners_.emplace(u.id, std::move(o));
     }
     for (const auto& t : tokens) {
-        TokenView v{t.id, t.name, t.status, t.expired_time, {}, {}, {}, nullptr, t.user_id, nullptr};
+        TokenView v{t.id, t.name, t.status, t.expired_time, {}, {}, {}, nullptr, t.user_id, nullptr, t.quota_epoch};
         if (const auto it = owners_.find(t.user_id); it != owners_.end()) v.owner = &it->second;
         v.models.insert(t.models.begin(), t.models.end());
         for (const auto& a : t.allow_ips) {

@@ -88,6 +88,7 @@ struct OwnerView {
     bool enabled = true;
     bool limited_quota = false;            ///< remain_quota is not −1
     std::shared_ptr<QuotaCounter> quota;  ///< never null in a snapshot
+    std::int64_t quota_epoch = 0;          ///< moves when an admin sets remain_quota
 };
 
 struct TokenView {
@@ -103,6 +104,7 @@ struct TokenView {
     /// The owner, in the same snapshot; null only for a token without one (user_id 0, which a
     /// database with users never holds: unit tests build such tokens).
     const OwnerView* owner = nullptr;
+    std::int64_t quota_epoch = 0;  ///< moves when an admin sets remain_quota
 
     bool allows(const std::string& model) const { return models.empty() || models.contains(model); }
 };

@@ -155,4 +155,9 @@ std::int64_t TokenCounters::unwritten() const {
     return unwritten_;
 }
 
+std::int64_t TokenCounters::settled_left() const {
+    std::lock_guard lock(mutex_);
+    return stored_ < 0 ? -1 : std::max<std::int64_t>(0, stored_ - unwritten_);
+}
+
 }  // namespace nexus::snapshot

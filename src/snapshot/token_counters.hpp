@@ -67,6 +67,10 @@ public:
     void dropped(std::int64_t quota);
     /// Settled quota not yet in the database.
     std::int64_t unwritten() const;
+    /// What the database will hold once this node's settled calls are written: stored − unwritten
+    /// (−1: unlimited). Calls in flight are not subtracted: where several nodes share the quota,
+    /// each holds its calls in Redis.
+    std::int64_t settled_left() const;
 
 private:
     static constexpr std::int64_t kBuckets = 61;

@@ -40,7 +40,7 @@ ChannelRow channel_from(const Cursor& s) {
 
 inline constexpr const char* kToken =
     "id, name, key_hash, key_preview, status, user_id, created_time, accessed_time, expired_time, remain_quota, "
-    "used_quota, models, allow_ips, rpm, tpm, max_concurrency";
+    "used_quota, models, allow_ips, rpm, tpm, max_concurrency, quota_epoch";
 
 template <class Cursor>
 TokenRow token_from(const Cursor& s) {
@@ -62,6 +62,7 @@ TokenRow token_from(const Cursor& s) {
     t.rpm = s.integer(13);
     t.tpm = s.integer(14);
     t.max_concurrency = s.integer(15);
+    t.quota_epoch = s.integer(16);
     return row;
 }
 
@@ -120,7 +121,7 @@ ModelPrice price_from(const Cursor& s) {
 
 inline constexpr const char* kUser =
     "id, username, display_name, role, status, grp, remain_quota, used_quota, created_time, last_login_time, "
-    "password_hash, totp_enabled";
+    "password_hash, totp_enabled, quota_epoch";
 
 template <class Cursor>
 User user_from(const Cursor& s) {
@@ -137,6 +138,7 @@ User user_from(const Cursor& s) {
     u.last_login_time = s.integer(9);
     u.password_hash = s.text(10);
     u.totp_enabled = s.integer(11) != 0;
+    u.quota_epoch = s.integer(12);
     return u;
 }
 

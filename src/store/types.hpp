@@ -59,6 +59,7 @@ struct Token {
     std::int64_t rpm = 0;                ///< calls per minute; 0: no limit
     std::int64_t tpm = 0;                ///< prompt + completion tokens per minute; 0: no limit
     std::int64_t max_concurrency = 0;    ///< calls in flight; 0: no limit
+    std::int64_t quota_epoch = 0;  ///< moves whenever remain_quota is set (not when calls spend it)
 };
 
 /// User status values.
@@ -79,6 +80,7 @@ struct User {
     std::int64_t last_login_time = 0;
     std::string password_hash;  ///< "$argon2id$…"; never shown
     bool totp_enabled = false;  ///< login asks for a one-time code too
+    std::int64_t quota_epoch = 0;  ///< moves whenever remain_quota is set (not when calls spend it)
 };
 
 /// A user's second factor: read and written apart from the rest of him (only logins need it).

@@ -151,5 +151,93 @@ TEST_F(SharedLimits, WithoutRedisEachNodeHoldsItsShare) {
     EXPECT_NE(b_->stderr_text().find("each node holds to its share"), std::string::npos) << b_->stderr_text();
 }
 
+// A token whose quota pays for 20 calls, 100 calls at once over both nodes: exactly 20 are
+// served, and the shared ledger bills exactly what they cost.
+TEST_F(SharedLimits, AQuotaHoldsForAllNodesTogether) {
+    ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
+    add_limited("sk-nexus-quota", R"("remain_quota":100)");
+    const auto answers = all_at_once(100, [&](int i) {
+        return post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-quota"));
+    });
+    int served = 0;
+    int refused = 0;
+    for (const auto& res : answers) {
+        served += res.status == 200 ? 1 : 0;
+        refused += res.status == 429 && error_of(res.body).at("code") == "insufficient_quota" ? 1 : 0;
+    }
+    EXPECT_EQ(served, 20);
+    EXPECT_EQ(refused, 80);
+    // The ledger: every node's batches in PostgreSQL.
+    const auto id = json::parse(admin_call(a_->port(), "GET", "/api/token?q=l").body).at("data").as_array()[0].at("id");
+    json::object token;
+    for (int i = 0; i < 100; ++i) {
+        token = json::parse(admin_call(b_->port(), "GET", "/api/token/" + std::to_string(id.as_int64())).body).as_object();
+        if (token.at("used_quota") == served * 5) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(token.at("used_quota"), served * 5);
+    EXPECT_EQ(token.at("remain_quota"), 100 - served * 5);
+}
+
+// The quota spent, an admin gives the token 50 more on node A: both nodes serve exactly ten
+// more calls between them, not ten each.
+TEST_F(SharedLimits, ANewQuotaIsInForceOnEveryNode) {
+    ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
+    add_limited("sk-nexus-topup", R"("remain_quota":20)");
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-topup")).status, 200);
+    EXPECT_EQ(post_chat(b_->port(), chat_body("m"), bearer("sk-nexus-topup")).status, 429);
+    const auto list = json::parse(admin_call(a_->port(), "GET", "/api/token").body).at("data").as_array();
+    const auto id = list.back().at("id").as_int64();
+    ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/token/" + std::to_string(id), R"({"remain_quota":50})").status, 200);
+    std::this_thread::sleep_for(100ms);  // the change announced to B
+    int served = 0;
+    for (int i = 0; i < 14; ++i) served += post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-topup")).status == 200;
+    EXPECT_EQ(served, 10);
+}
+
+// Redis is lost with what it held (a restart without persistence): the quota left starts again
+// from the ledger, which each node reloads when Redis returns.
+TEST_F(SharedLimits, ALostQuotaStartsAgainFromTheLedger) {
+    ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
+    add_limited("sk-nexus-lost", R"("remain_quota":100)");
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-lost")).status, 200);
+    const auto id = json::parse(admin_call(a_->port(), "GET", "/api/token").body).at("data").as_array().back().at("id");
+    for (int i = 0; i < 100; ++i) {  // both nodes' batches are in the ledger
+        if (json::parse(admin_call(a_->port(), "GET", "/api/token/" + std::to_string(id.as_int64())).body).at("used_quota") == 50) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    redis_.kill();
+    redis_.start();
+    for (auto* n : {a_.get(), b_.get()}) {
+        std::string m;
+        for (int i = 0; i < 100 && m.find("nexus_redis_up 1\n") == std::string::npos; ++i) {
+            std::this_thread::sleep_for(100ms);
+            m = metrics(*n);
+        }
+    }
+    std::this_thread::sleep_for(1500ms);  // the up is seen by each node's upkeep, which reloads
+    int served = 0;
+    for (int i = 0; i < 14; ++i) served += post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-lost")).status == 200;
+    EXPECT_EQ(served, 10) << "the quota did not start again from what the ledger has left";
+}
+
+// Redis away: a call against a limited quota is refused (503 quota_unavailable, Retry-After) by
+// default, served against the node's view with NEXUS_QUOTA_WITHOUT_REDIS=local; a token with
+// rate limits only is still served.
+TEST_F(SharedLimits, WithoutRedisALimitedQuotaIsRefusedUnlessLocal) {
+    auto local = node({{"NEXUS_QUOTA_WITHOUT_REDIS", "local"}});
+    ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
+    add_limited("sk-nexus-deny", R"("remain_quota":1000)");
+    add_limited("sk-nexus-rates", R"("rpm":100)");
+    std::this_thread::sleep_for(100ms);
+    redis_.kill();
+    const auto denied = post_chat(b_->port(), chat_body("m"), bearer("sk-nexus-deny"));
+    EXPECT_EQ(denied.status, 503) << denied.body;
+    EXPECT_EQ(error_of(denied.body).at("code"), "quota_unavailable");
+    EXPECT_EQ(denied.header("retry-after"), "5");
+    EXPECT_EQ(post_chat(b_->port(), chat_body("m"), bearer("sk-nexus-rates")).status, 200);
+    EXPECT_EQ(post_chat(local->port(), chat_body("m"), bearer("sk-nexus-deny")).status, 200);
+}
+
 }  // namespace
 }  // namespace nexus::testing

@@ -405,6 +405,7 @@ TEST(SqliteStore, MigratesV2UsageLogsKeepingTheirRows) {
     const char* to_v2 = R"sql(
         DELETE FROM schema_version WHERE version >= 3;
         DROP TABLE usage_batches;
+        ALTER TABLE tokens DROP COLUMN quota_epoch;
         DROP TABLE users;
         DROP TABLE sessions;
         DROP TABLE audit_logs;

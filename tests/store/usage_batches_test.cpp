@@ -85,5 +85,33 @@ TYPED_TEST(UsageBatches, BatchesWrittenSideBySideAddUpExactly) {
     EXPECT_EQ(first->get_token(a.id)->remain_quota, 1'000'000 - 2 * kBatches * 2);
 }
 
+// Nodes that keep the quota left in Redis start again from remain_quota when an admin sets it,
+// which the epoch tells them; what calls spend must not move it.
+TYPED_TEST(UsageBatches, TheQuotaEpochMovesWhenTheQuotaIsSetNotWhenItIsSpent) {
+    auto store = this->backend_.open();
+    auto token = store->insert_token(limited_token("he"));
+    EXPECT_EQ(store->get_token(token.id)->quota_epoch, 0);
+    store->insert_usage(batch_for(token.id, 2, 10), "spent");
+    EXPECT_EQ(store->get_token(token.id)->quota_epoch, 0) << "spending moved the epoch";
+    token = *store->get_token(token.id);
+    token.remain_quota = 500;
+    store->update_token(token);
+    EXPECT_EQ(store->get_token(token.id)->quota_epoch, 1);
+    token.name = "renamed";
+    store->update_token(token);
+    EXPECT_EQ(store->get_token(token.id)->quota_epoch, 1) << "a write that kept the quota moved the epoch";
+    User u;
+    u.username = "owner";
+    u.role = "user";
+    u.remain_quota = 100;
+    u.password_hash = "$argon2id$x";
+    u = store->insert_user(u);
+    u.remain_quota = 300;
+    store->update_user(u);
+    EXPECT_EQ(store->get_user(u.id)->quota_epoch, 1);
+    EXPECT_EQ(store->all_users().back().quota_epoch, 1);
+    EXPECT_EQ(store->all_tokens().back().quota_epoch, 1);
+}
+
 }  // namespace
 }  // namespace nexus::store

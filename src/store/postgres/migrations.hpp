@@ -8,7 +8,7 @@
 namespace nexus::store::postgres {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// The key of the advisory lock under which a node migrates: nodes that start together wait for
 /// each other, and the first applies the steps once.
@@ -159,6 +159,12 @@ CREATE TRIGGER users_changed AFTER UPDATE OF role, status, grp, remain_quota ON 
   WHEN (OLD.used_quota = NEW.used_quota) EXECUTE FUNCTION nexus_changed();
 CREATE TRIGGER prices_changed AFTER INSERT OR DELETE OR UPDATE ON prices
   FOR EACH STATEMENT EXECUTE FUNCTION nexus_changed();
+)sql",
+    // v2: a quota epoch per token and per user, moved whenever an admin sets remain_quota: the
+    // nodes keeping the quota left in Redis start from the new value when it moves.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN quota_epoch BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN quota_epoch BIGINT NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

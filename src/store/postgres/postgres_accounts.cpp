@@ -58,8 +58,8 @@ public:
         std::lock_guard lock(c_.mutex);
         Params p;
         p.add(u.display_name).add(u.role).add(std::int64_t{u.status}).add(u.group).add(u.remain_quota).add(u.id);
-        return c_.exec("UPDATE users SET display_name = $1, role = $2, status = $3, grp = $4, remain_quota = $5 "
-                       "WHERE id = $6",
+        return c_.exec("UPDATE users SET display_name = $1, role = $2, status = $3, grp = $4, remain_quota = $5, "
+                       "quota_epoch = quota_epoch + CASE WHEN remain_quota <> $5 THEN 1 ELSE 0 END WHERE id = $6",
                        p)
                    .affected() > 0;
     }

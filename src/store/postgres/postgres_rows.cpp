@@ -144,6 +144,7 @@ public:
         p.add(t.name).add(std::int64_t{t.status}).add(t.user_id).add(t.expired_time).add(t.remain_quota);
         p.add(row.models).add(row.allow_ips).add(t.rpm).add(t.tpm).add(t.max_concurrency).add(t.id);
         return c_.exec("UPDATE tokens SET name = $1, status = $2, user_id = $3, expired_time = $4, remain_quota = $5, "
+                       "quota_epoch = quota_epoch + CASE WHEN remain_quota <> $5 THEN 1 ELSE 0 END, "
                        "models = $6, allow_ips = $7, rpm = $8, tpm = $9, max_concurrency = $10 WHERE id = $11",
                        p)
                    .affected() > 0;

@@ -6,7 +6,7 @@
 namespace nexus::store::sqlite {
 
 /// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 inline constexpr const char* kMigrations[] = {
     R"sql(
@@ -165,6 +165,12 @@ ALTER TABLE usage_logs ADD COLUMN user_id INTEGER NOT NULL DEFAULT 0;
     // outcome was unclear is written once (rows and quota alike). Pruned with the rows.
     R"sql(
 CREATE TABLE usage_batches (id TEXT PRIMARY KEY, created_time INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+    // v7: a quota epoch per token and per user, moved whenever an admin sets remain_quota: where
+    // several nodes keep the quota left in Redis, a new epoch tells them to start from the new value.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN quota_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN quota_epoch INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

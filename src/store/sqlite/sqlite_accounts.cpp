@@ -66,7 +66,8 @@ public:
     bool update(const User& u) override {
         std::lock_guard lock(c_.mutex);
         Statement s(c_.db,
-                    "UPDATE users SET display_name = ?, role = ?, status = ?, grp = ?, remain_quota = ? WHERE id = ?");
+                    "UPDATE users SET display_name = ?, role = ?, status = ?, grp = ?, "
+                    "quota_epoch = quota_epoch + (remain_quota <> ?5), remain_quota = ?5 WHERE id = ?");
         s.bind(1, u.display_name).bind(2, u.role).bind(3, static_cast<std::int64_t>(u.status)).bind(4, u.group);
         s.bind(5, u.remain_quota).bind(6, u.id).step();
         return sqlite3_changes(c_.db) > 0;

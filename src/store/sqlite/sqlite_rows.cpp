@@ -154,7 +154,8 @@ public:
         std::lock_guard lock(c_.mutex);
         const auto& t = row.token;
         Statement s(c_.db,
-                    "UPDATE tokens SET name = ?, status = ?, user_id = ?, expired_time = ?, remain_quota = ?, "
+                    "UPDATE tokens SET name = ?, status = ?, user_id = ?, expired_time = ?, "
+                    "quota_epoch = quota_epoch + (remain_quota <> ?5), remain_quota = ?5, "
                     "models = ?, allow_ips = ?, rpm = ?, tpm = ?, max_concurrency = ? WHERE id = ?");
         s.bind(1, t.name).bind(2, static_cast<std::int64_t>(t.status)).bind(3, t.user_id).bind(4, t.expired_time);
         s.bind(5, t.remain_quota).bind(6, row.models).bind(7, row.allow_ips).bind(8, t.rpm).bind(9, t.tpm);
