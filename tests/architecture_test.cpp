@@ -19,8 +19,9 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         std::map<std::string, std::set<std::string>> t;
         t["core"] = {"core"};
         t["config"] = {"core", "config"};
-        for (const auto* m : {"http", "upstream", "store"}) t[m] = {"core", "config", m};
+        for (const auto* m : {"http", "upstream"}) t[m] = {"core", "config", m};
         t["redis"] = {"core", "redis"};
+        t["store"] = {"core", "config", "redis", "store"};
         t["protocol"] = {"core", "protocol"};
         t["snapshot"] = {"core", "config", "store", "snapshot"};
         t["admission"] = {"core", "config", "store", "snapshot", "redis", "admission"};

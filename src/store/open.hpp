@@ -7,7 +7,7 @@
 namespace nexus::store {
 
 /// The store `config` names: PostgreSQL at NEXUS_DATABASE_URL (shared by several nodes, the master
-/// key from NEXUS_SECRET), or else the SQLite file NEXUS_DB (default <data dir>/nexus.db), its data
+/// key from NEXUS_SECRET; sessions in Redis with NEXUS_REDIS_URL), or else the SQLite file NEXUS_DB (default <data dir>/nexus.db), its data
 /// directory made owner-only, and the master key from NEXUS_SECRET or <data dir>/secret.key
 /// (generated on first start). Throws std::runtime_error with an operator-facing message (a wrong
 /// master key, a newer schema, an unreadable file, a database that cannot be reached).

@@ -324,6 +324,9 @@ bool Store::put_totp(std::int64_t id, const Totp& t) {
 
 bool Store::delete_user(std::int64_t id) {
     if (!backend_->users().remove(id)) return false;
+    // A database that keeps the sessions ended them with the user; sessions kept elsewhere (Redis)
+    // end here.
+    backend_->sessions().remove_user(id, {});
     notify_change();
     return true;
 }

@@ -11,6 +11,7 @@
 #include <array>
 
 #include "core/io_now.hpp"
+#include "core/tls.hpp"
 #include "core/wire.hpp"
 
 namespace nexus::upstream {
@@ -68,14 +69,7 @@ AttemptOutcome outcome_of_read(const error_code& ec) {
     return AttemptOutcome::kIoError;
 }
 
-net::ssl::context make_tls_context() {
-    net::ssl::context ctx{net::ssl::context::tls_client};
-    ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                    net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
-    ctx.set_default_verify_paths();  // honours SSL_CERT_FILE and SSL_CERT_DIR
-    ctx.set_verify_mode(net::ssl::verify_peer);
-    return ctx;
-}
+net::ssl::context make_tls_context() { return core::make_client_tls_context(); }
 
 Clock::duration step_timeout(std::chrono::milliseconds step, Clock::time_point request_deadline) {
     const auto left = request_deadline - Clock::now();

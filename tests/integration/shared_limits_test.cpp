@@ -1,9 +1,10 @@
-// Two nodes on one PostgreSQL and one Redis (both the tests' own): a token's rpm and
-// max_concurrency hold for the nodes together, a dead node's slots come back, and without Redis
-// each node holds to its share.
+// Two nodes on one PostgreSQL and one Redis (both the tests' own): a token's rpm, max_concurrency
+// and quota hold for the nodes together, a dead node's slots come back, without Redis each node
+// holds to its share, and sessions live in Redis for every node.
 #include <csignal>
 
 #include "core/crypto.hpp"
+#include "support/accounts_fixture.hpp"
 #include "support/pool_fixture.hpp"
 #include "support/redis_server.hpp"
 #include "support/test_database.hpp"
@@ -15,7 +16,7 @@ namespace json = boost::json;
 
 Headers bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
 
-class SharedLimits : public ::testing::Test {
+class WithRedis : public ::testing::Test {
 protected:
     std::unique_ptr<NexusProcess> node(Env extra = {}) {
         Env env{{"NEXUS_DATA_DIR", dir_.file("node-" + std::to_string(nodes_++))},
@@ -55,7 +56,7 @@ protected:
 };
 
 // rpm 10, 30 calls over both nodes within the minute: 10 are served, wherever they land.
-TEST_F(SharedLimits, RpmHoldsForAllNodesTogether) {
+TEST_F(WithRedis, RpmHoldsForAllNodesTogether) {
     add_limited("sk-nexus-rpm", R"("rpm":10)");
     int served = 0;
     int limited = 0;
@@ -73,7 +74,7 @@ TEST_F(SharedLimits, RpmHoldsForAllNodesTogether) {
 }
 
 // max_concurrency 2, six slow calls at once over both nodes: two are served, four refused.
-TEST_F(SharedLimits, ConcurrencyHoldsForAllNodesTogether) {
+TEST_F(WithRedis, ConcurrencyHoldsForAllNodesTogether) {
     add_limited("sk-nexus-conc", R"("max_concurrency":2)");
     const auto answers = all_at_once(6, [&](int i) {
         return post_chat((i % 2 ? a_ : b_)->port(), chat_body("m", true, 10, 100), bearer("sk-nexus-conc"));
@@ -88,7 +89,7 @@ TEST_F(SharedLimits, ConcurrencyHoldsForAllNodesTogether) {
 
 // A call longer than a lease keeps its slot (its node renews it); a node that dies (kill -9)
 // holding both slots gives them back once its leases expire (3 s here).
-TEST_F(SharedLimits, ADeadNodesSlotsComeBack) {
+TEST_F(WithRedis, ADeadNodesSlotsComeBack) {
     add_limited("sk-nexus-dead", R"("max_concurrency":2)");
     std::vector<std::thread> holders;
     std::atomic<int> early{0};  // holders answered before the kill: they held nothing by then
@@ -124,7 +125,7 @@ TEST_F(SharedLimits, ADeadNodesSlotsComeBack) {
 
 // Redis goes away: calls are still served, each node holds to its share (rpm 10 ÷ 2 nodes), the
 // gauge says so; when Redis is back, the limit is shared again.
-TEST_F(SharedLimits, WithoutRedisEachNodeHoldsItsShare) {
+TEST_F(WithRedis, WithoutRedisEachNodeHoldsItsShare) {
     add_limited("sk-nexus-share", R"("rpm":10)");
     std::this_thread::sleep_for(300ms);  // both nodes' first heartbeats are in: two nodes
     redis_.kill();
@@ -153,7 +154,7 @@ TEST_F(SharedLimits, WithoutRedisEachNodeHoldsItsShare) {
 
 // A token whose quota pays for 20 calls, 100 calls at once over both nodes: exactly 20 are
 // served, and the shared ledger bills exactly what they cost.
-TEST_F(SharedLimits, AQuotaHoldsForAllNodesTogether) {
+TEST_F(WithRedis, AQuotaHoldsForAllNodesTogether) {
     ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
     add_limited("sk-nexus-quota", R"("remain_quota":100)");
     const auto answers = all_at_once(100, [&](int i) {
@@ -181,7 +182,7 @@ TEST_F(SharedLimits, AQuotaHoldsForAllNodesTogether) {
 
 // The quota spent, an admin gives the token 50 more on node A: both nodes serve exactly ten
 // more calls between them, not ten each.
-TEST_F(SharedLimits, ANewQuotaIsInForceOnEveryNode) {
+TEST_F(WithRedis, ANewQuotaIsInForceOnEveryNode) {
     ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
     add_limited("sk-nexus-topup", R"("remain_quota":20)");
     for (int i = 0; i < 4; ++i) EXPECT_EQ(post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-topup")).status, 200);
@@ -197,7 +198,7 @@ TEST_F(SharedLimits, ANewQuotaIsInForceOnEveryNode) {
 
 // Redis is lost with what it held (a restart without persistence): the quota left starts again
 // from the ledger, which each node reloads when Redis returns.
-TEST_F(SharedLimits, ALostQuotaStartsAgainFromTheLedger) {
+TEST_F(WithRedis, ALostQuotaStartsAgainFromTheLedger) {
     ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
     add_limited("sk-nexus-lost", R"("remain_quota":100)");
     for (int i = 0; i < 10; ++i) ASSERT_EQ(post_chat((i % 2 ? a_ : b_)->port(), chat_body("m"), bearer("sk-nexus-lost")).status, 200);
@@ -224,7 +225,7 @@ TEST_F(SharedLimits, ALostQuotaStartsAgainFromTheLedger) {
 // Redis away: a call against a limited quota is refused (503 quota_unavailable, Retry-After) by
 // default, served against the node's view with NEXUS_QUOTA_WITHOUT_REDIS=local; a token with
 // rate limits only is still served.
-TEST_F(SharedLimits, WithoutRedisALimitedQuotaIsRefusedUnlessLocal) {
+TEST_F(WithRedis, WithoutRedisALimitedQuotaIsRefusedUnlessLocal) {
     auto local = node({{"NEXUS_QUOTA_WITHOUT_REDIS", "local"}});
     ASSERT_EQ(admin_call(a_->port(), "PUT", "/api/price/m", R"({"per_request":5})").status, 200);
     add_limited("sk-nexus-deny", R"("remain_quota":1000)");
@@ -237,6 +238,20 @@ TEST_F(SharedLimits, WithoutRedisALimitedQuotaIsRefusedUnlessLocal) {
     EXPECT_EQ(denied.header("retry-after"), "5");
     EXPECT_EQ(post_chat(b_->port(), chat_body("m"), bearer("sk-nexus-rates")).status, 200);
     EXPECT_EQ(post_chat(local->port(), chat_body("m"), bearer("sk-nexus-deny")).status, 200);
+}
+
+// A browser signed in on node A is signed in on B; signed out on B, it is out on A. The session
+// is in Redis, not in the database.
+TEST_F(WithRedis, SessionsLiveInRedisForEveryNode) {
+    ASSERT_EQ(admin_call(a_->port(), "POST", "/api/user", R"({"username":"alice","password":"alice-password-1"})").status,
+              201);
+    const auto browser = sign_in(a_->port(), "alice", "alice-password-1");
+    ASSERT_TRUE(browser);
+    EXPECT_EQ(browser_call(b_->port(), *browser, "GET", "/api/user/self").status, 200);
+    EXPECT_EQ(database_.query("SELECT count(*) FROM sessions"), "0") << "the session is in the database";
+    const auto out = browser_call(b_->port(), *browser, "POST", "/api/auth/logout");
+    EXPECT_TRUE(out.status == 200 || out.status == 204) << out.status << " " << out.body;
+    EXPECT_EQ(browser_call(a_->port(), *browser, "GET", "/api/user/self").status, 401);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ protected:
     Backend backend_;
     std::unique_ptr<Store> store_;
 };
-TYPED_TEST_SUITE(AccountsStore, test::Backends, test::BackendNames);
+TYPED_TEST_SUITE(AccountsStore, test::AccountBackends, test::BackendNames);
 
 TYPED_TEST(AccountsStore, UsernamesAreUniqueInAnyCase) {
     const auto alice = this->add("alice");

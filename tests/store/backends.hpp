@@ -10,6 +10,7 @@
 #include "core/crypto.hpp"
 #include "store/open.hpp"
 #include "support/nexus_process.hpp"
+#include "support/redis_server.hpp"
 #include "support/test_database.hpp"
 
 namespace nexus::store::test {
@@ -53,8 +54,9 @@ public:
     const std::string& url() const { return database_.url(); }
     const std::string& key() const { return key_; }
     /// Every value the database holds, every table's rows as text.
-    std::string raw_bytes() const {
-        return database_.query(
+    std::string raw_bytes() const { return raw_bytes_of(database_); }
+    static std::string raw_bytes_of(const testing::TestDatabase& database) {
+        return database.query(
             "SELECT string_agg(t, E'\\n') FROM (SELECT query_to_xml('SELECT * FROM ' || quote_ident(table_name), "
             "true, false, '')::text AS t FROM information_schema.tables WHERE table_schema = 'public') AS tables");
     }
@@ -66,13 +68,38 @@ private:
     std::string key_;
 };
 
+/// PostgreSQL with the sessions in Redis (NEXUS_REDIS_URL): a redis-server of its own.
+class PostgresRedisBackend {
+public:
+    PostgresRedisBackend() : key_(core::random_bytes(32)) {}
+    std::unique_ptr<Store> open() const {
+        config::Config config;
+        config.data_dir = dir_.path();
+        config.secret = key_;
+        config.database_url = database_.url();
+        config.redis_url = redis_.url();
+        return store::open(config);
+    }
+    const std::string& key() const { return key_; }
+    std::string raw_bytes() const { return PostgresBackend::raw_bytes_of(database_); }
+
+private:
+    testing::TempDir dir_;
+    testing::TestDatabase database_;
+    testing::RedisServer redis_;
+    std::string key_;
+};
+
 using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+/// Where accounts are kept: sessions in the database, or in Redis.
+using AccountBackends = ::testing::Types<SqliteBackend, PostgresBackend, PostgresRedisBackend>;
 
 /// The names the typed suites give each backend in their test names.
 struct BackendNames {
     template <class T>
     static std::string GetName(int) {
-        return std::is_same_v<T, SqliteBackend> ? "Sqlite" : "Postgres";
+        if (std::is_same_v<T, SqliteBackend>) return "Sqlite";
+        return std::is_same_v<T, PostgresBackend> ? "Postgres" : "PostgresRedis";
     }
 };
 
