@@ -171,11 +171,14 @@ net::awaitable<void> Client::run() {
 }
 
 net::awaitable<error_code> Client::connect() {
+    const auto alive = alive_;
     tls_.reset();
-    tcp_ = std::make_unique<Tcp>(executor_);
+    tcp_ = std::make_shared<Tcp>(executor_);
+    const auto tcp = tcp_;
     net::ip::tcp::resolver resolver(executor_);
     bool expired = false;
     const Deadline deadline(executor_, kConnectTimeout, [&] {
+        if (!*alive) return;  // the Client is gone: only this frame is left
         expired = true;
         resolver.cancel();
         error_code ignored;
@@ -183,14 +186,17 @@ net::awaitable<error_code> Client::connect() {
         if (tcp_) tcp_->close(ignored);
     });
     auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, use_nothrow);
+    if (!*alive) co_return net::error::operation_aborted;
     if (rec) co_return expired ? net::error::timed_out : rec;
-    auto [cec, endpoint] = co_await net::async_connect(*tcp_, endpoints, use_nothrow);
+    auto [cec, endpoint] = co_await net::async_connect(*tcp, endpoints, use_nothrow);
+    if (!*alive) co_return net::error::operation_aborted;
     if (cec) co_return expired ? net::error::timed_out : cec;
-    tcp_->set_option(net::ip::tcp::no_delay(true));
-    if (url_.tls) {
-        tls_ = std::make_unique<Tls>(std::move(*tcp_), *tls_context_);
+    tcp->set_option(net::ip::tcp::no_delay(true));
+    const auto tls = url_.tls ? std::make_shared<Tls>(std::move(*tcp), *tls_context_) : nullptr;
+    if (tls) {
+        tls_ = tls;
         tcp_.reset();
-        SSL* ssl = tls_->native_handle();
+        SSL* ssl = tls->native_handle();
         error_code not_ip;
         net::ip::make_address(url_.host, not_ip);
         if (!not_ip) {
@@ -199,7 +205,8 @@ net::awaitable<error_code> Client::connect() {
             SSL_set_tlsext_host_name(ssl, url_.host.c_str());
             SSL_set1_host(ssl, url_.host.c_str());
         }
-        auto [hec] = co_await tls_->async_handshake(net::ssl::stream_base::client, use_nothrow);
+        auto [hec] = co_await tls->async_handshake(net::ssl::stream_base::client, use_nothrow);
+        if (!*alive) co_return net::error::operation_aborted;
         if (hec) co_return expired ? net::error::timed_out : hec;
     }
     if (reader_ != nullptr) redisReaderFree(reader_);
@@ -220,11 +227,12 @@ net::awaitable<error_code> Client::connect() {
     while (!setup.back()->reply) {
         std::size_t n = 0;
         error_code ec;
-        if (tls_) {
-            std::tie(ec, n) = co_await tls_->async_read_some(net::buffer(buffer), use_nothrow);
+        if (tls) {
+            std::tie(ec, n) = co_await tls->async_read_some(net::buffer(buffer), use_nothrow);
         } else {
-            std::tie(ec, n) = co_await tcp_->async_read_some(net::buffer(buffer), use_nothrow);
+            std::tie(ec, n) = co_await tcp->async_read_some(net::buffer(buffer), use_nothrow);
         }
+        if (!*alive) co_return net::error::operation_aborted;
         if (ec) co_return expired ? net::error::timed_out : ec;
         redisReaderFeed(reader_, buffer, n);
         void* raw = nullptr;
@@ -247,14 +255,16 @@ net::awaitable<error_code> Client::connect() {
 
 net::awaitable<error_code> Client::read_replies() {
     const auto alive = alive_;
+    const auto tls = tls_;
+    const auto tcp = tcp_;
     char buffer[4096];
     for (;;) {
         std::size_t n = 0;
         error_code ec;
-        if (tls_) {
-            std::tie(ec, n) = co_await tls_->async_read_some(net::buffer(buffer), use_nothrow);
+        if (tls) {
+            std::tie(ec, n) = co_await tls->async_read_some(net::buffer(buffer), use_nothrow);
         } else {
-            std::tie(ec, n) = co_await tcp_->async_read_some(net::buffer(buffer), use_nothrow);
+            std::tie(ec, n) = co_await tcp->async_read_some(net::buffer(buffer), use_nothrow);
         }
         if (!*alive) co_return net::error::operation_aborted;
         if (ec) co_return ec;
@@ -304,10 +314,12 @@ net::awaitable<void> Client::write_loop() {
         chunk.clear();
         chunk.swap(out_);
         error_code ec;
-        if (tls_) {
-            std::tie(ec, std::ignore) = co_await net::async_write(*tls_, net::buffer(chunk), use_nothrow);
-        } else if (tcp_) {
-            std::tie(ec, std::ignore) = co_await net::async_write(*tcp_, net::buffer(chunk), use_nothrow);
+        const auto tls = tls_;
+        const auto tcp = tcp_;
+        if (tls) {
+            std::tie(ec, std::ignore) = co_await net::async_write(*tls, net::buffer(chunk), use_nothrow);
+        } else if (tcp) {
+            std::tie(ec, std::ignore) = co_await net::async_write(*tcp, net::buffer(chunk), use_nothrow);
         } else {
             ec = net::error::not_connected;
         }

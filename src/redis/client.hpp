@@ -90,8 +90,10 @@ private:
     net::any_io_executor executor_;
     Url url_;
     net::ssl::context* tls_context_;
-    std::unique_ptr<Tcp> tcp_;
-    std::unique_ptr<Tls> tls_;
+    // Shared with the coroutines that wait on them: an operation still pending when the Client goes
+    // completes on a stream that is still there.
+    std::shared_ptr<Tcp> tcp_;
+    std::shared_ptr<Tls> tls_;
     redisReader* reader_ = nullptr;
     std::string out_;       ///< formatted commands not yet written
     bool writing_ = false;  ///< write_loop() runs
