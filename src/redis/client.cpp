@@ -6,12 +6,12 @@
 #include <boost/asio/write.hpp>
 #include <boost/url/parse.hpp>
 #include <hiredis/hiredis.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <stdexcept>
+
+#include "core/tls.hpp"
 
 namespace nexus::redis {
 
@@ -196,15 +196,7 @@ net::awaitable<error_code> Client::connect() {
     if (tls) {
         tls_ = tls;
         tcp_.reset();
-        SSL* ssl = tls->native_handle();
-        error_code not_ip;
-        net::ip::make_address(url_.host, not_ip);
-        if (!not_ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
-        } else {
-            SSL_set_tlsext_host_name(ssl, url_.host.c_str());
-            SSL_set1_host(ssl, url_.host.c_str());
-        }
+        core::expect_peer_name(tls->native_handle(), url_.host);
         auto [hec] = co_await tls->async_handshake(net::ssl::stream_base::client, use_nothrow);
         if (!*alive) co_return net::error::operation_aborted;
         if (hec) co_return expired ? net::error::timed_out : hec;

@@ -203,4 +203,28 @@ public:
     }
 };
 
+/// A backend whose tables are row objects of its own (SQLite's, PostgreSQL's): each made by the
+/// backend's constructor, once its connection is open.
+class OwnedTables : public Backend {
+public:
+    ChannelRows& channels() override { return *channels_; }
+    TokenRows& tokens() override { return *tokens_; }
+    UsageRows& usage() override { return *usage_; }
+    PriceRows& prices() override { return *prices_; }
+    SettingRows& settings() override { return *settings_; }
+    UserRows& users() override { return *users_; }
+    SessionRows& sessions() override { return *sessions_; }
+    AuditRows& audit() override { return *audit_; }
+
+protected:
+    std::unique_ptr<ChannelRows> channels_;
+    std::unique_ptr<TokenRows> tokens_;
+    std::unique_ptr<UsageRows> usage_;
+    std::unique_ptr<PriceRows> prices_;
+    std::unique_ptr<SettingRows> settings_;
+    std::unique_ptr<UserRows> users_;
+    std::unique_ptr<SessionRows> sessions_;
+    std::unique_ptr<AuditRows> audit_;
+};
+
 }  // namespace nexus::store

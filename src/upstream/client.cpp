@@ -379,15 +379,7 @@ net::awaitable<Client::Acquired> Client::connect(const Origin& origin, const Dea
     if (origin.tls) {
         auto& stream = *connection->tls_;
         SSL* ssl = stream.native_handle();
-        // Verify the certificate names the host we asked for: an IP for an IP literal, else a DNS
-        // name (which is also sent as SNI).
-        net::ip::make_address(origin.host, ec);
-        if (!ec) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), origin.host.c_str());
-        } else {
-            SSL_set_tlsext_host_name(ssl, origin.host.c_str());
-            SSL_set1_host(ssl, origin.host.c_str());
-        }
+        core::expect_peer_name(ssl, origin.host);
         tcp_stream.expires_after(step_timeout(deadlines.tls, deadlines.request));
         auto [hec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
         if (cancel != nullptr && cancel->cancelled()) co_return fail(cancelled());

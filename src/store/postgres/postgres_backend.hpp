@@ -16,19 +16,11 @@ namespace nexus::store::postgres {
 /// relay's hot path never waits on it. Every write that moves quota (a usage batch) is a single
 /// relative UPDATE per token, owner and channel, in id order, so batches from several nodes
 /// neither lose an addition nor deadlock.
-class PostgresBackend final : public Backend {
+class PostgresBackend final : public OwnedTables {
 public:
     explicit PostgresBackend(const std::string& url);
     ~PostgresBackend() override;
 
-    ChannelRows& channels() override { return *channels_; }
-    TokenRows& tokens() override { return *tokens_; }
-    UsageRows& usage() override { return *usage_; }
-    PriceRows& prices() override { return *prices_; }
-    SettingRows& settings() override { return *settings_; }
-    UserRows& users() override { return *users_; }
-    SessionRows& sessions() override { return *sessions_; }
-    AuditRows& audit() override { return *audit_; }
     std::int64_t reseal(const std::function<std::string(const std::string&)>& reseal) override;
     /// A ChangeFeed on a connection of its own.
     std::unique_ptr<ChangeWatch> watch(std::function<void()> changed, std::chrono::milliseconds poll_every) override;
@@ -38,14 +30,6 @@ private:
 
     std::string url_;
     Connection connection_;
-    std::unique_ptr<ChannelRows> channels_;
-    std::unique_ptr<TokenRows> tokens_;
-    std::unique_ptr<UsageRows> usage_;
-    std::unique_ptr<PriceRows> prices_;
-    std::unique_ptr<SettingRows> settings_;
-    std::unique_ptr<UserRows> users_;
-    std::unique_ptr<SessionRows> sessions_;
-    std::unique_ptr<AuditRows> audit_;
 };
 
 /// A Store over the PostgreSQL database at `url`, its sealed values sealed with `secrets`.

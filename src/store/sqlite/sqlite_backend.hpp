@@ -16,19 +16,11 @@ namespace nexus::store::sqlite {
 /// mutex: the store runs on the database thread, never on the I/O threads that serve /v1/*.
 /// Admin writes are synced before they return (synchronous=FULL); usage batches are not
 /// (NORMAL: none is lost to a crash of the process once committed, a power loss could).
-class SqliteBackend final : public Backend {
+class SqliteBackend final : public OwnedTables {
 public:
     explicit SqliteBackend(const std::string& path);
     ~SqliteBackend() override;
 
-    ChannelRows& channels() override { return *channels_; }
-    TokenRows& tokens() override { return *tokens_; }
-    UsageRows& usage() override { return *usage_; }
-    PriceRows& prices() override { return *prices_; }
-    SettingRows& settings() override { return *settings_; }
-    UserRows& users() override { return *users_; }
-    SessionRows& sessions() override { return *sessions_; }
-    AuditRows& audit() override { return *audit_; }
     std::int64_t reseal(const std::function<std::string(const std::string&)>& reseal) override;
 
     /// Whether the database file at `path` already holds sealed values (a master-key check),
@@ -45,14 +37,6 @@ private:
     void migrate(const std::string& path);
 
     Connection connection_;
-    std::unique_ptr<ChannelRows> channels_;
-    std::unique_ptr<TokenRows> tokens_;
-    std::unique_ptr<UsageRows> usage_;
-    std::unique_ptr<PriceRows> prices_;
-    std::unique_ptr<SettingRows> settings_;
-    std::unique_ptr<UserRows> users_;
-    std::unique_ptr<SessionRows> sessions_;
-    std::unique_ptr<AuditRows> audit_;
 };
 
 /// The row objects over one connection (sqlite_rows.cpp; usage and prices in sqlite_usage.cpp).
