@@ -417,7 +417,7 @@ if ((!smoke)); then
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
     echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
     echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm, owned by a user with a remain_quota (none ever reached), on a priced model: what admission and billing at both levels cost; its memory is nexus's."
-    echo "pg-redis-limited is another nexus-api process, the same but on PostgreSQL with its rate limits in Redis (both private, on CPU $load_cpu with the upstreams): each call makes one Redis round trip; its CPU is the relay's alone, PostgreSQL's and Redis's are not counted."
+    echo "pg-redis-limited is another nexus-api process, the same but on PostgreSQL with its limits and quotas in Redis (both private, on CPU $load_cpu with the upstreams): each call makes one Redis round trip; its CPU is the relay's alone, PostgreSQL's and Redis's are not counted."
     echo
     echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
   } >"$root/bench/RESULTS.md.new"
