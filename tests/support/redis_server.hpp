@@ -10,7 +10,7 @@
 namespace nexus::testing {
 
 /// A private redis-server (Debian's), started by the test on a free loopback port, with nothing
-/// saved to disk; killed when this goes. It can be stopped and started again on the same port, to
+/// saved to disk; killed when this goes, or when the test process dies. It can be stopped and started again on the same port, to
 /// see what a client does while Redis is away. With `tls`, it listens with TLS only, on the
 /// certificate given.
 class RedisServer {
