@@ -149,7 +149,7 @@ net::awaitable<void> Client::run() {
             delay = kFirstRetry;
             if (reported) spdlog::info("redis: connected to {}:{} again", url_.host, url_.port);
             reported = false;
-            const auto lost = co_await read_replies();
+            const auto lost = co_await read_replies({});
             if (!*alive || stopped_) co_return;
             up_ = false;
             spdlog::warn("redis: the connection to {}:{} was lost ({}); connecting again", url_.host, url_.port,
@@ -215,26 +215,9 @@ net::awaitable<error_code> Client::connect() {
     if (url_.db != 0) first({"SELECT", std::to_string(url_.db)});
     first({"PING"});
     // Read until the setup's replies are in (they come first), under the same deadline.
-    char buffer[512];
-    while (!setup.back()->reply) {
-        std::size_t n = 0;
-        error_code ec;
-        if (tls) {
-            std::tie(ec, n) = co_await tls->async_read_some(net::buffer(buffer), use_nothrow);
-        } else {
-            std::tie(ec, n) = co_await tcp->async_read_some(net::buffer(buffer), use_nothrow);
-        }
-        if (!*alive) co_return net::error::operation_aborted;
-        if (ec) co_return expired ? net::error::timed_out : ec;
-        redisReaderFeed(reader_, buffer, n);
-        void* raw = nullptr;
-        while (redisReaderGetReply(reader_, &raw) == REDIS_OK && raw != nullptr) {
-            auto reply = convert(static_cast<redisReply*>(raw));
-            freeReplyObject(raw);
-            if (pending_.empty()) co_return net::error::invalid_argument;
-            pending_.front()->reply = std::move(reply);
-            pending_.pop_front();
-        }
+    const auto last = setup.back();
+    if (const auto ec = co_await read_replies([&] { return last->reply.has_value(); })) {
+        co_return expired ? net::error::timed_out : ec;
     }
     for (const auto& p : setup) {
         if (p->reply->is_error()) {
@@ -245,12 +228,12 @@ net::awaitable<error_code> Client::connect() {
     co_return error_code{};
 }
 
-net::awaitable<error_code> Client::read_replies() {
+net::awaitable<error_code> Client::read_replies(const std::function<bool()>& done) {
     const auto alive = alive_;
     const auto tls = tls_;
     const auto tcp = tcp_;
     char buffer[4096];
-    for (;;) {
+    while (!done || !done()) {
         std::size_t n = 0;
         error_code ec;
         if (tls) {
@@ -270,12 +253,11 @@ net::awaitable<error_code> Client::read_replies() {
             if (pending_.empty()) co_return net::error::invalid_argument;  // a reply nobody asked for
             const auto p = std::move(pending_.front());
             pending_.pop_front();
-            if (p->signal != nullptr) {
-                p->reply = std::move(reply);
-                p->signal->cancel();
-            }
+            p->reply = std::move(reply);
+            if (p->signal != nullptr) p->signal->cancel();
         }
     }
+    co_return error_code{};
 }
 
 void Client::enqueue(const std::vector<std::string>& args, std::shared_ptr<Pending> pending) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,7 +83,8 @@ private:
 
     net::awaitable<void> run();
     net::awaitable<error_code> connect();
-    net::awaitable<error_code> read_replies();
+    /// Reads replies and hands each to its call, until `done` (empty: until the connection fails).
+    net::awaitable<error_code> read_replies(const std::function<bool()>& done);
     net::awaitable<void> write_loop();
     void enqueue(const std::vector<std::string>& args, std::shared_ptr<Pending> pending);
     void fail_all();
