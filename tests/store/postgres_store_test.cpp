@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "store/backends.hpp"
+#include "store/postgres/connection.hpp"
 #include "store/postgres/migrations.hpp"
 
 namespace nexus::store {
@@ -95,6 +96,23 @@ TEST(PostgresStore, ALostConnectionIsOpenedAgain) {
         }
     }
     EXPECT_EQ(got, "v");
+}
+
+// libpq quotes a malformed part of the URL in its error, the password included (measured:
+// 'invalid percent-encoded token: "s3cr%zzet"'); the message that reaches the log does not.
+TEST(PostgresStore, AnUnusableUrlsErrorHoldsNoPassword) {
+    for (const char* url : {"postgresql://u:s3cr%zzet@127.0.0.1:1/db", "postgresql://u:s3cr%21et@127.0.0.1:notaport/db"}) {
+        try {
+            postgres::Connection c(url);
+            FAIL() << "connected to " << url;
+        } catch (const Unavailable& e) {
+            const std::string message = e.what();
+            EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
+            EXPECT_NE(message.find("cannot connect to PostgreSQL"), std::string::npos) << message;
+        }
+    }
+    EXPECT_EQ(postgres::without_password("a s3cr!et b", "postgresql://u:s3cr%21et@h/db"), "a *** b");
+    EXPECT_EQ(postgres::without_password("no password here", "postgresql://u@h/db"), "no password here");
 }
 
 }  // namespace

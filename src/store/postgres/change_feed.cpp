@@ -26,7 +26,9 @@ milliseconds left_until(Clock::time_point deadline) {
     return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
 }
 
-std::string last_error(pg_conn* conn) { return conn ? one_line(PQerrorMessage(conn)) : "out of memory"; }
+std::string last_error(pg_conn* conn, std::string_view url) {
+    return conn ? without_password(one_line(PQerrorMessage(conn)), url) : "out of memory";
+}
 
 struct Finish {
     pg_conn*& conn;
@@ -67,14 +69,14 @@ bool ChangeFeed::connect(pg_conn*& conn, std::string& error) const {
     conn = PQconnectStartParams(keywords, values, 1);
     if (conn != nullptr) PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);  // (logged by us)
     if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) {
-        error = last_error(conn);
+        error = last_error(conn, url_);
         return false;
     }
     const auto deadline = Clock::now() + kConnectTimeout;
     for (auto status = PGRES_POLLING_WRITING;;) {
         if (status == PGRES_POLLING_OK) return true;
         if (status == PGRES_POLLING_FAILED) {
-            error = last_error(conn);
+            error = last_error(conn, url_);
             return false;
         }
         const auto waited = wait_for(PQsocket(conn), status == PGRES_POLLING_WRITING, left_until(deadline));

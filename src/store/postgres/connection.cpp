@@ -22,6 +22,37 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+std::string without_password(std::string message, std::string_view url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) return message;
+    auto authority = url.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?"));
+    const auto at = authority.rfind('@');
+    if (at == std::string_view::npos) return message;
+    const auto userinfo = authority.substr(0, at);
+    const auto colon = userinfo.find(':');
+    if (colon == std::string_view::npos) return message;
+    const std::string raw(userinfo.substr(colon + 1));
+    std::string decoded;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        int byte = 0;
+        if (raw[i] == '%' && i + 2 < raw.size() &&
+            std::from_chars(raw.data() + i + 1, raw.data() + i + 3, byte, 16).ptr == raw.data() + i + 3) {
+            decoded += static_cast<char>(byte);
+            i += 2;
+        } else {
+            decoded += raw[i];
+        }
+    }
+    for (const auto& secret : {raw, decoded}) {
+        if (secret.empty()) continue;
+        for (auto found = message.find(secret); found != std::string::npos; found = message.find(secret, found + 3)) {
+            message.replace(found, secret.size(), "***");
+        }
+    }
+    return message;
+}
+
 namespace {
 
 // What a failed statement says, without its DETAIL (which repeats the values of a broken key) or
@@ -74,7 +105,10 @@ void Connection::connect() {
                                   url_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keywords, values, 1);
     if (conn_ == nullptr) throw std::runtime_error("database: cannot connect: out of memory");
-    if (PQstatus(conn_) != CONNECTION_OK) throw Unavailable("database: cannot connect to PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        throw Unavailable("database: cannot connect to PostgreSQL: " +
+                          without_password(one_line(PQerrorMessage(conn_)), url_));
+    }
     // Notices (a CREATE … IF NOT EXISTS that found the table) are not for our log.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
 }

@@ -103,6 +103,10 @@ private:
 /// libpq's text (an error message of several lines) as one line.
 std::string one_line(std::string_view text);
 
+/// `message` with the password of `url` (postgresql://user:password@…) masked, as written and
+/// percent-decoded: libpq quotes a malformed part of the URL in its errors, the password included.
+std::string without_password(std::string message, std::string_view url);
+
 /// A transaction, rolled back unless commit() is reached. `durable` false: the commit does not
 /// wait for the server's disk (synchronous_commit off), as usage batches; a crash of the server
 /// can lose the last few hundred milliseconds of them, never half of one.
