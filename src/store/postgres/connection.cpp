@@ -106,8 +106,12 @@ void Connection::connect() {
     conn_ = PQconnectdbParams(keywords, values, 1);
     if (conn_ == nullptr) throw std::runtime_error("database: cannot connect: out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
-        throw Unavailable("database: cannot connect to PostgreSQL: " +
-                          without_password(one_line(PQerrorMessage(conn_)), url_));
+        auto message =
+            "database: cannot connect to PostgreSQL: " + without_password(one_line(PQerrorMessage(conn_)), url_);
+        // Let go of it now: a constructor that throws runs no destructor.
+        PQfinish(conn_);
+        conn_ = nullptr;
+        throw Unavailable(message);
     }
     // Notices (a CREATE … IF NOT EXISTS that found the table) are not for our log.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
