@@ -25,6 +25,17 @@ bool any_of(std::span<const std::string_view> names, std::string_view name) {
 
 bool forwarded_to_upstream(std::string_view name) { return any_of(kToUpstream, name); }
 
+namespace {
+
+// forwarded_to_upstream for a parsed field, by the known name Beast tagged it with (a number
+// compared, not text): both names on the list are known ones.
+bool forwarded_to_upstream(const boost::beast::http::fields::value_type& f) {
+    using boost::beast::http::field;
+    return f.name() == field::content_type || f.name() == field::accept;
+}
+
+}  // namespace
+
 bool forwarded_to_client(std::string_view name, bool rate_limits) {
     return any_of(kToClient, name) ||
            (rate_limits && name.size() > kToClientPrefix.size() &&
@@ -33,7 +44,7 @@ bool forwarded_to_client(std::string_view name, bool rate_limits) {
 
 void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client) {
     for (const auto& f : client) {
-        if (forwarded_to_upstream(f.name_string())) core::append_field(out, f.name_string(), f.value());
+        if (forwarded_to_upstream(f)) core::append_field(out, f.name_string(), f.value());
     }
 }
 
@@ -43,7 +54,7 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
     std::string fields;
     fields.reserve(256);
     if (client != nullptr) append_forwarded_request_fields(fields, *client);
-    if (client == nullptr || (*client)[boost::beast::http::field::content_type].empty()) {
+    if (client == nullptr || core::field_value(*client, boost::beast::http::field::content_type).empty()) {
         core::append_field(fields, "Content-Type", "application/json");
     }
     fields.append(channel.provider->auth_header).append(": ").append(channel.provider->auth_prefix);
