@@ -74,7 +74,7 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
     return fields;
 }
 
-void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream, bool rate_limits) {
+void append_forwarded_response_fields(std::string& out, const upstream::Head& upstream, bool rate_limits) {
     for (const auto& f : upstream) {
         if (forwarded_to_client(f.name_string(), rate_limits)) core::append_field(out, f.name_string(), f.value());
     }

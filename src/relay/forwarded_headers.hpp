@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "snapshot/snapshot.hpp"
+#include "upstream/answer_parser.hpp"
 
 namespace nexus::relay {
 
@@ -39,7 +40,6 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
 /// The client's request headers that go upstream, as text ("Name: value\r\n" each).
 void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client);
 /// The upstream's response headers that go to the client, as text (`rate_limits` as above).
-void append_forwarded_response_fields(std::string& out, const boost::beast::http::fields& upstream,
-                                      bool rate_limits = true);
+void append_forwarded_response_fields(std::string& out, const upstream::Head& upstream, bool rate_limits = true);
 
 }  // namespace nexus::relay

@@ -103,7 +103,7 @@ Response::~Response() {
     registration_.reset();
     if (!connection_) return;
     auto& parser = *connection_->parser_;
-    if (parser.is_done() && parser.keep_alive()) {
+    if (parser.reusable()) {
         connection_->parser_.reset();
         client_->release(std::move(connection_));
     }
@@ -113,10 +113,7 @@ net::awaitable<std::pair<error_code, std::size_t>> Response::read_some(std::span
     auto& conn = *connection_;
     auto& parser = *conn.parser_;
     if (parser.is_done()) co_return std::pair{error_code{}, std::size_t{0}};
-    auto& body = parser.get().body();
-    body.data = into.data();
-    body.size = into.size();
-    body.more = true;
+    parser.destination(into);
     // Bytes that came with the head (often the whole body) are parsed without a wait.
     if (conn.buffer_.size() > 0) {
         error_code ec;
@@ -124,14 +121,14 @@ net::awaitable<std::pair<error_code, std::size_t>> Response::read_some(std::span
         conn.buffer_.consume(used);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec != bhttp::error::need_more && (used > 0 || ec || parser.is_done())) {
-            co_return std::pair{ec, into.size() - body.size};
+            co_return std::pair{ec, into.size() - parser.remaining()};
         }
     }
     conn.tcp().expires_after(step_timeout(deadlines_.idle, deadlines_.request));
     auto [ec, n] = co_await conn.visit(
         [&](auto& s) { return bhttp::async_read_some(s, conn.buffer_, parser, use_nothrow); });
     if (ec == bhttp::error::need_buffer) ec = {};
-    co_return std::pair{ec, into.size() - body.size};
+    co_return std::pair{ec, into.size() - parser.remaining()};
 }
 
 net::awaitable<std::pair<error_code, std::string>> Response::read_all(std::size_t limit) {
@@ -198,7 +195,7 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
             // the read below does not try the socket (a recv that finds nothing) too early.
             co_await net::post(executor_, net::use_awaitable);
         }
-        conn.parser_.emplace();
+        conn.parser_.emplace(conn.head_);
         conn.parser_->header_limit(kMaxHeader);
         conn.parser_->body_limit(boost::none);
         error_code ec = wec;
@@ -210,8 +207,8 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
             ec = rec ? (wec ? wec : rec) : error_code{};
         }
         if (!ec && conn.parser_->is_header_done()) {
-            if (wec) conn.parser_->get().keep_alive(false);  // our request was not whole: never reuse
-            const auto status = static_cast<int>(conn.parser_->get().result_int());
+            if (wec) conn.parser_->close_after();  // our request was not whole: never reuse
+            const auto status = static_cast<int>(conn.head_.result_int());
             metrics_.record_attempt(status < 300   ? AttemptOutcome::kSuccess
                                     : status < 500 ? AttemptOutcome::kClientError
                                                    : AttemptOutcome::kServerError);
@@ -255,6 +252,7 @@ void Client::release(std::unique_ptr<Connection> connection) {
     auto& stack = idle_[connection->origin_key_];
     if (stack.size() >= config_.upstream_pool_size) return;  // bounded: drop (closes it)
     connection->idle_since_ = Clock::now();
+    connection->head_.trim();
     connection->tcp().expires_never();
     stack.push_back(std::move(connection));
 }

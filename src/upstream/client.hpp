@@ -4,8 +4,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -23,6 +21,7 @@
 #include "core/error.hpp"
 #include "core/metrics.hpp"
 #include "core/origin.hpp"
+#include "upstream/answer_parser.hpp"
 #include "upstream/resolver.hpp"
 
 namespace nexus::upstream {
@@ -59,7 +58,8 @@ private:
     std::optional<beast::tcp_stream> plain_;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
     beast::flat_buffer buffer_;
-    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
+    Head head_;  ///< the last answer's head, its memory kept for the next
+    std::optional<AnswerParser> parser_;
     std::string origin_key_;
     Clock::time_point idle_since_{};
     bool reused_ = false;
@@ -113,7 +113,7 @@ public:
     ~Response();
 
     int status() const { return static_cast<int>(head().result_int()); }
-    const bhttp::response_header<>& head() const { return connection_->parser_->get().base(); }
+    const Head& head() const { return connection_->head_; }
     /// The whole body has been read.
     bool done() const { return connection_->parser_->is_done(); }
     /// The Content-Length the upstream declared, if it did.
