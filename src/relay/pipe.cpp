@@ -197,7 +197,6 @@ net::awaitable<PipeResult> pipe_body(http::Exchange& exchange, upstream::Respons
             result.failure = broke_midway(ec, metrics, exchange.request_id(), "answer");
             co_return result;
         }
-        if (usage != nullptr) usage->feed(piece);
         bool written = true;
         if (!result.sent) {
             result.sent = true;
@@ -207,6 +206,8 @@ net::awaitable<PipeResult> pipe_body(http::Exchange& exchange, upstream::Respons
         } else {
             written = co_await exchange.write_body(piece);
         }
+        // Read after the piece is on its way: the client does not wait on the usage's parse.
+        if (usage != nullptr) usage->feed(piece);
         if (!written) {
             result.client_gone = true;
             co_return result;
