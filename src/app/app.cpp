@@ -22,6 +22,7 @@
 #include "admin/admin_api.hpp"
 #include "admission/shared_admission.hpp"
 #include "app/command_line.hpp"
+#include "app/event_loop.hpp"
 #include "app/housekeeping.hpp"
 #include "app/node.hpp"
 #include "core/clock.hpp"
@@ -243,14 +244,14 @@ int run(const config::Config& config) {
     for (std::size_t i = 1; i < workers.size(); ++i) {
         auto* w = workers[i].get();
         // Keep the thread's loop alive while the listener idles; stop() ends it.
-        w->thread = std::thread([w] {
+        w->thread = std::thread([w, &config, &shared] {
             auto guard = net::make_work_guard(w->ioc);
-            w->ioc.run();
+            run_io(w->ioc, config.busy_poll, shared.usage_backlog, w->metrics);
         });
     }
     {
         auto guard = net::make_work_guard(main_ioc);
-        main_ioc.run();
+        run_io(main_ioc, config.busy_poll, shared.usage_backlog, workers.front()->metrics);
     }
     for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
 

@@ -27,6 +27,8 @@ struct Config {
     std::uint16_t admin_listen_port = 0;
     std::string data_dir = "./data";
     unsigned threads = 0;  ///< 0: one per CPU in the process's affinity mask
+    /// An I/O thread out of work polls its sockets this long before it sleeps (0: it sleeps at once).
+    std::chrono::microseconds busy_poll{0};
     std::uint64_t max_body_bytes = 32ull << 20;
     std::uint32_t max_header_bytes = 16u << 10;
     std::size_t max_connections = 0;  ///< open client connections at most; 0: derived from the descriptor limit

@@ -126,6 +126,12 @@ std::string Metrics::render(std::span<const Metrics* const> all) {
         out += fmt::format("nexus_overloaded_total{{cause=\"{}\"}} {}\n", overload_label(static_cast<Overload>(o)),
                            sum([&](const Metrics& m) -> const Counter& { return m.overloaded_[o]; }));
     }
+    out += "# HELP nexus_busy_poll_total Times an I/O thread out of work polled its sockets for NEXUS_BUSY_POLL_MICROSECONDS, by whether an event came within it (found) or the thread then slept (slept).\n";
+    out += "# TYPE nexus_busy_poll_total counter\n";
+    out += fmt::format("nexus_busy_poll_total{{result=\"found\"}} {}\n",
+                       sum([](const Metrics& m) -> const Counter& { return m.busy_poll_found_; }));
+    out += fmt::format("nexus_busy_poll_total{{result=\"slept\"}} {}\n",
+                       sum([](const Metrics& m) -> const Counter& { return m.busy_poll_slept_; }));
     return out;
 }
 

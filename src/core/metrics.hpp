@@ -69,6 +69,9 @@ public:
     void usage_records_waiting(std::int64_t n) { usage_waiting_.fetch_add(n, std::memory_order_relaxed); }
     /// Whether this thread's connection to Redis is up (NEXUS_REDIS_URL; unset: never called).
     void set_redis_up(bool up) { redis_up_.store(up ? 1 : 0, std::memory_order_relaxed); }
+    /// An I/O thread out of work polled its sockets for NEXUS_BUSY_POLL_MICROSECONDS: `found` an
+    /// event within it, or not (and slept).
+    void busy_poll(bool found) { (found ? busy_poll_found_ : busy_poll_slept_).fetch_add(1, std::memory_order_relaxed); }
     /// A connection or a call was refused because we ran out of `what`.
     void overloaded(Overload what) { overloaded_[static_cast<std::size_t>(what)].fetch_add(1, std::memory_order_relaxed); }
 
@@ -90,6 +93,8 @@ private:
     std::atomic<std::int64_t> usage_waiting_{0};
     std::atomic<int> redis_up_{-1};  ///< -1: no Redis
     std::array<Counter, static_cast<std::size_t>(Overload::kCount)> overloaded_{};
+    Counter busy_poll_found_{0};
+    Counter busy_poll_slept_{0};
 };
 
 }  // namespace nexus::core

@@ -92,6 +92,19 @@ TEST(Config, TableListsEveryOptionOnce) {
     EXPECT_TRUE(envs.contains("NEXUS_MAX_BODY_BYTES"));
 }
 
+// Busy polling is off unless asked for, in microseconds, and bounded: a thread must sleep at last.
+TEST(Config, BusyPollingIsOffUnlessAskedForAndBounded) {
+    EXPECT_EQ(load_with({}).busy_poll, std::chrono::microseconds(0));
+    EXPECT_EQ(load_with({{"NEXUS_BUSY_POLL_MICROSECONDS", "50"}}).busy_poll, std::chrono::microseconds(50));
+    EXPECT_EQ(load_with({}, {"--busy-poll", "200"}).busy_poll, std::chrono::microseconds(200));
+    EXPECT_NE(error_of({{"NEXUS_BUSY_POLL_MICROSECONDS", "10001"}}).find("NEXUS_BUSY_POLL_MICROSECONDS"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_BUSY_POLL_MICROSECONDS", "-1"}}).find("NEXUS_BUSY_POLL_MICROSECONDS"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"NEXUS_BUSY_POLL_MICROSECONDS", "fast"}}).find("NEXUS_BUSY_POLL_MICROSECONDS"),
+              std::string::npos);
+}
+
 // PostgreSQL is one URL; nodes that share it must share the master key, so it cannot come from one
 // node's key file; and one server has one database.
 TEST(Config, ADatabaseUrlNeedsTheSharedSecretAndIsTheOnlyDatabase) {

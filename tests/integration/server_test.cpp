@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "support/fixtures.hpp"
@@ -108,6 +111,58 @@ TEST(Server, MetricsCountRequestsAttemptsAndStreams) {
     EXPECT_EQ(res.status, 200);
     EXPECT_NE(res.header("content-type").find("text/plain"), std::string::npos);
     for (const auto& line : expected) EXPECT_NE(res.body.find(line), std::string::npos) << line << res.body;
+}
+
+// The value of metric `line` (its name and labels) in a /metrics text, or -1.
+long metric_value(const std::string& text, const std::string& line) {
+    const auto at = text.find("\n" + line + " ");
+    return at == std::string::npos ? -1 : std::stol(text.substr(at + line.size() + 2));
+}
+
+// The CPU time a process has used (user and system), in clock ticks.
+long cpu_ticks(pid_t pid) {
+    const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after the command name
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; fields >> field; ++i) {
+        if (i == 14) utime = std::stol(field);
+        if (i == 15) {
+            stime = std::stol(field);
+            break;
+        }
+    }
+    return utime + stime;
+}
+
+// NEXUS_BUSY_POLL_MICROSECONDS: a thread out of work polls its sockets before it sleeps, so the
+// upstream's answer and the client's next request are taken as they come, without a wake-up;
+// and once the traffic stops, the thread sleeps.
+TEST(Server, BusyPollingTakesEventsAsTheyComeAndSleepsWhenIdle) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                           {"SILICONFLOW_BASE_URL", mock.base_url()},
+                           {"NEXUS_THREADS", "1"},
+                           {"NEXUS_BUSY_POLL_MICROSECONDS", "5000"}});
+    add_token(nexus->port());
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(post_chat(nexus->port(), chat_body("m")).status, 200);
+    const auto text = http_request(nexus->port(), "GET", "/metrics").body;
+    EXPECT_GT(metric_value(text, "nexus_busy_poll_total{result=\"found\"}"), 0) << text;
+    std::this_thread::sleep_for(200ms);
+    const auto before = cpu_ticks(nexus->pid());
+    std::this_thread::sleep_for(1s);
+    const auto used = cpu_ticks(nexus->pid()) - before;
+    EXPECT_LT(used, sysconf(_SC_CLK_TCK) / 2) << "an idle server kept polling: " << used << " ticks in 1 s";
+}
+
+TEST(Server, WithoutBusyPollingAThreadOutOfWorkSleepsAtOnce) {
+    MockUpstream mock{MockUpstream::Options{}};
+    auto nexus = start(Env{{"SILICONFLOW_API_KEY", mock.good_key()}, {"SILICONFLOW_BASE_URL", mock.base_url()}});
+    add_token(nexus->port());
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(post_chat(nexus->port(), chat_body("m")).status, 200);
+    const auto text = http_request(nexus->port(), "GET", "/metrics").body;
+    EXPECT_EQ(metric_value(text, "nexus_busy_poll_total{result=\"found\"}"), 0) << text;
+    EXPECT_EQ(metric_value(text, "nexus_busy_poll_total{result=\"slept\"}"), 0) << text;
 }
 
 TEST(Server, BodyOverLimitIs413BeforeTheBodyIsRead) {
