@@ -11,6 +11,8 @@
 #   nexus-limited  the same process, called with a token that has a quota, rpm and tpm, owned by a
 #            user with a quota of his own (all set too high ever to refuse), on a priced model:
 #            what admission and billing at both levels add
+#   nexus-busy-poll  another nexus-api process, the same as nexus but with
+#            NEXUS_BUSY_POLL_MICROSECONDS=100: its thread polls before it sleeps
 #   pg-redis-limited  nexus-api on PostgreSQL (a private cluster) with its limits in Redis (a
 #            private redis-server), both pinned to CPU 1 like the upstreams; one I/O thread, called
 #            with a limited token as nexus-limited is: each call is one Redis round trip
@@ -45,7 +47,7 @@ else
   seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-3} steps=${BENCH_STREAM_STEPS:-"512 1024 2048 4096 8192 10000"}
   frames=20 interval=250 ramp_ms=3000
 fi
-targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited pg-redis-limited portkey"}
+targets=${BENCH_TARGETS:-"direct nginx nexus nexus-limited nexus-busy-poll pg-redis-limited portkey"}
 # A relay holds two descriptors per stream (client and upstream). The ramp's last step is the
 # most streams the descriptor limit lets every target hold: 10,000 where the limit allows it.
 nofile=$(ulimit -Hn)
@@ -108,6 +110,9 @@ admin_key=bench-admin-key-0123456789
 NEXUS_PORT=18083 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data" \
   NEXUS_ADMIN_KEY=$admin_key taskset -c $relay_cpu "$nexus" 2>"$work/nexus.log" &
 nexus_pid=$!
+NEXUS_BUSY_POLL_MICROSECONDS=100 NEXUS_PORT=18089 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false \
+  NEXUS_DATA_DIR="$work/data-busy" NEXUS_ADMIN_KEY=$admin_key taskset -c $relay_cpu "$nexus" 2>"$work/nexus-busy.log" &
+nexus_busy_pid=$!
 
 taskset -c $relay_cpu node "$portkey" --headless --port=18085 >"$work/portkey.log" 2>&1 &
 portkey_pid=$!
@@ -157,7 +162,7 @@ CONF
 nginx -p "$work/lb" -c "$work/lb/nginx.conf" &
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-for p in 18081 18082 18083 18084 18085 18086 18087 18088 18092 18093 18094 18095 18097; do
+for p in 18081 18082 18083 18084 18085 18086 18087 18088 18089 18092 18093 18094 18095 18097; do
   wait_port $p || { echo "bench: port $p never opened" >&2; exit 1; }
 done
 
@@ -171,6 +176,8 @@ admin /api/user '{"username":"bench","password":"bench-password","remain_quota":
 admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","user_id":2,"remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
 curl -sf -XPUT "http://127.0.0.1:18083/api/price/Qwen/Qwen2.5-7B-Instruct" -H "Authorization: Bearer $admin_key" \
   -d '{"input":2000000,"output":8000000}' >/dev/null
+admin_port=18089 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
+admin_port=18089 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
 admin_port=18087 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":"sk-bench","base_url":"http://127.0.0.1:18081","models":["Qwen/Qwen2.5-7B-Instruct"]}'
 admin_port=18087 admin /api/user '{"username":"bench","password":"bench-password","remain_quota":1000000000000000}'
 admin_port=18087 admin /api/token '{"name":"bench-limited","key":"sk-nexus-bench-limited","user_id":2,"remain_quota":1000000000000000,"rpm":1000000000,"tpm":1000000000}'
@@ -181,8 +188,8 @@ admin_port=18094 admin /api/channel '{"type":"SiliconFlow","name":"fixed","key":
 admin_port=18094 admin /api/token '{"name":"bench","key":"sk-nexus-bench-token"}'
 
 # Per target: port, pids whose CPU and memory count, extra request headers.
-declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [pg-redis-limited]=18087 [portkey]=18085
-  [nginx-2]=18092 [nexus-2]=18093 [nodes-2]=18097)
+declare -A port=([direct]=18081 [nginx]=18082 [nexus]=18083 [nexus-limited]=18083 [nexus-busy-poll]=18089 [pg-redis-limited]=18087
+  [portkey]=18085 [nginx-2]=18092 [nexus-2]=18093 [nodes-2]=18097)
 declare -A stream_port=([direct]=18084 [nginx]=18086 [nexus]=18083 [nexus-limited]=18083 [portkey]=18085)
 pids_of() {
   case $1 in
@@ -191,6 +198,7 @@ pids_of() {
     nginx-2) echo "$(cat "$work/proxy2/nginx.pid") $(pgrep -P "$(cat "$work/proxy2/nginx.pid")" | tr '\n' ' ')" ;;
     nexus|nexus-limited) echo "$nexus_pid" ;;
     nexus-2) echo "$nexus2_pid" ;;
+    nexus-busy-poll) echo "$nexus_busy_pid" ;;
     pg-redis-limited) echo "$nexus_pg_pid" ;;
     nodes-2) echo "$nodes_pids $(cat "$work/lb/nginx.pid") $(pgrep -P "$(cat "$work/lb/nginx.pid")" | tr '\n' ' ')" ;;
     portkey) echo "$portkey_pid" ;;
@@ -200,7 +208,7 @@ headers_of() {  # target [upstream port] → its request headers, one per line
   case $1 in
     portkey) printf '%s\n' "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:${2:-18081}/v1" \
                             "Authorization: Bearer sk-bench" ;;
-    nexus|nexus-2|nodes-2) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
+    nexus|nexus-busy-poll|nexus-2|nodes-2) printf '%s\n' "Authorization: Bearer sk-nexus-bench-token" ;;
     nexus-limited|pg-redis-limited) printf '%s\n' "Authorization: Bearer sk-nexus-bench-limited" ;;
     *) printf '%s\n' "Authorization: Bearer sk-bench" ;;  # the upstreams' own key
   esac
@@ -282,8 +290,8 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 declare -A held held_kb ramp_note
 for t in $targets; do
   held[$t]=0 held_kb[$t]="" ramp_note[$t]=""
-  # The same process as nexus: its streams are nexus's row.
-  if [[ $t == nexus-limited || $t == pg-redis-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
+  # The same process as nexus, or the same code with another setting: its streams are nexus's row.
+  if [[ $t == nexus-limited || $t == nexus-busy-poll || $t == pg-redis-limited ]]; then held[$t]="—" ttff[$t]=""; continue; fi
   log "streams: $t, time to first frame"
   line=$(stream_run "$t" 200 3 10 2000)
   echo "$line" >"$out/$t-ttff.txt"
@@ -417,6 +425,7 @@ if ((!smoke)); then
     echo "CPU µs/request = the target's user+system CPU time over the 64-connection run, per request."
     echo "Memory is RSS (nginx: master and worker together; its worker_connections follow the descriptor limit). KiB per open stream = (peak RSS during the step − the target's idle RSS) / streams open at once."
     echo "nexus-limited is the nexus process called with a token that has remain_quota, rpm and tpm, owned by a user with a remain_quota (none ever reached), on a priced model: what admission and billing at both levels cost; its memory is nexus's."
+    echo "nexus-busy-poll is another nexus-api process, the same as nexus but with NEXUS_BUSY_POLL_MICROSECONDS=100 (off by default): its I/O thread, out of work, polls its sockets for 100 µs before it sleeps, except while its database thread has usage records to write; streams were not measured for it."
     echo "pg-redis-limited is another nexus-api process, the same but on PostgreSQL with its limits and quotas in Redis (both private, on CPU $load_cpu with the upstreams): each call makes one Redis round trip; its CPU is the relay's alone, PostgreSQL's and Redis's are not counted."
     echo
     echo "Which targets are met, and what the profile says about the others: [PROFILE.md](PROFILE.md)."
