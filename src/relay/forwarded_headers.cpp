@@ -34,6 +34,15 @@ bool forwarded_to_upstream(const boost::beast::http::fields::value_type& f) {
     return f.name() == field::content_type || f.name() == field::accept;
 }
 
+// forwarded_to_client for a parsed field: of the names on its list only Retry-After is a known
+// one; the others (and the X-RateLimit-* prefix) are compared as text, and only for the fields
+// Beast did not know.
+bool forwarded_to_client(const upstream::Head::Field& f, bool rate_limits) {
+    using boost::beast::http::field;
+    if (f.name() == field::retry_after) return true;
+    return f.name() == field::unknown && relay::forwarded_to_client(f.name_string(), rate_limits);
+}
+
 }  // namespace
 
 bool forwarded_to_client(std::string_view name, bool rate_limits) {
@@ -76,7 +85,7 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
 
 void append_forwarded_response_fields(std::string& out, const upstream::Head& upstream, bool rate_limits) {
     for (const auto& f : upstream) {
-        if (forwarded_to_client(f.name_string(), rate_limits)) core::append_field(out, f.name_string(), f.value());
+        if (forwarded_to_client(f, rate_limits)) core::append_field(out, f.name_string(), f.value());
     }
 }
 
