@@ -162,10 +162,10 @@ net::ip::address Exchange::remote_ip() const {
 
 std::string forwarded_for(const Request& request) {
     std::string out;
-    const auto [first, last] = request.equal_range("X-Forwarded-For");
-    for (auto it = first; it != last; ++it) {
+    for (const auto& f : request) {
+        if (!beast::iequals(f.name_string(), "X-Forwarded-For")) continue;
         if (!out.empty()) out += ',';
-        out.append(it->value());
+        out.append(f.value());
     }
     return out;
 }

@@ -18,12 +18,11 @@
 #include "core/error.hpp"
 #include "core/metrics.hpp"
 #include "http/peer_watch.hpp"
+#include "http/request.hpp"
 
 namespace nexus::http {
 
 namespace bhttp = beast::http;
-using Request = bhttp::request<bhttp::string_body>;
-using RequestParser = bhttp::request_parser<bhttp::string_body>;
 using Clock = std::chrono::steady_clock;
 
 /// The credential of `Authorization: Bearer <credential>` (the scheme in any case), or nullopt

@@ -29,7 +29,7 @@ namespace {
 
 // forwarded_to_upstream for a parsed field, by the known name Beast tagged it with (a number
 // compared, not text): both names on the list are known ones.
-bool forwarded_to_upstream(const boost::beast::http::fields::value_type& f) {
+bool forwarded_to_upstream(const http::Request::Field& f) {
     using boost::beast::http::field;
     return f.name() == field::content_type || f.name() == field::accept;
 }
@@ -51,14 +51,14 @@ bool forwarded_to_client(std::string_view name, bool rate_limits) {
             boost::beast::iequals(name.substr(0, kToClientPrefix.size()), kToClientPrefix));
 }
 
-void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client) {
+void append_forwarded_request_fields(std::string& out, const http::Request& client) {
     for (const auto& f : client) {
         if (forwarded_to_upstream(f)) core::append_field(out, f.name_string(), f.value());
     }
 }
 
 std::string upstream_request_fields(const snapshot::ChannelView& channel, std::string_view request_id,
-                                    const boost::beast::http::fields* client) {
+                                    const http::Request* client) {
     static constexpr std::string_view kUserAgent = "nexus-api/" PROJECT_VERSION_STRING;
     std::string fields;
     fields.reserve(256);

@@ -5,6 +5,7 @@
 #include <span>
 #include <string_view>
 
+#include "http/request.hpp"
 #include "snapshot/snapshot.hpp"
 #include "upstream/answer_parser.hpp"
 
@@ -35,10 +36,10 @@ bool forwarded_to_client(std::string_view name, bool rate_limits = true);
 /// provider's header, and for an Anthropic channel `anthropic-version` (the client's, else
 /// 2023-06-01) and the client's `anthropic-beta`; X-Request-Id, User-Agent.
 std::string upstream_request_fields(const snapshot::ChannelView& channel, std::string_view request_id,
-                                    const boost::beast::http::fields* client);
+                                    const http::Request* client);
 
 /// The client's request headers that go upstream, as text ("Name: value\r\n" each).
-void append_forwarded_request_fields(std::string& out, const boost::beast::http::fields& client);
+void append_forwarded_request_fields(std::string& out, const http::Request& client);
 /// The upstream's response headers that go to the client, as text (`rate_limits` as above).
 void append_forwarded_response_fields(std::string& out, const upstream::Head& upstream, bool rate_limits = true);
 
