@@ -61,8 +61,8 @@ test-asan: sdk-deps
 fuzz: test-deps
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEXUS_BUILD_TESTS=OFF \
 	  -DNEXUS_BUILD_FUZZERS=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_inspect fuzz_sse fuzz_upstream_error fuzz_anthropic_stream
-	@for f in inspect sse upstream_error anthropic_stream; do \
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_inspect fuzz_sse fuzz_heads fuzz_upstream_error fuzz_anthropic_stream
+	@for f in inspect sse heads upstream_error anthropic_stream; do \
 	  corpus=$(FUZZ_BUILD)/corpus/$$f; mkdir -p $$corpus; cp tests/fuzz/corpus/$$f/* $$corpus/; \
 	  echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
 	  ./$(FUZZ_BUILD)/tests/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

@@ -63,6 +63,10 @@ void RequestParser::on_request_impl(bhttp::verb method, boost::beast::string_vie
 
 void RequestParser::on_field_impl(bhttp::field name, boost::beast::string_view name_string,
                                   boost::beast::string_view value, boost::system::error_code&) {
+    // Fields after the head are a chunked body's trailer: no handler reads them (a trailer must
+    // not add an Authorization after the fact), and the views made at the head's end must not
+    // move under them.
+    if (is_header_done()) return;
     request_.insert(name, {name_string.data(), name_string.size()}, {value.data(), value.size()});
 }
 

@@ -37,6 +37,9 @@ void AnswerParser::on_response_impl(int code, boost::beast::string_view, int, bo
 
 void AnswerParser::on_field_impl(bhttp::field name, boost::beast::string_view name_string,
                                  boost::beast::string_view value, boost::system::error_code&) {
+    // Fields after the head are a chunked body's trailer: nothing reads them, and the views
+    // made at the head's end must not move under them.
+    if (is_header_done()) return;
     // The head limit (64 KiB, checked by the parser before this) keeps every offset in 32 bits.
     const auto at = static_cast<std::uint32_t>(head_.text_.size());
     head_.text_.append(name_string.data(), name_string.size()).append(value.data(), value.size());

@@ -71,6 +71,17 @@ TEST(Request, AChunkedBodyIsDecodedAndConnectionCloseEndsKeepAlive) {
     EXPECT_FALSE(parser.get().keep_alive());
 }
 
+TEST(Request, AChunkedBodysTrailerAddsNoField) {
+    RequestParser parser;
+    feed(parser, {"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+                  "0\r\nAuthorization: Bearer late\r\nX-" + std::string(300, 'p') + ": q\r\n\r\n"});
+    ASSERT_TRUE(parser.is_done());
+    EXPECT_EQ(parser.get().body(), "abc");
+    EXPECT_EQ(parser.get()[bhttp::field::authorization], "") << "a trailer added a credential after the head";
+    EXPECT_EQ(parser.get()[bhttp::field::host], "x");
+    EXPECT_EQ(std::distance(parser.get().begin(), parser.get().end()), 2);
+}
+
 TEST(Request, Http10KeepsAliveOnlyWhenAsked) {
     RequestParser plain;
     feed(plain, {"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n"});
@@ -148,6 +159,19 @@ TEST(AnswerParser, AChunkedAnswerIsDecodedAndAClosedOneIsNotReused) {
     EXPECT_TRUE(parser.reusable());
     parser.close_after();
     EXPECT_FALSE(parser.reusable()) << "an answer to a request not written whole must not be reused";
+}
+
+TEST(AnswerParser, AChunkedAnswersTrailerLeavesTheHeadAsItWas) {
+    Head head;
+    AnswerParser parser(head);
+    char body[8];
+    parser.destination(body);
+    feed(parser, {"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+                  "2\r\nok\r\n0\r\nX-" + std::string(300, 't') + ": 1\r\n\r\n"});
+    ASSERT_TRUE(parser.is_done());
+    ASSERT_EQ(std::distance(head.begin(), head.end()), 2);
+    EXPECT_EQ(head.begin()->value(), "text/event-stream");
+    EXPECT_EQ(std::string(body, 2), "ok");
 }
 
 TEST(AnswerParser, AHeadReadAgainStartsFromNothing) {
