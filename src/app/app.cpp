@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -144,6 +145,7 @@ int run(const config::Config& config) {
     // The database thread writes in the background: on a busy core it yields to the I/O threads
     // (nice 10 for that thread alone), so batch writes do not show up as latency spikes.
     net::post(shared.db, [] {
+        pthread_setname_np(pthread_self(), "nexus-db");  // as top -H and /proc/PID/task show it
         if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
             spdlog::debug("could not lower the database thread's priority");
         }
@@ -244,7 +246,8 @@ int run(const config::Config& config) {
     for (std::size_t i = 1; i < workers.size(); ++i) {
         auto* w = workers[i].get();
         // Keep the thread's loop alive while the listener idles; stop() ends it.
-        w->thread = std::thread([w, &config, &shared] {
+        w->thread = std::thread([w, i, &config, &shared] {
+            pthread_setname_np(pthread_self(), ("nexus-io-" + std::to_string(i)).c_str());
             auto guard = net::make_work_guard(w->ioc);
             run_io(w->ioc, config.busy_poll, shared.usage_backlog, w->metrics);
         });
