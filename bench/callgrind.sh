@@ -18,17 +18,8 @@ nexus=${1:-$root/build/nexus-api}
 calls=${2:-2000}
 . "$here/common.sh"
 make_workdir
-mkdir -p "$root/bench/out" "$work/up"
-
-answer='{"id":"0123456789abcdef0123456789abcdef","object":"chat.completion","created":1700000000,"model":"Qwen/Qwen2.5-7B-Instruct","system_fingerprint":"","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
-cat >"$work/up/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $work/up/nginx.pid; error_log $work/up/error.log;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path $work/up;
-  server { listen 127.0.0.1:18181; keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$answer'; } } }
-CONF
-nginx -p "$work/up" -c "$work/up/nginx.conf" &
+mkdir -p "$root/bench/out"
+start_fixed_upstream 18181
 
 admin_key=bench-admin-key-0123456789
 NEXUS_PORT=18183 NEXUS_HOST=127.0.0.1 NEXUS_THREADS=1 NEXUS_ACCESS_LOG=false NEXUS_DATA_DIR="$work/data" \

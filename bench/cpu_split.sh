@@ -5,8 +5,8 @@
 #   bench/cpu_split.sh nexus|nginx [nexus-api binary]     (default: build/nexus-api)
 #
 # At 64 connections: requests/s, and CPU 0's time per request split into user, nice (nexus-api's
-# database thread runs at nice 10), system and soft-interrupt time (/proc/stat over 4 s of the
-# run), with each nexus-api thread's user and system time per request (/proc/PID/task). At one
+# database thread runs at nice 10), system and soft-interrupt time (/proc/stat over the
+# run but its first and last second), with each nexus-api thread's user and system time per request (/proc/PID/task). At one
 # connection: the latency wrk sees (p50, p99). BUSY_POLL=N starts nexus-api with
 # NEXUS_BUSY_POLL_MICROSECONDS=N; SECONDS_EACH sets the wrk runs' length (default 8).
 set -euo pipefail
@@ -18,17 +18,8 @@ nexus=${2:-$root/build/nexus-api}
 seconds=${SECONDS_EACH:-8}
 . "$here/common.sh"
 make_workdir
-mkdir -p "$work/up" "$work/proxy"
-
-answer='{"id":"0123456789abcdef0123456789abcdef","object":"chat.completion","created":1700000000,"model":"Qwen/Qwen2.5-7B-Instruct","system_fingerprint":"","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
-cat >"$work/up/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $work/up/nginx.pid; error_log $work/up/error.log;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $work/up;
-  server { listen 127.0.0.1:18281 backlog=4096; keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$answer'; } } }
-CONF
-taskset -c 1 nginx -p "$work/up" -c "$work/up/nginx.conf" &
+mkdir -p "$work/proxy"
+start_fixed_upstream 18281 1
 
 case $target in
   nginx)
@@ -63,21 +54,23 @@ threads() { for t in /proc/$pid/task/*; do echo "${t##*/} $(cat "$t/comm") $(awk
 
 # 64 connections: throughput and the split of CPU 0.
 threads >"$work/threads1"
-(sleep 2; sed -n 2p /proc/stat >"$work/stat1"; sleep 4; sed -n 2p /proc/stat >"$work/stat2") &
+window=$((seconds > 3 ? seconds - 2 : 1))  # seconds of CPU 0 sampled, from 1 s into the run
+(sleep 1; sed -n 2p /proc/stat >"$work/stat1"; sleep $window; sed -n 2p /proc/stat >"$work/stat2") &
+sampler=$!
 taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -s "$work/chat.lua" "$url" >"$work/wrk64"
 threads >"$work/threads2"
 rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk64")
 requests=$(awk '/requests in/ {print $1}' "$work/wrk64")
 hz=$(getconf CLK_TCK)
 echo "$target: $rps requests/s at 64 connections"
-# /proc/stat's cpu0 line: user nice system idle iowait irq softirq (in ticks); over 4 s of the run.
-paste "$work/stat1" "$work/stat2" | awk -v rps="$rps" -v hz="$hz" '{
+# /proc/stat's cpu0 line: user nice system idle iowait irq softirq (in ticks), over the window.
+wait $sampler
+paste "$work/stat1" "$work/stat2" | awk -v rps="$rps" -v hz="$hz" -v w="$window" '{
   n = split($0, f, /[ \t]+/); h = n / 2
   user = f[h + 2] - f[2]; nice = f[h + 3] - f[3]; sys = f[h + 4] - f[4]; idle = f[h + 5] - f[5]
   irq = f[h + 7] - f[7] + f[h + 8] - f[8]; total = user + nice + sys + idle + irq + f[h + 6] - f[6]
-  per = 1e6 / rps / (total / hz / 4)  # µs of CPU 0 per request, per tick share
   printf "  CPU 0 per request: user %.1f us, nice %.1f us, system %.1f us, soft-interrupts %.1f us, idle %.0f %%\n",
-    user / hz / 4 * 1e6 / rps, nice / hz / 4 * 1e6 / rps, sys / hz / 4 * 1e6 / rps, irq / hz / 4 * 1e6 / rps, 100 * idle / total }'
+    user / hz / w * 1e6 / rps, nice / hz / w * 1e6 / rps, sys / hz / w * 1e6 / rps, irq / hz / w * 1e6 / rps, 100 * idle / total }'
 join -j1 <(cut -d' ' -f1,3,4 "$work/threads1") <(cut -d' ' -f1,3,4 "$work/threads2") | while read -r tid u1 s1 u2 s2; do
   name=$(awk -v t="$tid" '$1 == t {print $2}' "$work/threads2")
   awk -v t="$tid" -v name="$name" -v u=$((u2 - u1)) -v s=$((s2 - s1)) -v n="$requests" -v hz="$hz" \

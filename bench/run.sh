@@ -75,7 +75,7 @@ for f in "$nexus" "$mock" "$load" "$portkey"; do
 done
 
 # --- upstreams (CPU 1) ----------------------------------------------------------------------------
-answer='{"id":"0123456789abcdef0123456789abcdef","object":"chat.completion","created":1700000000,"model":"Qwen/Qwen2.5-7B-Instruct","system_fingerprint":"","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+answer=$fixed_answer  # bench/common.sh
 mkdir -p "$work/up" "$work/proxy"
 cat >"$work/up/nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $work/up/nginx.pid; error_log $work/up/error.log;

@@ -106,7 +106,7 @@ net::awaitable<bool> Exchange::read_body(std::uint64_t limit) {
     }
     parser_.body_limit(body_limit_);
     // curl and others wait for "100 Continue" before sending a large body.
-    if (beast::iequals(core::field_value(request(), bhttp::field::expect), "100-continue")) {
+    if (beast::iequals(request()[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         stream_.expires_after(config_.write_timeout);
         auto [wec, wn] = co_await net::async_write(stream_, net::buffer(kContinue), use_nothrow);
@@ -172,7 +172,7 @@ std::string forwarded_for(const Request& request) {
 
 std::optional<std::string_view> bearer_token(const Request& request) {
     constexpr std::string_view kBearer = "Bearer ";
-    const std::string_view auth = core::field_value(request, bhttp::field::authorization);
+    const std::string_view auth = request[bhttp::field::authorization];
     if (auth.size() <= kBearer.size() || !beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
         return std::nullopt;
     }

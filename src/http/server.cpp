@@ -17,7 +17,6 @@
 #include "core/json.hpp"
 #include "core/logging.hpp"
 #include "core/request_id.hpp"
-#include "core/wire.hpp"
 
 namespace nexus::http {
 
@@ -202,7 +201,7 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     const Request& request = parser.get();
     std::string request_id;
     if (!hec) {
-        const auto sent = core::field_value(request, "X-Request-Id");
+        const auto sent = request["X-Request-Id"];
         request_id = core::is_sane_request_id(sent) ? std::string(sent) : core::make_request_id();
     } else {
         request_id = core::make_request_id();

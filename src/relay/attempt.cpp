@@ -90,7 +90,7 @@ net::awaitable<Attempt::Outcome> Attempt::run() {
 net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& response) {
     Outcome outcome;
     channel_.health->record_success();
-    const std::string_view content_type = core::field_value(response.head(), bhttp::field::content_type);
+    const std::string_view content_type = response.head()[bhttp::field::content_type];
     const bool events = is_event_stream(content_type);
     std::string fields;
     if (request_.translated) {

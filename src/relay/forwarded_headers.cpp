@@ -29,7 +29,7 @@ namespace {
 
 // forwarded_to_upstream for a parsed field, by the known name Beast tagged it with (a number
 // compared, not text): both names on the list are known ones.
-bool forwarded_to_upstream(const http::Request::Field& f) {
+bool forwarded_to_upstream(const core::FlatFields::Field& f) {
     using boost::beast::http::field;
     return f.name() == field::content_type || f.name() == field::accept;
 }
@@ -37,7 +37,7 @@ bool forwarded_to_upstream(const http::Request::Field& f) {
 // forwarded_to_client for a parsed field: of the names on its list only Retry-After is a known
 // one; the others (and the X-RateLimit-* prefix) are compared as text, and only for the fields
 // Beast did not know.
-bool forwarded_to_client(const upstream::Head::Field& f, bool rate_limits) {
+bool forwarded_to_client(const core::FlatFields::Field& f, bool rate_limits) {
     using boost::beast::http::field;
     if (f.name() == field::retry_after) return true;
     return f.name() == field::unknown && relay::forwarded_to_client(f.name_string(), rate_limits);
@@ -63,7 +63,7 @@ std::string upstream_request_fields(const snapshot::ChannelView& channel, std::s
     std::string fields;
     fields.reserve(256);
     if (client != nullptr) append_forwarded_request_fields(fields, *client);
-    if (client == nullptr || core::field_value(*client, boost::beast::http::field::content_type).empty()) {
+    if (client == nullptr || (*client)[boost::beast::http::field::content_type].empty()) {
         core::append_field(fields, "Content-Type", "application/json");
     }
     fields.append(channel.provider->auth_header).append(": ").append(channel.provider->auth_prefix);

@@ -9,7 +9,6 @@
 #include "core/crypto.hpp"
 #include "core/ip_range.hpp"
 #include "core/json.hpp"
-#include "core/wire.hpp"
 #include "protocol/anthropic/error.hpp"
 #include "protocol/anthropic/estimate.hpp"
 
@@ -102,7 +101,7 @@ net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& e
         auto credential = http::bearer_token(exchange.request());
         const bool anthropic_client = protocol == WireProtocol::kAnthropic;
         if (!credential && anthropic_client) {
-            if (const auto key = core::field_value(exchange.request(), "x-api-key"); !key.empty()) credential = key;
+            if (const auto key = exchange.request()["x-api-key"]; !key.empty()) credential = key;
         }
         if (!credential) {
             co_await exchange.send_error(core::Error::unauthorized(
@@ -164,7 +163,7 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
 
     // 2. What is asked.
     if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
-    auto inspected = inspect_request(endpoint, request.body(), core::field_value(request, bhttp::field::content_type));
+    auto inspected = inspect_request(endpoint, request.body(), request[bhttp::field::content_type]);
     if (!inspected) {
         co_await exchange.send_error(inspected.error());
         co_return;
@@ -266,8 +265,7 @@ net::awaitable<void> Relay::count_tokens(http::Exchange& exchange) {
     if (token == nullptr) co_return;
     if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
     auto& request = exchange.request();
-    const auto inspected = inspect_request(count_tokens_endpoint(), request.body(),
-                                            core::field_value(request, bhttp::field::content_type));
+    const auto inspected = inspect_request(count_tokens_endpoint(), request.body(), request[bhttp::field::content_type]);
     if (!inspected) {
         co_await exchange.send_error(inspected.error());
         co_return;
