@@ -16,6 +16,12 @@ namespace nexus::core {
 /// of fields (by the number Beast tags a known name with, or by text without regard to case).
 class FlatFields {
 public:
+    // The views point into text_: a copy or a move (which may move a short string's bytes) would
+    // keep views into the original. Heads are read where they are parsed, never copied.
+    FlatFields() = default;
+    FlatFields(const FlatFields&) = delete;
+    FlatFields& operator=(const FlatFields&) = delete;
+
     class Field {
     public:
         boost::beast::http::field name() const { return name_; }
