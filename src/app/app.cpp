@@ -181,6 +181,11 @@ int run(const config::Config& config) {
         probe.bind(tcp::endpoint(address, config.port));
         port = probe.local_endpoint().port();
     }
+    // SIGTERM / SIGINT are ours from before the port opens: one that comes right after the
+    // "listening" line (a supervisor stopping a server that just started) drains it, where the
+    // default action would kill it mid-start. Asio holds a signal until the loop waits for it.
+    auto& main_ioc = workers.front()->ioc;
+    net::signal_set signals(main_ioc, SIGINT, SIGTERM);
     for (std::size_t i = 0; i < workers.size(); ++i) {
         if (!workers[i]->redis) continue;
         workers[i]->redis->start();
@@ -200,7 +205,6 @@ int run(const config::Config& config) {
     spdlog::info("nexus-api listening on {}:{} with {} I/O thread(s), at most {} connections ({} descriptors)",
                  config.host, port, threads, max_connections, descriptors);
 
-    auto& main_ioc = workers.front()->ioc;
     // Retention of usage records and sessions: once an hour, on the database thread.
     net::steady_timer retention(main_ioc);
     std::function<void()> schedule_retention = [&] {
@@ -215,7 +219,6 @@ int run(const config::Config& config) {
 
     // SIGTERM / SIGINT: drain every worker, then stop when the last connection ends or the grace
     // period is over.
-    net::signal_set signals(main_ioc, SIGINT, SIGTERM);
     net::steady_timer grace(main_ioc);
     auto count_active = [&] {
         std::size_t n = 0;
