@@ -2,13 +2,18 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/wire.hpp"
 
 namespace nexus::relay {
 
 namespace {
 
-constexpr std::string_view kToUpstream[] = {"content-type", "accept"};
+// Both names on the upstream list are known to Beast: a parsed field is matched by its tag.
+constexpr boost::beast::http::field kToUpstream[] = {boost::beast::http::field::content_type,
+                                                     boost::beast::http::field::accept};
 constexpr std::string_view kToClient[] = {"retry-after", "retry-after-ms", "openai-processing-ms", "openai-model",
                                           "x-siliconcloud-trace-id"};
 constexpr std::string_view kToClientPrefix = "x-ratelimit-";
@@ -23,16 +28,11 @@ bool any_of(std::span<const std::string_view> names, std::string_view name) {
 
 }  // namespace
 
-bool forwarded_to_upstream(std::string_view name) { return any_of(kToUpstream, name); }
+bool forwarded_to_upstream(boost::beast::http::field name) {
+    return std::find(std::begin(kToUpstream), std::end(kToUpstream), name) != std::end(kToUpstream);
+}
 
 namespace {
-
-// forwarded_to_upstream for a parsed field, by the known name Beast tagged it with (a number
-// compared, not text): both names on the list are known ones.
-bool forwarded_to_upstream(const core::FlatFields::Field& f) {
-    using boost::beast::http::field;
-    return f.name() == field::content_type || f.name() == field::accept;
-}
 
 // forwarded_to_client for a parsed field: of the names on its list only Retry-After is a known
 // one; the others (and the X-RateLimit-* prefix) are compared as text, and only for the fields
@@ -53,7 +53,7 @@ bool forwarded_to_client(std::string_view name, bool rate_limits) {
 
 void append_forwarded_request_fields(std::string& out, const http::Request& client) {
     for (const auto& f : client) {
-        if (forwarded_to_upstream(f)) core::append_field(out, f.name_string(), f.value());
+        if (forwarded_to_upstream(f.name())) core::append_field(out, f.name_string(), f.value());
     }
 }
 

@@ -24,8 +24,9 @@ namespace nexus::relay {
 /// Retry-After-Ms, X-RateLimit-*, OpenAI-Processing-Ms, OpenAI-Model, and SiliconFlow's trace
 /// id); never cookies, servers' internal headers or hop-by-hop headers.
 
-/// Whether the client's request header `name` goes upstream.
-bool forwarded_to_upstream(std::string_view name);
+/// Whether the client's request header of the known name `name` goes upstream (every name on
+/// that list is one Beast knows; a name it does not know never goes).
+bool forwarded_to_upstream(boost::beast::http::field name);
 /// Whether the upstream's response header `name` goes to the client. `rate_limits` false: the
 /// upstream's X-RateLimit-* stay behind (the call's token has limits of its own, which its
 /// answer states instead).
