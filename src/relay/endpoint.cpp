@@ -1,5 +1,6 @@
 #include "relay/endpoint.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace nexus::relay {
@@ -35,6 +36,10 @@ constexpr std::array kEndpoints{
 
 constexpr Endpoint kCountTokensEndpoint{"/v1/messages/count_tokens", Route::kCountTokens, false, false, false,
                                         kCountTokens, false, WireProtocol::kAnthropic, false};
+
+constexpr bool required_fit(const Endpoint& e) { return e.required.size() <= kMaxRequiredFields; }
+static_assert(std::ranges::all_of(kEndpoints, required_fit) && required_fit(kCountTokensEndpoint),
+              "an endpoint lists more required fields than kMaxRequiredFields");
 
 }  // namespace
 

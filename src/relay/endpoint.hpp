@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -19,6 +20,9 @@ struct RequiredField {
     std::string_view name;
     FieldShape shape;
 };
+
+/// The most required fields an endpoint lists (inspection keeps that many, checked in endpoint.cpp).
+inline constexpr std::size_t kMaxRequiredFields = 4;
 
 /// A relayed POST endpoint under /v1: what its body must hold and how its answer is treated.
 /// Every endpoint goes through the same token check, channel choice, failover and usage record;

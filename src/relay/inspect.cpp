@@ -1,9 +1,9 @@
 #include "relay/inspect.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "core/json.hpp"
@@ -26,30 +26,188 @@ core::Error missing(std::string_view name) {
                                     "missing_required_parameter");
 }
 
+// What a request body's top-level field held, as far as inspection cares.
+struct Seen {
+    enum class Kind : std::uint8_t { kAbsent, kString, kArray, kObject, kInt, kUint, kBool, kNull, kOther };
+    Kind kind = Kind::kAbsent;
+    std::size_t size = 0;  ///< a string's bytes, an array's elements
+    std::int64_t number = 0;
+    bool flag = false;
+};
+
+// Reads a JSON request body in one SAX pass, keeping only what inspection needs of its top-level
+// fields: no DOM, so a long conversation's text is never copied. A key given twice counts with its
+// last value, as a DOM parse keeps it.
+class InspectHandler {
+public:
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    explicit InspectHandler(const Endpoint& endpoint) : endpoint_(endpoint) {}
+
+    bool top_is_object = false;
+    std::string model_text;             ///< the model's name, up to one byte past kMaxModelBytes
+    std::optional<bool> include_usage;  ///< stream_options.include_usage
+
+    /// What the top-level field `name` held.
+    const Seen& field(std::string_view name) const {
+        static constexpr Seen kAbsent;
+        const auto i = index_of(name);
+        return i ? seen_[*i] : kAbsent;
+    }
+
+    bool on_document_begin(json::error_code&) { return true; }
+    bool on_document_end(json::error_code&) { return true; }
+    bool on_object_begin(json::error_code&) {
+        if (depth_ == 0) top_is_object = true;
+        if (depth_ == 1) {
+            value_begins(Seen::Kind::kObject);
+            in_stream_options_ = target_ == &seen_[kStreamOptions];
+        }
+        ++depth_;
+        return true;
+    }
+    bool on_object_end(std::size_t, json::error_code&) {
+        if (--depth_ == 1) value_ends();
+        return true;
+    }
+    bool on_array_begin(json::error_code&) {
+        if (depth_ == 1) value_begins(Seen::Kind::kArray);
+        ++depth_;
+        return true;
+    }
+    bool on_array_end(std::size_t n, json::error_code&) {
+        if (--depth_ == 1) {
+            if (target_ != nullptr) target_->size = n;
+            value_ends();
+        }
+        return true;
+    }
+    bool on_key_part(std::string_view part, std::size_t, json::error_code&) {
+        if (depth_ <= 2) key_.append(part);
+        return true;
+    }
+    bool on_key(std::string_view part, std::size_t, json::error_code&) {
+        if (depth_ > 2) return true;
+        std::string_view k = part;
+        if (!key_.empty()) k = key_.append(part);
+        if (depth_ == 1) {
+            const auto i = index_of(k);
+            target_ = i ? &seen_[*i] : nullptr;
+        }
+        if (depth_ == 2 && in_stream_options_) {
+            usage_key_ = k == "include_usage";
+            if (usage_key_) include_usage.reset();  // the last one counts, if it is a boolean
+        }
+        key_.clear();
+        return true;
+    }
+    bool on_string_part(std::string_view part, std::size_t n, json::error_code&) {
+        if (depth_ == 1 && target_ == &seen_[kModel]) model_part(part, n);
+        return true;
+    }
+    bool on_string(std::string_view part, std::size_t n, json::error_code&) {
+        if (depth_ != 1) return scalar_ends();
+        if (target_ == &seen_[kModel]) model_part(part, n);
+        if (auto* seen = value_begins(Seen::Kind::kString)) seen->size = n;
+        return value_ends();
+    }
+    bool on_number_part(std::string_view, json::error_code&) { return true; }
+    bool on_int64(std::int64_t v, std::string_view, json::error_code&) {
+        if (depth_ != 1) return scalar_ends();
+        if (auto* seen = value_begins(Seen::Kind::kInt)) seen->number = v;
+        return value_ends();
+    }
+    bool on_uint64(std::uint64_t, std::string_view, json::error_code&) { return scalar(Seen::Kind::kUint); }
+    bool on_double(double, std::string_view, json::error_code&) { return scalar(Seen::Kind::kOther); }
+    bool on_bool(bool b, json::error_code&) {
+        if (depth_ == 2 && usage_key_) include_usage = b;
+        if (depth_ != 1) return scalar_ends();
+        if (auto* seen = value_begins(Seen::Kind::kBool)) seen->flag = b;
+        return value_ends();
+    }
+    bool on_null(json::error_code&) { return scalar(Seen::Kind::kNull); }
+    bool on_comment_part(std::string_view, json::error_code&) { return true; }
+    bool on_comment(std::string_view, json::error_code&) { return true; }
+
+private:
+    enum Known : std::uint8_t { kModel, kStream, kMaxTokens, kMaxCompletionTokens, kStreamOptions, kKnown };
+    static constexpr std::array<std::string_view, kKnown> kKnownNames{"model", "stream", "max_tokens",
+                                                                      "max_completion_tokens", "stream_options"};
+
+    // Where the top-level field `k` is kept: a field read by every endpoint, then this one's own.
+    std::optional<std::size_t> index_of(std::string_view k) const {
+        for (std::size_t i = 0; i < kKnown; ++i) {
+            if (kKnownNames[i] == k) return i;
+        }
+        for (std::size_t i = 0; i < endpoint_.required.size(); ++i) {
+            if (endpoint_.required[i].name == k) return kKnown + i;
+        }
+        return std::nullopt;
+    }
+    // A string's piece of the model's name; `n` counts its bytes so far. Past kMaxModelBytes the
+    // name is refused, so one more byte is all that is kept.
+    void model_part(std::string_view part, std::size_t n) {
+        if (n == part.size()) model_text.clear();  // the string's first piece
+        const auto room = kMaxModelBytes + 1 - std::min(model_text.size(), kMaxModelBytes + 1);
+        model_text.append(part.substr(0, room));
+    }
+    // A top-level value begins: its field (if it is one inspection reads) now holds it alone.
+    Seen* value_begins(Seen::Kind kind) {
+        if (target_ == nullptr) return nullptr;
+        if (target_ == &seen_[kStreamOptions]) include_usage.reset();
+        *target_ = Seen{kind};
+        return target_;
+    }
+    bool value_ends() {
+        target_ = nullptr;
+        in_stream_options_ = false;
+        return true;
+    }
+    bool scalar(Seen::Kind kind) {
+        if (depth_ != 1) return scalar_ends();
+        value_begins(kind);
+        return value_ends();
+    }
+    bool scalar_ends() {
+        if (depth_ == 2) usage_key_ = false;
+        return true;
+    }
+
+    const Endpoint& endpoint_;
+    std::array<Seen, kKnown + kMaxRequiredFields> seen_{};
+    Seen* target_ = nullptr;  ///< the field whose value comes next, or is open (depth 1)
+    std::string key_;
+    int depth_ = 0;
+    bool in_stream_options_ = false;
+    bool usage_key_ = false;
+};
+
 // Whether `v` has `shape`; the error names the field when not.
-std::optional<core::Error> check_shape(const json::value& v, const RequiredField& field) {
+std::optional<core::Error> check_shape(const Seen& v, const RequiredField& field) {
+    using Kind = Seen::Kind;
     const auto name = std::string(field.name);
     switch (field.shape) {
         case FieldShape::kString:
-            if (!v.is_string()) return core::Error::bad_request(quoted(name) + " must be a string.", name, "invalid_type");
-            if (v.get_string().empty())
-                return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
+            if (v.kind != Kind::kString) return core::Error::bad_request(quoted(name) + " must be a string.", name, "invalid_type");
+            if (v.size == 0) return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
             return std::nullopt;
         case FieldShape::kNonEmptyArray:
-            if (!v.is_array()) return core::Error::bad_request(quoted(name) + " must be an array.", name, "invalid_type");
-            if (v.get_array().empty())
+            if (v.kind != Kind::kArray) return core::Error::bad_request(quoted(name) + " must be an array.", name, "invalid_type");
+            if (v.size == 0)
                 return core::Error::bad_request(quoted(name) + " must hold at least one element.", name, "invalid_value");
             return std::nullopt;
         case FieldShape::kStringOrArray:
-            if (!v.is_string() && !v.is_array())
+            if (v.kind != Kind::kString && v.kind != Kind::kArray)
                 return core::Error::bad_request(quoted(name) + " must be a string or an array.", name, "invalid_type");
-            if ((v.is_string() && v.get_string().empty()) || (v.is_array() && v.get_array().empty()))
-                return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
+            if (v.size == 0) return core::Error::bad_request(quoted(name) + " must not be empty.", name, "invalid_value");
             return std::nullopt;
         case FieldShape::kCount:
-            if (!v.is_int64() && !v.is_uint64())
+            if (v.kind != Kind::kInt && v.kind != Kind::kUint)
                 return core::Error::bad_request(quoted(name) + " must be an integer.", name, "invalid_type");
-            if (v.is_int64() && v.get_int64() < 0)
+            if (v.kind == Kind::kInt && v.number < 0)
                 return core::Error::bad_request(quoted(name) + " must not be negative.", name, "invalid_value");
             return std::nullopt;
     }
@@ -57,58 +215,51 @@ std::optional<core::Error> check_shape(const json::value& v, const RequiredField
 }
 
 core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_view body) {
-    // Most request bodies are small: parse them in a stack buffer, spilling to the heap beyond it.
-    unsigned char stack[4096];
-    json::monotonic_resource resource(stack, sizeof(stack));
+    using Kind = Seen::Kind;
+    json::basic_parser<InspectHandler> parser(core::json_parse_options(), endpoint);
     json::error_code ec;
-    const json::value doc = json::parse(body, ec, &resource, core::json_parse_options());
-    if (ec) {
+    const auto n = parser.write_some(false, body.data(), body.size(), ec);
+    const auto& h = parser.handler();
+    if (ec || n != body.size()) {
         return core::Error::bad_request("The request body is not valid JSON. Send a JSON object with \"model\".", {},
                                         "invalid_json");
     }
-    const auto* object = doc.if_object();
-    if (object == nullptr) {
+    if (!h.top_is_object) {
         return core::Error::bad_request("The request body must be a JSON object.", {}, "invalid_json");
     }
 
     RequestInfo out;
-    const auto* model = object->if_contains("model");
-    if (model == nullptr) return missing("model");
-    if (!model->is_string() || model->get_string().empty()) {
+    const auto& model = h.field("model");
+    if (model.kind == Kind::kAbsent) return missing("model");
+    if (model.kind != Kind::kString || model.size == 0) {
         return core::Error::bad_request("'model' must be a non-empty string.", "model", "invalid_type");
     }
-    if (auto e = check_model_length(model->get_string())) return *e;
-    out.model = std::string(model->get_string());
+    if (auto e = check_model_length(h.model_text)) return *e;
+    out.model = h.model_text;
 
     for (const auto& field : endpoint.required) {
-        const auto* v = object->if_contains(field.name);
-        if (v == nullptr) return missing(field.name);
-        if (auto e = check_shape(*v, field)) return *e;
+        const auto& v = h.field(field.name);
+        if (v.kind == Kind::kAbsent) return missing(field.name);
+        if (auto e = check_shape(v, field)) return *e;
     }
 
-    if (const auto* stream = object->if_contains("stream"); stream != nullptr && !stream->is_null()) {
-        if (!stream->is_bool()) {
+    if (const auto& stream = h.field("stream"); stream.kind != Kind::kAbsent && stream.kind != Kind::kNull) {
+        if (stream.kind != Kind::kBool) {
             return core::Error::bad_request("'stream' must be a boolean.", "stream", "invalid_type");
         }
-        out.stream = stream->get_bool();
+        out.stream = stream.flag;
         if (out.stream && !endpoint.streams) {
             return core::Error::bad_request(std::string(endpoint.path) + " does not stream; leave 'stream' out.",
                                             "stream", "invalid_value");
         }
     }
-    for (const auto* name : {"max_tokens", "max_completion_tokens"}) {
-        const auto* v = object->if_contains(name);
-        if (v == nullptr) continue;
+    for (const auto* v : {&h.field("max_tokens"), &h.field("max_completion_tokens")}) {
         std::int64_t n = -1;
-        if (v->is_int64()) n = v->get_int64();
-        if (v->is_uint64()) n = INT64_MAX;
+        if (v->kind == Kind::kInt) n = v->number;
+        if (v->kind == Kind::kUint) n = INT64_MAX;
         if (n >= 0) out.max_tokens = std::max(out.max_tokens.value_or(0), n);
     }
-    if (const auto* opts = object->if_contains("stream_options"); opts != nullptr && opts->is_object()) {
-        if (const auto* usage = opts->get_object().if_contains("include_usage"); usage && usage->is_bool()) {
-            out.include_usage = usage->get_bool();
-        }
-    }
+    out.include_usage = h.include_usage.value_or(false);
     return out;
 }
 

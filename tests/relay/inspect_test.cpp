@@ -68,6 +68,62 @@ TEST(InspectChatRequest, LargeBodySpillsToHeap) {
     EXPECT_EQ(r->model, "m");
 }
 
+// The body is read in one pass without a DOM; what it says must still be read as a DOM parse
+// would: a key given twice counts with its last value, and escapes in keys are undone.
+TEST(InspectChatRequest, ATwiceGivenFieldCountsWithItsLastValue) {
+    const auto r = inspect_chat_request(
+        R"({"model":"first","stream":"no","messages":[],"stream":true,"model":"second","messages":[{}],)"
+        R"("stream_options":{"include_usage":true,"include_usage":"yes"}})");
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->model, "second");
+    EXPECT_TRUE(r->stream);
+    EXPECT_FALSE(r->include_usage);  // its last value is not a boolean
+
+    const auto model_not_string = inspect_chat_request(R"({"model":"m","messages":[{}],"model":{"name":"m"}})");
+    ASSERT_FALSE(model_not_string.has_value());
+    EXPECT_EQ(model_not_string.error().param, "model");
+
+    const auto options_replaced =
+        inspect_chat_request(R"({"model":"m","messages":[{}],"stream_options":{"include_usage":true},"stream_options":null})");
+    ASSERT_TRUE(options_replaced.has_value());
+    EXPECT_FALSE(options_replaced->include_usage);
+}
+
+TEST(InspectChatRequest, EscapedKeysAndNamesAreReadUnescaped) {
+    const auto r = inspect_chat_request(
+        R"({"mo\u0064el":"Qwen\/Qwen2.5","messages":[{"content":{"model":"inner","stream":3}}],"stre\u0061m":false,)"
+        R"("stream_options":{"include_\u0075sage":true,"nested":{"include_usage":false}},"max_tokens":7})");
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->model, "Qwen/Qwen2.5");
+    EXPECT_FALSE(r->stream);
+    EXPECT_TRUE(r->include_usage);
+    EXPECT_EQ(r->max_tokens, 7);
+}
+
+TEST(InspectChatRequest, ALongConversationIsReadWithItsFieldsAfterIt) {
+    std::string messages = "[";
+    for (int i = 0; i < 2000; ++i) messages += R"({"role":"user","content":"\u4f60\u597d, model: stream"},)";
+    messages += "{}]";
+    const auto r = inspect_chat_request(R"({"messages":)" + messages + R"(,"model":"m","max_completion_tokens":12,"max_tokens":3})");
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->model, "m");
+    EXPECT_EQ(r->max_tokens, 12);
+}
+
+TEST(InspectMessagesRequest, MaxTokensIsRequiredAndCounted) {
+    const auto* messages = find_endpoint("/v1/messages");
+    ASSERT_NE(messages, nullptr);
+    const auto ok = inspect_request(*messages, R"({"model":"m","messages":[{}],"max_tokens":100})", "application/json");
+    ASSERT_TRUE(ok.has_value()) << ok.error().message;
+    EXPECT_EQ(ok->max_tokens, 100);
+    for (const auto* body : {R"({"model":"m","messages":[{}]})", R"({"model":"m","messages":[{}],"max_tokens":-1})",
+                             R"({"model":"m","messages":[{}],"max_tokens":1.5})"}) {
+        const auto r = inspect_request(*messages, body, "application/json");
+        ASSERT_FALSE(r.has_value()) << body;
+        EXPECT_EQ(r.error().param, "max_tokens") << body;
+    }
+}
+
 // Every JSON endpoint checks its own required fields and names the one that is wrong.
 struct EndpointCase {
     const char* path;
