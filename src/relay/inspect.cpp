@@ -219,7 +219,7 @@ core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_vie
     json::basic_parser<InspectHandler> parser(core::json_parse_options(), endpoint);
     json::error_code ec;
     const auto n = parser.write_some(false, body.data(), body.size(), ec);
-    const auto& h = parser.handler();
+    auto& h = parser.handler();
     if (ec || n != body.size()) {
         return core::Error::bad_request("The request body is not valid JSON. Send a JSON object with \"model\".", {},
                                         "invalid_json");
@@ -235,7 +235,7 @@ core::Result<RequestInfo> inspect_json(const Endpoint& endpoint, std::string_vie
         return core::Error::bad_request("'model' must be a non-empty string.", "model", "invalid_type");
     }
     if (auto e = check_model_length(h.model_text)) return *e;
-    out.model = h.model_text;
+    out.model = std::move(h.model_text);
 
     for (const auto& field : endpoint.required) {
         const auto& v = h.field(field.name);

@@ -1,4 +1,5 @@
 // GET /v1/models and /v1/models/{model...}: the models the caller's channels serve.
+#include "core/clock.hpp"
 #include "http/router.hpp"
 #include "relay/inspect.hpp"
 #include "relay/relay.hpp"
@@ -9,14 +10,14 @@ namespace bhttp = beast::http;
 
 net::awaitable<void> Relay::list_models(http::Exchange& exchange) {
     const auto snap = snapshots_.get();
-    if (co_await authenticate(exchange, *snap) == nullptr) co_return;
+    if (co_await authenticate(exchange, *snap, core::WireProtocol::kOpenAI, core::unix_seconds()) == nullptr) co_return;
     const auto models = co_await models_.models(snap);
     co_await exchange.send(bhttp::status::ok, render_model_list(models), "application/json");
 }
 
 net::awaitable<void> Relay::get_model(http::Exchange& exchange) {
     const auto snap = snapshots_.get();
-    if (co_await authenticate(exchange, *snap) == nullptr) co_return;
+    if (co_await authenticate(exchange, *snap, core::WireProtocol::kOpenAI, core::unix_seconds()) == nullptr) co_return;
     // The id may hold slashes, raw or percent-encoded; a malformed escape names no model.
     const std::string id = http::percent_decoded(exchange.param("model")).value_or(std::string());
     if (auto e = check_model_length(id)) {

@@ -93,7 +93,7 @@ Relay::Relay(upstream::Client& client, core::Metrics& metrics, const snapshot::S
 
 net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& exchange,
                                                                const snapshot::Snapshot& snap,
-                                                               core::WireProtocol protocol) {
+                                                               core::WireProtocol protocol, std::int64_t now_s) {
     // The Playground's calls come with their token already chosen; /v1 calls bring its key.
     std::string hashed;
     const std::string* key_hash = &exchange.acting_key_hash();
@@ -115,7 +115,6 @@ net::awaitable<const snapshot::TokenView*> Relay::authenticate(http::Exchange& e
         key_hash = &hashed;
     }
     const auto* token = snap.find_token(*key_hash);
-    const auto now_s = core::unix_seconds();
     if (token == nullptr) {
         co_await exchange.send_error(core::Error::unauthorized("Incorrect API key provided.", "invalid_api_key"));
         co_return nullptr;
@@ -158,7 +157,7 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     // 1. Who is calling: the nexus token, from the request's head alone (no body read before).
     //    From here on errors are in the client API's shape.
     if (endpoint.protocol == WireProtocol::kAnthropic) exchange.set_error_style(kAnthropicErrors);
-    const auto* token = co_await authenticate(exchange, *snap, endpoint.protocol);
+    const auto* token = co_await authenticate(exchange, *snap, endpoint.protocol, started_s);
     if (token == nullptr) co_return;
 
     // 2. What is asked.
@@ -199,8 +198,9 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     std::optional<json::object> parsed;  // the client's body, when a translation needs it
     anthropic::ToolNames tool_names;
     std::optional<std::int64_t> input_estimate;  // of an Anthropic request, for a translated answer
-    while (tried.size() < config_.max_attempts && !cancel->cancelled() && Clock::now() < deadline) {
-        const auto* channel = snap->pick(info.model, passed, rng_, Clock::now());
+    for (auto now = Clock::now(); tried.size() < config_.max_attempts && !cancel->cancelled() && now < deadline;
+         now = Clock::now()) {
+        const auto* channel = snap->pick(info.model, passed, rng_, now);
         if (channel == nullptr) break;
         passed.push_back(channel->id);
         const auto speaks = channel->provider->protocol;
@@ -261,7 +261,7 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
 net::awaitable<void> Relay::count_tokens(http::Exchange& exchange) {
     exchange.set_error_style(kAnthropicErrors);
     const auto snap = snapshots_.get();
-    const auto* token = co_await authenticate(exchange, *snap, WireProtocol::kAnthropic);
+    const auto* token = co_await authenticate(exchange, *snap, WireProtocol::kAnthropic, core::unix_seconds());
     if (token == nullptr) co_return;
     if (!co_await exchange.read_body(config_.max_body_bytes)) co_return;
     auto& request = exchange.request();

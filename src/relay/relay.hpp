@@ -87,10 +87,10 @@ public:
     }
 
 private:
-    /// The calling token, or null after answering 401.
+    /// The calling token, or null after answering 401; `now_s` is the call's start (Unix seconds).
     /// A client of Anthropic's API (`protocol`) may send the token as `x-api-key` too.
     net::awaitable<const snapshot::TokenView*> authenticate(http::Exchange& exchange, const snapshot::Snapshot& snap,
-                                                            core::WireProtocol protocol = core::WireProtocol::kOpenAI);
+                                                            core::WireProtocol protocol, std::int64_t now_s);
     /// What a confirmed failure of `channel` costs it: disabled (a key at fault), a step toward
     /// its breaker (transient), or nothing.
     void blame(const snapshot::ChannelView& channel, FailureKind kind, const core::Error& error);

@@ -71,9 +71,8 @@ AttemptOutcome outcome_of_read(const error_code& ec) {
 
 net::ssl::context make_tls_context() { return core::make_client_tls_context(); }
 
-Clock::duration step_timeout(std::chrono::milliseconds step, Clock::time_point request_deadline) {
-    const auto left = request_deadline - Clock::now();
-    return std::max<Clock::duration>(std::min<Clock::duration>(step, left), Clock::duration::zero());
+Clock::time_point step_end(std::chrono::milliseconds step, Clock::time_point request_deadline, Clock::time_point now) {
+    return std::max(now, std::min<Clock::time_point>(now + step, request_deadline));
 }
 
 Deadlines Deadlines::from(const config::Config& config, Clock::time_point request) {
@@ -124,7 +123,7 @@ net::awaitable<std::pair<error_code, std::size_t>> Response::read_some(std::span
             co_return std::pair{ec, into.size() - parser.remaining()};
         }
     }
-    conn.tcp().expires_after(step_timeout(deadlines_.idle, deadlines_.request));
+    conn.tcp().expires_at(step_end(deadlines_.idle, deadlines_.request));
     auto [ec, n] = co_await conn.visit(
         [&](auto& s) { return bhttp::async_read_some(s, conn.buffer_, parser, use_nothrow); });
     if (ec == bhttp::error::need_buffer) ec = {};
@@ -170,7 +169,7 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
         ~Done() { --calls; }
     } done{calls_};
     for (int round = 0;; ++round) {
-        auto acquired = co_await acquire(origin, deadlines, round == 0, cancel);
+        auto acquired = co_await acquire(origin, deadlines, round == 0, started, cancel);
         if (!acquired.connection) co_return Result{std::nullopt, std::move(acquired.failure)};
         auto connection = std::move(acquired.connection);
         auto& conn = *connection;
@@ -182,7 +181,7 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
             });
         }
 
-        conn.tcp().expires_after(step_timeout(deadlines.header, deadlines.request));
+        conn.tcp().expires_at(step_end(deadlines.header, deadlines.request, round == 0 && conn.reused() ? started : Clock::now()));
         // A plain connection usually takes the whole request at once; only the rest waits.
         error_code wec;
         const auto written = conn.tls_ ? 0 : core::write_now(conn.tcp().socket(), message, wec);
@@ -228,11 +227,11 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
 }
 
 net::awaitable<Client::Acquired> Client::acquire(const Origin& origin, const Deadlines& deadlines, bool allow_pooled,
+                                                 Clock::time_point now,
                                                  core::Cancellation* cancel) {
     if (allow_pooled) {
         if (auto it = idle_.find(origin.key); it != idle_.end()) {
             auto& stack = it->second;
-            const auto now = Clock::now();
             while (!stack.empty()) {
                 auto c = std::move(stack.back());
                 stack.pop_back();
@@ -299,7 +298,7 @@ void Client::start_sweeping() {
 net::awaitable<Client::Acquired> Client::connect(const Origin& origin, const Deadlines& deadlines,
                                                  core::Cancellation* cancel) {
     auto fail = [](CallFailure failure) { return Acquired{nullptr, std::move(failure)}; };
-    const auto connect_end = Clock::now() + step_timeout(deadlines.connect, deadlines.request);
+    const auto connect_end = step_end(deadlines.connect, deadlines.request);
 
     // Resolve the name (skipped for an IP literal) under the connect deadline.
     Resolver::Endpoints endpoints;
@@ -378,7 +377,7 @@ net::awaitable<Client::Acquired> Client::connect(const Origin& origin, const Dea
         auto& stream = *connection->tls_;
         SSL* ssl = stream.native_handle();
         core::expect_peer_name(ssl, origin.host);
-        tcp_stream.expires_after(step_timeout(deadlines.tls, deadlines.request));
+        tcp_stream.expires_at(step_end(deadlines.tls, deadlines.request));
         auto [hec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
         if (cancel != nullptr && cancel->cancelled()) co_return fail(cancelled());
         if (hec) {

@@ -34,8 +34,10 @@ using core::Origin;
 /// default trust store (so SSL_CERT_FILE / SSL_CERT_DIR name a private CA), TLS 1.2 or newer.
 net::ssl::context make_tls_context();
 
-/// A deadline for one step, capped by the request's overall deadline.
-Clock::duration step_timeout(std::chrono::milliseconds step, Clock::time_point request_deadline);
+/// When one step that begins `now` must end: `step` later, but no later than the request's
+/// overall deadline (and not before now).
+Clock::time_point step_end(std::chrono::milliseconds step, Clock::time_point request_deadline,
+                           Clock::time_point now = Clock::now());
 
 /// One connection to an upstream origin, plain or TLS, with its read buffer (bytes past one
 /// answer belong to the next) and the parser of the answer being read.
@@ -184,8 +186,9 @@ private:
         std::unique_ptr<Connection> connection;  ///< null on failure
         std::optional<CallFailure> failure;
     };
+    /// A pooled connection younger than the keep-alive at `now` (when `allow_pooled`), else a new one.
     net::awaitable<Acquired> acquire(const Origin& origin, const Deadlines& deadlines, bool allow_pooled,
-                                     core::Cancellation* cancel);
+                                     Clock::time_point now, core::Cancellation* cancel);
     net::awaitable<Acquired> connect(const Origin& origin, const Deadlines& deadlines, core::Cancellation* cancel);
     void release(std::unique_ptr<Connection> connection);
 
