@@ -218,7 +218,7 @@ std::string Exchange::head(unsigned status, std::string_view fields, std::option
     if (!parser_.is_done()) keep_alive_ = false;
     const auto code = static_cast<bhttp::status>(status);
     std::string out;
-    out.reserve(128 + fields.size());
+    out.reserve(160 + fields.size() + rate_limit_fields_.size() + request_id_.size() * 2);
     out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
     out.append(bhttp::obsolete_reason(code)).append("\r\n").append(fields).append(rate_limit_fields_);
     append_field(out, "X-Request-Id", request_id_);

@@ -11,6 +11,7 @@
 
 #include "core/asio.hpp"
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 
 namespace nexus::http {
 
@@ -79,11 +80,7 @@ private:
     Match result(const Route& r) const;
 
     std::vector<Route> routes_;
-    struct PathHash {
-        using is_transparent = void;  // looked up by string_view, without a copy
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, std::vector<std::size_t>, PathHash, std::equal_to<>> exact_;  ///< literal path → routes
+    core::StringMap<std::vector<std::size_t>> exact_;  ///< literal path → routes
     std::vector<std::size_t> patterns_;  ///< routes with a parameter, most literal segments first
     std::optional<Route> fallback_;
     std::unordered_map<Access, Guard> guards_;

@@ -93,6 +93,7 @@ net::awaitable<Attempt::Outcome> Attempt::relay_success(upstream::Response& resp
     const std::string_view content_type = response.head()[bhttp::field::content_type];
     const bool events = is_event_stream(content_type);
     std::string fields;
+    fields.reserve(192);
     if (request_.translated) {
         core::append_field(fields, "Content-Type", events ? "text/event-stream" : "application/json");
     } else {

@@ -1,8 +1,10 @@
 #include "relay/relay.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <span>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -191,8 +193,9 @@ net::awaitable<void> Relay::handle(http::Exchange& exchange, const Endpoint& end
     const auto cancel = std::make_shared<core::Cancellation>();
     const auto watch = exchange.watch_client([cancel] { cancel->cancel(); });
     const auto deadline = exchange.start() + config_.request_timeout;
-    std::vector<std::int64_t> tried;
-    std::vector<std::int64_t> passed;  // tried, and those that speak an API this endpoint cannot reach
+    // Channel ids, kept inline: a call rarely tries more than a few.
+    boost::container::small_vector<std::int64_t, 8> tried;
+    boost::container::small_vector<std::int64_t, 8> passed;  // tried, and those that speak an API this endpoint cannot reach
     std::optional<core::Error> last;
     Attempt::Outcome outcome;
     std::optional<json::object> parsed;  // the client's body, when a translation needs it
@@ -277,7 +280,7 @@ net::awaitable<void> Relay::count_tokens(http::Exchange& exchange) {
 }
 
 void Relay::record_usage(http::Exchange& exchange, const snapshot::TokenView& token, const RequestInfo& info,
-                         const std::vector<std::int64_t>& tried, const Billed& billed, std::int64_t started_s) {
+                         std::span<const std::int64_t> tried, const Billed& billed, std::int64_t started_s) {
     const auto& usage = billed.usage;
     const auto& record = exchange.record();
     store::UsageRecord u;

@@ -2,6 +2,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 
 #include "admission/admission.hpp"
@@ -96,7 +97,7 @@ private:
     void blame(const snapshot::ChannelView& channel, FailureKind kind, const core::Error& error);
     /// The usage row of a call (written later, off this thread).
     void record_usage(http::Exchange& exchange, const snapshot::TokenView& token, const RequestInfo& info,
-                      const std::vector<std::int64_t>& tried, const Billed& billed, std::int64_t started_s);
+                      std::span<const std::int64_t> tried, const Billed& billed, std::int64_t started_s);
 
     upstream::Client& client_;
     core::Metrics& metrics_;

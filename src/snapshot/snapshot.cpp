@@ -116,7 +116,7 @@ bool Snapshot::any_serves(const std::string& model) const {
     return std::any_of(channels_.begin(), channels_.end(), [&](const ChannelView& c) { return c.serves(model); });
 }
 
-const ChannelView* Snapshot::pick(const std::string& model, const std::vector<std::int64_t>& tried,
+const ChannelView* Snapshot::pick(const std::string& model, std::span<const std::int64_t> tried,
                                   std::mt19937_64& rng, std::chrono::steady_clock::time_point now) const {
     auto usable = [&](const ChannelView& c) {
         return c.serves(model) && std::find(tried.begin(), tried.end(), c.id) == tried.end() &&

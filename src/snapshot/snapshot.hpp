@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +16,7 @@
 #include "core/origin.hpp"
 #include "core/price.hpp"
 #include "core/provider.hpp"
+#include "core/text.hpp"
 #include "snapshot/quota_counter.hpp"
 #include "snapshot/token_counters.hpp"
 #include "store/types.hpp"
@@ -62,15 +64,15 @@ struct ChannelView {
     std::string type;
     core::Origin origin;
     std::string key;
-    std::unordered_set<std::string> models;  ///< empty: any model
-    std::unordered_map<std::string, std::string> model_mapping;
+    core::StringSet models;  ///< empty: any model
+    core::StringMap<std::string> model_mapping;
     std::int64_t priority = 0;
     std::int64_t weight = 1;
     std::string test_model;  ///< what a probe or a channel test asks for: the first listed model, or the provider's
     const core::Provider* provider = nullptr;  ///< its row in the provider table (never null in a snapshot)
     std::shared_ptr<ChannelHealth> health;
 
-    bool serves(std::string_view model) const { return models.empty() || models.contains(std::string(model)); }
+    bool serves(std::string_view model) const { return models.empty() || models.contains(model); }
     /// The model name to send upstream for `requested`.
     const std::string* mapped(const std::string& requested) const {
         const auto it = model_mapping.find(requested);
@@ -134,7 +136,7 @@ public:
     /// Picks the channel for `model`: among enabled channels that serve it, not in `tried` and not
     /// cooling down, the highest priority tier, weighted random by weight within it (weight 0 is
     /// picked only when every candidate of the tier has weight 0). Null when none is left.
-    const ChannelView* pick(const std::string& model, const std::vector<std::int64_t>& tried, std::mt19937_64& rng,
+    const ChannelView* pick(const std::string& model, std::span<const std::int64_t> tried, std::mt19937_64& rng,
                             std::chrono::steady_clock::time_point now) const;
 
     /// Whether any enabled channel serves `model` at all (for the error message).

@@ -32,9 +32,9 @@ TEST(SnapshotPick, HighestPriorityTierFirst) {
     const auto s = make({ch(1, 0, 1), ch(2, 10, 1), ch(3, 5, 1)});
     std::mt19937_64 rng(1);
     EXPECT_EQ(s.pick("m", {}, rng, Clock::now())->id, 2);
-    EXPECT_EQ(s.pick("m", {2}, rng, Clock::now())->id, 3);
-    EXPECT_EQ(s.pick("m", {2, 3}, rng, Clock::now())->id, 1);
-    EXPECT_EQ(s.pick("m", {1, 2, 3}, rng, Clock::now()), nullptr);
+    EXPECT_EQ(s.pick("m", std::vector<std::int64_t>{2}, rng, Clock::now())->id, 3);
+    EXPECT_EQ(s.pick("m", std::vector<std::int64_t>{2, 3}, rng, Clock::now())->id, 1);
+    EXPECT_EQ(s.pick("m", std::vector<std::int64_t>{1, 2, 3}, rng, Clock::now()), nullptr);
 }
 
 TEST(SnapshotPick, SkipsDisabledAndOtherModels) {
