@@ -59,6 +59,23 @@ std::size_t write_now(net::ip::tcp::socket& socket, const Buffers& buffers, erro
     return ec ? 0 : written;
 }
 
+/// Reads what `socket` holds now, up to `most` bytes, into `buffer` without waiting (the socket
+/// must be in non-blocking mode) and returns how much came; 0 when nothing was there. A closed
+/// or failed connection sets `ec` (end of file included), as the asynchronous read would.
+inline std::size_t read_now(net::ip::tcp::socket& socket, beast::flat_buffer& buffer, std::size_t most,
+                            error_code& ec) {
+    ec = {};
+    if (!socket.non_blocking()) return 0;
+    const auto n = socket.read_some(buffer.prepare(most), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        return 0;
+    }
+    if (ec) return 0;
+    buffer.commit(n);
+    return n;
+}
+
 template <class Buffers>
 beast::buffers_suffix<Buffers> rest_of(const Buffers& buffers, std::size_t written) {
     beast::buffers_suffix<Buffers> rest(buffers);

@@ -173,10 +173,16 @@ net::awaitable<bool> Listener::serve_one(Session& session, bool first) {
     // a kept-alive one the idle deadline. Only a kept-alive one counts as idle for drain(): a
     // fresh connection's request may be on its way, and it is owed one answer.
     session.idle = !first;
-    if (buffer.size() == 0) {
+    if (buffer.size() == 0 && !first && sessions_.size() > 1) {
         // The answer just went out: while other connections have work, let it run before this
         // one tries its socket (a recv that finds nothing) for a request that cannot be there yet.
-        if (!first && sessions_.size() > 1) co_await net::post(ioc_, net::use_awaitable);
+        co_await net::post(ioc_, net::use_awaitable);
+        // By now the next request is usually here: taken at once, without arming a deadline.
+        error_code ec;
+        core::read_now(stream.socket(), buffer, 4096, ec);
+        if (ec) co_return false;  // closed
+    }
+    if (buffer.size() == 0) {
         stream.expires_after(first ? config_.header_timeout : config_.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
         if (ec) co_return false;  // closed, timed out, or closed by drain()

@@ -22,6 +22,7 @@ using core::AttemptOutcome;
 namespace {
 
 constexpr std::size_t kMaxHeader = 64 * 1024;  // an upstream answer's head
+constexpr std::size_t kReadChunk = 16 * 1024;  // read at once after a call's yield
 
 bool is_descriptor_shortage(const error_code& ec) {
     return ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
@@ -182,8 +183,12 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
         }
 
         conn.tcp().expires_at(step_end(deadlines.header, deadlines.request, round == 0 && conn.reused() ? started : Clock::now()));
+        conn.parser_.emplace(conn.head_);
+        conn.parser_->header_limit(kMaxHeader);
+        conn.parser_->body_limit(boost::none);
         // A plain connection usually takes the whole request at once; only the rest waits.
         error_code wec;
+        error_code early;  // a failed read or a bad head, found before any wait
         const auto written = conn.tls_ ? 0 : core::write_now(conn.tcp().socket(), message, wec);
         if (!wec && written < beast::buffer_bytes(message)) {
             auto [e, n] = co_await conn.visit(
@@ -191,16 +196,21 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
             wec = e;
         } else if (!wec && calls_ > 1) {
             // The answer cannot be there yet: while other calls have work, let it run first, so
-            // the read below does not try the socket (a recv that finds nothing) too early.
+            // the read below does not try the socket (a recv that finds nothing) too early. By
+            // then the head has usually come: a plain connection's is read at once, without
+            // arming a deadline. End of file is left to the read below, which names it as Beast does.
             co_await net::post(executor_, net::use_awaitable);
+            if (!conn.tls_ && core::read_now(conn.tcp().socket(), conn.buffer_, kReadChunk, early) > 0) {
+                core::parse_buffered(*conn.parser_, conn.buffer_, [](const auto& p) { return p.is_header_done(); }, early);
+            }
+            if (early == net::error::eof) early = {};
         }
-        conn.parser_.emplace(conn.head_);
-        conn.parser_->header_limit(kMaxHeader);
-        conn.parser_->body_limit(boost::none);
         error_code ec = wec;
         // Even when writing failed, the upstream may have answered first (a 413 before it
         // stopped reading our body): its answer is what the client should hear.
-        if (cancel == nullptr || !cancel->cancelled()) {
+        if (early) {
+            ec = early;
+        } else if (!conn.parser_->is_header_done() && (cancel == nullptr || !cancel->cancelled())) {
             auto [rec, rn] = co_await conn.visit(
                 [&](auto& s) { return bhttp::async_read_header(s, conn.buffer_, *conn.parser_, use_nothrow); });
             ec = rec ? (wec ? wec : rec) : error_code{};

@@ -3,6 +3,8 @@
 #include <boost/asio.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <set>
 #include <thread>
 
 #include "support/fixtures.hpp"
@@ -145,6 +147,69 @@ TEST_F(Relay, PipelinedCallsOnOneConnectionAreAnsweredInOrder) {
     ASSERT_EQ(seen.size(), 2u);
     EXPECT_EQ(seen[0].body, first);
     EXPECT_EQ(seen[1].body, second);
+}
+
+// Reads one answer with a Content-Length from `c`: its head and whole body, or what came by then.
+std::string read_one_answer(RawConnection& c, std::string& carry, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (const auto head_end = carry.find("\r\n\r\n"); head_end != std::string::npos) {
+            const auto at = carry.find("Content-Length: ");
+            if (at != std::string::npos && at < head_end) {
+                const auto whole = head_end + 4 + std::stoul(carry.substr(at + 16));
+                if (carry.size() >= whole) {
+                    auto answer = carry.substr(0, whole);
+                    carry.erase(0, whole);
+                    return answer;
+                }
+            }
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left <= 0ms) return std::exchange(carry, {});
+        const auto more = c.read_some(left);
+        if (more.empty()) return std::exchange(carry, {});
+        carry += more;
+    }
+}
+
+// Many clients, each sending one call after another on its kept-alive connection, at once: an I/O
+// thread then reads a client's next request, and an upstream's answer head, without waiting when
+// they have come (after letting the other connections run). Every call is answered whole, in
+// order, on its own connection, and the upstream gets each body once.
+TEST_F(Relay, ConcurrentKeptAliveCallsAreEachAnsweredWholeOnTheirConnection) {
+    constexpr int kClients = 8;
+    constexpr int kCalls = 25;
+    std::vector<std::thread> clients;
+    std::atomic<int> answered{0};
+    std::vector<std::string> failures(kClients);
+    for (int i = 0; i < kClients; ++i) {
+        clients.emplace_back([&, i] {
+            RawConnection c(port());
+            std::string carry;
+            for (int n = 0; n < kCalls; ++n) {
+                const auto body = chat_body("Qwen/Qwen2.5-7B-Instruct") + std::string(static_cast<std::size_t>(i * kCalls + n), ' ');
+                if (!c.send(raw_chat_request(body))) {
+                    failures[i] = "the connection closed before call " + std::to_string(n);
+                    return;
+                }
+                const auto answer = read_one_answer(c, carry, 10s);
+                if (answer.rfind("HTTP/1.1 200 OK\r\n", 0) != 0 || answer.find("Hello from mock") == std::string::npos) {
+                    failures[i] = "call " + std::to_string(n) + " got: " + answer.substr(0, 300);
+                    return;
+                }
+                ++answered;
+            }
+            if (!carry.empty()) failures[i] = "bytes after the last answer: " + carry.substr(0, 300);
+        });
+    }
+    for (auto& t : clients) t.join();
+    for (const auto& f : failures) EXPECT_TRUE(f.empty()) << f;
+    EXPECT_EQ(answered.load(), kClients * kCalls);
+    // Each call's body (told apart by its trailing spaces) reached the upstream exactly once.
+    std::set<std::size_t> lengths;
+    for (const auto& r : mock_.requests()) lengths.insert(r.body.size());
+    EXPECT_EQ(mock_.requests().size(), static_cast<std::size_t>(kClients * kCalls));
+    EXPECT_EQ(lengths.size(), static_cast<std::size_t>(kClients * kCalls));
 }
 
 // An answer larger than a socket takes at once, to a client that reads only later: what the
