@@ -386,6 +386,44 @@ TEST(SqliteStore, RecordsSchemaVersion) {
 
 // A version-2 database (usage_logs with AUTOINCREMENT) keeps its usage records through the v3
 // rebuild of that table.
+// A usage batch goes in as multi-row INSERTs in one transaction. SQLite keeps a statement journal
+// for such a statement when a constraint could abort it alone; a batch's outgrew memory and was
+// written to a temporary file page by page, most of the database thread's writes (issue 17).
+// Written OR ROLLBACK, a batch needs none, and is still all or nothing.
+TEST(SqliteStore, AUsageBatchKeepsNoStatementJournal) {
+    testing::SyncCounter counter("-wal");
+    TempDir dir;
+    sqlite::SqliteStore store(dir.file("nexus.db"), core::SecretBox(core::random_bytes(32)));
+    std::vector<UsageRecord> batch(20'000);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i].created_time = 1000 + static_cast<std::int64_t>(i);
+        batch[i].request_id = "request-" + std::to_string(i);
+        batch[i].token_id = 1 + static_cast<std::int64_t>(i % 7);
+        batch[i].channel_id = 1 + static_cast<std::int64_t>(i % 3);
+        batch[i].model = "Qwen/Qwen2.5-7B-Instruct";
+    }
+    store.insert_usage(batch, "one-batch");
+    EXPECT_EQ(counter.statement_journals(), 0);
+    EXPECT_EQ(store.list_usage({}).total, 20'000);
+
+    // A row the database refuses takes its whole batch back with it, and the next batch goes in.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("nexus.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TRIGGER refuse BEFORE INSERT ON usage_logs WHEN NEW.model = 'refused' "
+                           "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    auto refused = std::vector<UsageRecord>(batch.begin(), batch.begin() + 100);
+    refused[64].model = "refused";
+    EXPECT_THROW(store.insert_usage(refused, "refused-batch"), std::exception);
+    EXPECT_EQ(store.list_usage({}).total, 20'000);
+    store.insert_usage(std::vector<UsageRecord>(batch.begin(), batch.begin() + 100), "next-batch");
+    EXPECT_EQ(store.list_usage({}).total, 20'100);
+}
+
 TEST(SqliteStore, MigratesV2UsageLogsKeepingTheirRows) {
     SqliteBackend backend;
     {

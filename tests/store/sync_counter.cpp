@@ -62,6 +62,7 @@ int SyncCounter::open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, in
         file->pMethods = nullptr;
         return rc;
     }
+    if ((flags & SQLITE_OPEN_SUBJOURNAL) != 0) ++self->statement_journals_;
     const std::string n = name ? name : "";
     ours->counted = n.size() >= self->suffix_.size() && n.compare(n.size() - self->suffix_.size(), self->suffix_.size(), self->suffix_) == 0;
     file->pMethods = &kMethods;

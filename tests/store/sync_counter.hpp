@@ -1,7 +1,8 @@
 #pragma once
 // A SQLite VFS that counts syncs: it wraps the default VFS, forwards everything, and counts each
-// xSync on a file whose name ends with `suffix` ("-wal"). Registered as the default VFS for as
-// long as it lives, so a store opened meanwhile goes through it.
+// xSync on a file whose name ends with `suffix` ("-wal"), and each statement journal it opens
+// (a temporary file). Registered as the default VFS for as long as it lives, so a store opened
+// meanwhile goes through it.
 #include <sqlite3.h>
 
 #include <atomic>
@@ -17,6 +18,8 @@ public:
     SyncCounter& operator=(const SyncCounter&) = delete;
 
     int syncs() const { return syncs_.load(); }
+    /// Statement journals that outgrew SQLite's memory and were opened as files.
+    int statement_journals() const { return statement_journals_.load(); }
     void count_sync() { ++syncs_; }
     struct File;
 
@@ -26,6 +29,7 @@ private:
     sqlite3_vfs* real_ = nullptr;
     std::string suffix_;
     std::atomic<int> syncs_{0};
+    std::atomic<int> statement_journals_{0};
 };
 
 }  // namespace nexus::testing
