@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -22,7 +23,7 @@ using core::AttemptOutcome;
 namespace {
 
 constexpr std::size_t kMaxHeader = 64 * 1024;  // an upstream answer's head
-constexpr std::size_t kReadChunk = 16 * 1024;  // read at once after a call's yield
+constexpr std::size_t kReadChunk = 64 * 1024;  // the most read at once after a call's yield, as Beast reads
 
 bool is_descriptor_shortage(const error_code& ec) {
     return ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
@@ -200,7 +201,10 @@ net::awaitable<Client::Result> Client::call(const Origin& origin, const Request&
             // then the head has usually come: a plain connection's is read at once, without
             // arming a deadline. End of file is left to the read below, which names it as Beast does.
             co_await net::post(executor_, net::use_awaitable);
-            if (!conn.tls_ && core::read_now(conn.tcp().socket(), conn.buffer_, kReadChunk, early) > 0) {
+            // Beast's own read size: the buffer's room, at least 512 bytes. A fixed larger one
+            // would make every pooled connection's buffer resident at that size.
+            const auto most = beast::read_size(conn.buffer_, kReadChunk);
+            if (!conn.tls_ && core::read_now(conn.tcp().socket(), conn.buffer_, most, early) > 0) {
                 core::parse_buffered(*conn.parser_, conn.buffer_, [](const auto& p) { return p.is_header_done(); }, early);
             }
             if (early == net::error::eof) early = {};
