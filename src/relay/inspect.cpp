@@ -38,13 +38,8 @@ struct Seen {
 // Reads a JSON request body in one SAX pass, keeping only what inspection needs of its top-level
 // fields: no DOM, so a long conversation's text is never copied. A key given twice counts with its
 // last value, as a DOM parse keeps it.
-class InspectHandler {
+class InspectHandler : public core::UnboundedSaxLimits {
 public:
-    static constexpr std::size_t max_object_size = std::size_t(-1);
-    static constexpr std::size_t max_array_size = std::size_t(-1);
-    static constexpr std::size_t max_key_size = std::size_t(-1);
-    static constexpr std::size_t max_string_size = std::size_t(-1);
-
     explicit InspectHandler(const Endpoint& endpoint) : endpoint_(endpoint) {}
 
     bool top_is_object = false;

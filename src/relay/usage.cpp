@@ -47,13 +47,8 @@ std::optional<Usage> usage_in(const json::object& doc) {
 // A SAX handler that reads only the top-level `usage` (or `tokens`) object's counts, so a
 // whole answer is checked for JSON validity without building its DOM (that was the costliest
 // step of relaying a completion).
-class UsageHandler {
+class UsageHandler : public core::UnboundedSaxLimits {
 public:
-    static constexpr std::size_t max_object_size = std::size_t(-1);
-    static constexpr std::size_t max_array_size = std::size_t(-1);
-    static constexpr std::size_t max_key_size = std::size_t(-1);
-    static constexpr std::size_t max_string_size = std::size_t(-1);
-
     bool found = false;
     bool top_is_object = false;
     Usage usage;
