@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <sys/socket.h>
 #include <thread>
 
 #include "support/fixtures.hpp"
+#include "support/pool_fixture.hpp"
+#include "support/raw_listener.hpp"
 
 namespace nexus::testing {
 namespace {
@@ -116,6 +119,61 @@ INSTANTIATE_TEST_SUITE_P(
         }
         return name + (info.param.stream ? "_stream" : "");
     });
+
+// A head that is already waiting when a call reads it, while another call on the same I/O
+// thread waits for its own: the call yields, then parses what has come without a wait. Bytes an
+// upstream sent on a pooled connection between two calls are such a head; here they are not
+// HTTP, and the attempt must fail as a malformed answer would on the waiting read (then the
+// call fails over to the other channel).
+TEST(FaultsBesideACall, ABrokenHeadAlreadyWaitingIsAProtocolError) {
+    MockUpstream mock{MockUpstream::Options{}};
+    RawListener raw;
+    NexusProcess nexus(Env{{"SILICONFLOW_API_KEY", mock.good_key()},
+                           {"SILICONFLOW_BASE_URL", mock.base_url()},
+                           {"NEXUS_THREADS", "1"},
+                           {"NEXUS_UPSTREAM_HEADER_TIMEOUT_SECONDS", "1"}});
+    ASSERT_TRUE(nexus.wait_ready()) << nexus.stderr_text();
+    const auto port = nexus.port();
+    add_token(port);
+    add_channel(port, channel_body("raw", "sk-raw-key-0123", "http://127.0.0.1:" + std::to_string(raw.port()),
+                                   R"(,"models":["raw-model"],"priority":10)"));
+
+    // The first call to the raw upstream is answered; its connection goes back to the pool.
+    std::thread first([&] { EXPECT_EQ(post_chat(port, chat_body("raw-model")).status, 200); });
+    const int fd = raw.accept_within(5s);
+    ASSERT_GE(fd, 0);
+    std::string request;
+    char piece[4096];
+    while (request.find("\r\n\r\n") == std::string::npos || request.back() != '}') {
+        const auto n = ::recv(fd, piece, sizeof(piece), 0);
+        ASSERT_GT(n, 0);
+        request.append(piece, static_cast<std::size_t>(n));
+    }
+    const std::string answer = R"({"id":"a","object":"chat.completion","choices":[],)"
+                               R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
+    const auto ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                    std::to_string(answer.size()) + "\r\n\r\n" + answer;
+    ASSERT_EQ(::send(fd, ok.data(), ok.size(), MSG_NOSIGNAL), static_cast<ssize_t>(ok.size()));
+    first.join();
+    // Then, unasked, bytes that are not HTTP wait on the pooled connection.
+    const std::string garbage = "HTTP/1.1 2OO FINE\r\nContent-Length: 2\r\n\r\n{}";
+    ASSERT_EQ(::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL), static_cast<ssize_t>(garbage.size()));
+    std::this_thread::sleep_for(100ms);
+
+    // mock-hang sends no head: its call waits for the header timeout, so the next call yields.
+    std::thread waiting([&] { EXPECT_EQ(post_chat(port, chat_body("mock-hang")).status, 504); });
+    std::this_thread::sleep_for(200ms);
+    const auto res = post_chat(port, chat_body("raw-model"));
+    waiting.join();
+    // The raw channel's attempt failed as malformed, and the call went on to the other channel.
+    EXPECT_EQ(res.status, 200) << res.body;
+    EXPECT_NE(res.body.find("Hello from mock"), std::string::npos) << res.body;
+    const auto metrics = http_request(port, "GET", "/metrics").body;
+    const std::string line = "nexus_upstream_attempts_total{outcome=\"protocol_error\"} ";
+    const auto at = metrics.find(line);
+    ASSERT_NE(at, std::string::npos) << metrics;
+    EXPECT_EQ(std::stoi(metrics.substr(at + line.size())), 1) << metrics;
+}
 
 }  // namespace
 }  // namespace nexus::testing
